@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Starts, stops and inspects a local cluster of server processes under ./run.
+#
+# Node N listens for clients on 700N, for peers on 900N and for admin requests on 800N;
+# its data lives in run/node-N/, its log in run/node-N.log and its PID in run/node-N.pid.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUN_DIR=${RUN_DIR:-run}
+NODES=${NODES:-3}
+SERVER=${SERVER:-build/server.app}
+
+client_port() { echo $((7000 + $1)); }
+admin_port()  { echo $((8000 + $1)); }
+peer_port()   { echo $((9000 + $1)); }
+
+pid_of() {
+    local file="$RUN_DIR/node-$1.pid"
+    [[ -f $file ]] && cat "$file"
+}
+
+alive() {
+    local pid
+    pid=$(pid_of "$1") || return 1
+    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
+}
+
+configured_nodes() {
+    # Nodes that have a PID file, whatever NODES says now.
+    local f
+    for f in "$RUN_DIR"/node-*.pid; do
+        [[ -e $f ]] || continue
+        f=${f##*/node-}
+        echo "${f%.pid}"
+    done
+}
+
+peers() {
+    local i list=""
+    for ((i = 1; i <= NODES; i++)); do
+        list+="${list:+,}$i=127.0.0.1:$(peer_port "$i")"
+    done
+    echo "$list"
+}
+
+start_node() {
+    local id=$1
+    if alive "$id"; then
+        echo "node $id already runs (pid $(pid_of "$id"))"
+        return
+    fi
+    mkdir -p "$RUN_DIR/node-$id"
+    nohup "$SERVER" \
+        --node-id "$id" \
+        --client-port "$(client_port "$id")" \
+        --peer-port "$(peer_port "$id")" \
+        --admin-port "$(admin_port "$id")" \
+        --peers "$(peers)" \
+        --advertised-client-address "127.0.0.1:$(client_port "$id")" \
+        --data-dir "$RUN_DIR/node-$id/data" \
+        >"$RUN_DIR/node-$id.log" 2>&1 </dev/null &
+    echo $! >"$RUN_DIR/node-$id.pid"
+}
+
+healthy() {
+    curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$(admin_port "$1")/health" 2>/dev/null
+}
+
+cmd_start() {
+    if [[ ! -x $SERVER ]]; then
+        echo "$SERVER is missing: run 'make build-server' first" >&2
+        exit 1
+    fi
+    mkdir -p "$RUN_DIR"
+    local i
+    for ((i = 1; i <= NODES; i++)); do
+        start_node "$i"
+    done
+    local deadline=$((SECONDS + 30)) all
+    while :; do
+        all=1
+        for ((i = 1; i <= NODES; i++)); do
+            if ! alive "$i"; then
+                echo "node $i exited during start-up; last lines of $RUN_DIR/node-$i.log:" >&2
+                tail -n 20 "$RUN_DIR/node-$i.log" >&2
+                exit 1
+            fi
+            healthy "$i" || all=0
+        done
+        ((all)) && break
+        if ((SECONDS > deadline)); then
+            echo "the cluster did not become healthy within 30 s; see $RUN_DIR/node-*.log" >&2
+            exit 1
+        fi
+        sleep 0.2
+    done
+    echo "cluster of $NODES node(s) is up:"
+    for ((i = 1; i <= NODES; i++)); do
+        echo "  node $i  pid $(pid_of "$i")  clients 127.0.0.1:$(client_port "$i")  peers :$(peer_port "$i")  admin http://127.0.0.1:$(admin_port "$i")/status  log $RUN_DIR/node-$i.log"
+    done
+    echo "chat with:  ./build/client.app alice lobby"
+}
+
+cmd_stop() {
+    local id pid stopped=0
+    for id in $(configured_nodes); do
+        pid=$(pid_of "$id")
+        if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid"
+            for _ in $(seq 100); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+            if kill -0 "$pid" 2>/dev/null; then
+                echo "node $id (pid $pid) ignored SIGTERM for 10 s; sending SIGKILL" >&2
+                kill -KILL "$pid" 2>/dev/null || true
+            fi
+            echo "stopped node $id (pid $pid)"
+            stopped=$((stopped + 1))
+        fi
+        rm -f "$RUN_DIR/node-$id.pid"
+    done
+    ((stopped)) || echo "no local node was running"
+}
+
+cmd_status() {
+    local id any=0
+    for id in $(configured_nodes); do
+        any=1
+        if ! alive "$id"; then
+            echo "node $id: not running"
+            continue
+        fi
+        printf 'node %s: ' "$id"
+        curl -fsS --max-time 2 "http://127.0.0.1:$(admin_port "$id")/status" 2>/dev/null || printf 'running (pid %s) but /status does not answer' "$(pid_of "$id")"
+        echo
+    done
+    ((any)) || echo "no local node is configured; start with 'make run'"
+}
+
+case ${1:-} in
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    *)
+        echo "usage: $0 start|stop|status" >&2
+        exit 2
+        ;;
+esac
