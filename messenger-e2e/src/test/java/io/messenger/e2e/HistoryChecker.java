@@ -1,0 +1,276 @@
+package io.messenger.e2e;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+
+/**
+ * Judges a {@link History} against the messenger's delivery contract, room by room: one order per room
+ * (a room seq names one message, a message has one room seq), every acknowledged message in it exactly
+ * once, every receiver's view a gap-free, increasing stretch of that order covering its whole stay, and
+ * no message nobody sent. Unacknowledged sends may have landed, but never twice.
+ */
+public final class HistoryChecker {
+
+    /** Descriptions kept per anomaly kind; the counts are always complete. */
+    private static final int EXAMPLES = 20;
+
+    /**
+     * The outcome of one check.
+     *
+     * @param lost acknowledged messages missing from the order or from a receiver that should have them
+     * @param missedDeliveries (receiver, room seq) pairs a receiver should have seen and did not
+     * @param duplicated messages that occupy two room seqs, were acknowledged twice differently, or reached
+     *     one receiver twice
+     * @param outOfOrder deliveries that went backwards, and sends of one client acknowledged out of send order
+     * @param phantoms distinct delivered messages that no client sent (or not as that sender, or not there)
+     * @param conflicts room seqs that name two different messages (diverging orders)
+     * @param unackedLanded unacknowledged sends that are in the order exactly once
+     */
+    public record Verdict(long sent, long acked, long unacked, long unackedLanded, long delivered, long lost,
+            long missedDeliveries, long duplicated, long outOfOrder, long phantoms, long conflicts,
+            List<String> anomalies) {
+
+        /** True when nothing the contract forbids happened. */
+        public boolean ok() {
+            return lost == 0 && missedDeliveries == 0 && duplicated == 0 && outOfOrder == 0 && phantoms == 0
+                    && conflicts == 0;
+        }
+
+        /** One line of counts, for test output. */
+        public String summary() {
+            return "sent=" + sent + " acked=" + acked + " unacked=" + unacked + " (landed " + unackedLanded + ")"
+                    + " delivered=" + delivered + " lost=" + lost + " missed-deliveries=" + missedDeliveries
+                    + " duplicated=" + duplicated + " out-of-order=" + outOfOrder + " phantoms=" + phantoms
+                    + " conflicts=" + conflicts;
+        }
+
+        @Override
+        public String toString() {
+            StringBuilder text = new StringBuilder(summary());
+            anomalies.forEach(a -> text.append(System.lineSeparator()).append("  ").append(a));
+            return text.toString();
+        }
+    }
+
+    private final Map<String, List<String>> examples = new HashMap<>();
+    private long lost;
+    private long missed;
+    private long duplicated;
+    private long outOfOrder;
+    private long phantoms;
+    private long conflicts;
+    private long unackedLanded;
+
+    private HistoryChecker() {
+    }
+
+    /** Checks every room of the history. */
+    public static Verdict check(History history) {
+        return new HistoryChecker().run(history);
+    }
+
+    private Verdict run(History history) {
+        List<History.Send> sends = history.sends();
+        List<History.Receiver> receivers = history.receivers();
+        Set<String> rooms = new TreeSet<>();
+        sends.forEach(s -> rooms.add(s.room()));
+        receivers.forEach(r -> rooms.add(r.room()));
+        Map<String, History.Send> byText = new HashMap<>();
+        sends.forEach(s -> byText.put(s.text(), s));
+
+        long delivered = 0;
+        for (History.Receiver receiver : receivers) {
+            delivered += receiver.deliveries().size();
+        }
+        for (String room : rooms) {
+            checkRoom(room,
+                    sends.stream().filter(s -> s.room().equals(room)).toList(),
+                    receivers.stream().filter(r -> r.room().equals(room)).toList(),
+                    byText);
+        }
+        checkSenderOrder(sends);
+
+        long acked = sends.stream().filter(s -> s.roomSeq().isPresent()).count();
+        List<String> anomalies = new ArrayList<>();
+        examples.forEach((kind, list) -> list.forEach(e -> anomalies.add(kind + ": " + e)));
+        Collections.sort(anomalies);
+        return new Verdict(sends.size(), acked, sends.size() - acked, unackedLanded, delivered, lost, missed,
+                duplicated, outOfOrder, phantoms, conflicts, List.copyOf(anomalies));
+    }
+
+    private void checkRoom(String room, List<History.Send> sends, List<History.Receiver> receivers,
+            Map<String, History.Send> byText) {
+        // The room's one order, assembled from every ack and every delivery; a claim that disagrees is a conflict.
+        TreeMap<Long, String> order = new TreeMap<>();
+        Set<Long> conflicting = new HashSet<>();
+        Map<String, Set<Long>> placesOf = new HashMap<>();
+        for (History.Send send : sends) {
+            Optional<Long> seq = send.roomSeq();
+            if (seq.isPresent()) {
+                claim(room, order, conflicting, placesOf, seq.get(), send.text(), "ack to " + send.client());
+            }
+            for (long later : send.laterAcks()) {
+                duplicated++;
+                note("duplicated", room + ": " + quote(send.text()) + " acknowledged again at seq " + later
+                        + " after seq " + seq.orElse(0L));
+            }
+        }
+        Set<String> phantomTexts = new HashSet<>();
+        for (History.Receiver receiver : receivers) {
+            for (History.Delivery d : receiver.deliveries()) {
+                History.Send send = byText.get(d.text());
+                if (send == null || !send.user().equals(d.sender()) || !send.room().equals(room)) {
+                    if (phantomTexts.add(d.roomSeq() + "/" + d.sender() + "/" + d.text())) {
+                        phantoms++;
+                        note("phantom", room + " seq " + d.roomSeq() + ": " + d.sender() + " " + quote(d.text())
+                                + " seen by " + receiver.name() + " was never sent"
+                                + (send == null ? "" : " by that user in that room"));
+                    }
+                    continue;
+                }
+                claim(room, order, conflicting, placesOf, d.roomSeq(), d.text(), "delivery to " + receiver.name());
+            }
+        }
+        conflicts += conflicting.size();
+        placesOf.forEach((text, places) -> {
+            if (places.size() > 1) {
+                duplicated++;
+                note("duplicated", room + ": " + quote(text) + " occupies room seqs " + places);
+            }
+        });
+
+        long roomEnd = order.isEmpty() ? 0 : order.lastKey();
+        Set<String> lostTexts = new LinkedHashSet<>();
+        for (History.Receiver receiver : receivers) {
+            checkReceiver(room, receiver, order, roomEnd, byText, lostTexts);
+        }
+        // An acknowledged message no receiver saw is lost even when no receiver was bound to see it.
+        Set<String> seenByAnyone = receivers.stream()
+                .flatMap(r -> r.deliveries().stream())
+                .map(History.Delivery::text)
+                .collect(Collectors.toSet());
+        if (!receivers.isEmpty()) {
+            for (History.Send send : sends) {
+                if (send.roomSeq().isPresent() && !seenByAnyone.contains(send.text()) && lostTexts.add(send.text())) {
+                    note("lost", room + " seq " + send.roomSeq().get() + ": " + quote(send.text())
+                            + " acknowledged to " + send.client() + " but delivered to nobody");
+                }
+            }
+        }
+        lost += lostTexts.size();
+
+        for (History.Send send : sends) {
+            if (send.roomSeq().isEmpty()) {
+                int places = placesOf.getOrDefault(send.text(), Set.of()).size();
+                if (places == 1) {
+                    unackedLanded++;
+                }
+            }
+        }
+    }
+
+    private void claim(String room, TreeMap<Long, String> order, Set<Long> conflicting,
+            Map<String, Set<Long>> placesOf, long seq, String text, String source) {
+        String existing = order.putIfAbsent(seq, text);
+        if (existing != null && !existing.equals(text)) {
+            if (conflicting.add(seq)) {
+                note("conflict", room + " seq " + seq + " is " + quote(existing) + " and also " + quote(text)
+                        + " (" + source + ")");
+            }
+            return;
+        }
+        placesOf.computeIfAbsent(text, t -> new TreeSet<>()).add(seq);
+    }
+
+    private void checkReceiver(String room, History.Receiver receiver, TreeMap<Long, String> order, long roomEnd,
+            Map<String, History.Send> byText, Set<String> lostTexts) {
+        List<History.Delivery> deliveries = receiver.deliveries();
+        Set<Long> seen = new HashSet<>();
+        Set<String> seenTexts = new HashSet<>();
+        long previous = -1;
+        for (History.Delivery d : deliveries) {
+            if (!seen.add(d.roomSeq()) || !seenTexts.add(d.text())) {
+                duplicated++;
+                note("duplicated", receiver.name() + " in " + room + " received seq " + d.roomSeq() + " "
+                        + quote(d.text()) + " again");
+                continue;
+            }
+            if (previous >= 0 && d.roomSeq() < previous) {
+                outOfOrder++;
+                note("out-of-order", receiver.name() + " in " + room + " received seq " + d.roomSeq()
+                        + " after seq " + previous);
+                continue;
+            }
+            previous = d.roomSeq();
+        }
+        // The stretch this receiver must have seen completely: from its join (or first delivery) to the room's
+        // end if it stayed, else to the last message it saw.
+        long joinSeq = receiver.joinSeq();
+        long first = deliveries.stream().mapToLong(History.Delivery::roomSeq).min().orElse(Long.MAX_VALUE);
+        long from = joinSeq != History.UNKNOWN_JOIN ? Math.min(joinSeq + 1, first) : first;
+        long until = receiver.left() ? deliveries.stream().mapToLong(History.Delivery::roomSeq).max().orElse(0)
+                : roomEnd;
+        List<Long> holes = new ArrayList<>();
+        for (long seq = Math.max(from, 1); seq <= until; seq++) {
+            if (!seen.contains(seq)) {
+                holes.add(seq);
+                missed++;
+                String text = order.get(seq);
+                History.Send send = text == null ? null : byText.get(text);
+                if (send != null && send.roomSeq().isPresent() && lostTexts.add(text)) {
+                    note("lost", room + " seq " + seq + ": " + quote(text) + " acknowledged to " + send.client()
+                            + " never reached " + receiver.name());
+                }
+            }
+        }
+        if (!holes.isEmpty()) {
+            note("gap", receiver.name() + " in " + room + " (seqs " + from + ".." + until + ") is missing "
+                    + abbreviate(holes));
+        }
+    }
+
+    /** Each client's sends are acknowledged in the order it sent them (sends are numbered and resent in order). */
+    private void checkSenderOrder(List<History.Send> sends) {
+        Map<String, Long> lastAck = new HashMap<>();
+        for (History.Send send : sends) {
+            Optional<Long> seq = send.roomSeq();
+            if (seq.isEmpty()) {
+                continue;
+            }
+            Long before = lastAck.put(send.client(), seq.get());
+            if (before != null && seq.get() <= before) {
+                outOfOrder++;
+                note("out-of-order", send.client() + "'s " + quote(send.text()) + " acknowledged at seq " + seq.get()
+                        + ", not after its previous send's seq " + before);
+            }
+        }
+    }
+
+    private void note(String kind, String description) {
+        List<String> list = examples.computeIfAbsent(kind, k -> new ArrayList<>());
+        if (list.size() < EXAMPLES) {
+            list.add(description);
+        }
+    }
+
+    private static String quote(String text) {
+        return "\"" + (text.length() > 40 ? text.substring(0, 40) + "…" : text) + "\"";
+    }
+
+    private static String abbreviate(List<Long> seqs) {
+        if (seqs.size() <= 10) {
+            return seqs.toString();
+        }
+        return seqs.subList(0, 10) + " and " + (seqs.size() - 10) + " more";
+    }
+}
