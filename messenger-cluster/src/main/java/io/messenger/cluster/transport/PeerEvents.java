@@ -1,0 +1,16 @@
+package io.messenger.cluster.transport;
+
+import io.messenger.proto.peer.PeerEnvelope;
+
+/**
+ * What the {@link PeerTransport} tells its owner. Called on I/O threads: an owner that runs
+ * on its own thread hops there.
+ */
+public interface PeerEvents {
+
+    /** An envelope from an identified, same-cluster peer (keepalives and hellos are not passed on). */
+    void envelope(PeerEnvelope envelope);
+
+    /** This node's dialled link to {@code peerId} came up (handshake done) or went down. */
+    void peerConnectivity(int peerId, boolean up);
+}

@@ -1,0 +1,71 @@
+package io.messenger.cluster.transport;
+
+import io.messenger.proto.peer.PeerEnvelope;
+import io.messenger.proto.peer.PeerHello;
+import io.messenger.proto.peer.PeerProtocolVersion;
+import java.util.Set;
+
+/**
+ * Who this node is on the peer link and whom it accepts: the node id, the cluster name and
+ * the configured member ids. Both ends of a connection check each other's hello against it.
+ */
+public record PeerIdentity(int selfId, String clusterName, Set<Integer> memberIds) {
+
+    /** The only peer protocol major version this build speaks. */
+    public static final int PROTOCOL_VERSION = PeerProtocolVersion.PEER_PROTOCOL_V1_VALUE;
+
+    public PeerIdentity {
+        memberIds = Set.copyOf(memberIds);
+        if (!memberIds.contains(selfId)) {
+            throw new IllegalArgumentException("node " + selfId + " is not among the members " + memberIds);
+        }
+    }
+
+    /** The hello this node sends first on a connection it dials, and in reply to an accepted one. */
+    public PeerEnvelope hello() {
+        return PeerEnvelope.newBuilder()
+                .setProtocolVersion(PROTOCOL_VERSION)
+                .setFrom(selfId)
+                .setHello(PeerHello.newBuilder().setNodeId(selfId).setCluster(clusterName))
+                .build();
+    }
+
+    /** A frame with no body: keeps an idle connection's silence detector quiet. */
+    public PeerEnvelope keepalive() {
+        return PeerEnvelope.newBuilder().setProtocolVersion(PROTOCOL_VERSION).setFrom(selfId).build();
+    }
+
+    /**
+     * Checks a peer's hello. Returns {@code null} when it is acceptable, otherwise the reason
+     * sent back in the rejection and logged.
+     *
+     * @param expectedPeer the id this node dialled, or 0 on an accepted connection
+     */
+    public String problemWith(PeerEnvelope envelope, int expectedPeer) {
+        if (envelope.getProtocolVersion() != PROTOCOL_VERSION) {
+            return "peer protocol version " + envelope.getProtocolVersion() + " is not supported; this node speaks "
+                    + PROTOCOL_VERSION;
+        }
+        if (!envelope.hasHello()) {
+            return "expected a hello as the first frame, got " + envelope.getBodyCase();
+        }
+        PeerHello hello = envelope.getHello();
+        if (!clusterName.equals(hello.getCluster())) {
+            return "cluster '" + hello.getCluster() + "' does not match this node's cluster '" + clusterName + "'";
+        }
+        int id = hello.getNodeId();
+        if (!memberIds.contains(id)) {
+            return "node id " + id + " is not a member of cluster '" + clusterName + "' " + memberIds;
+        }
+        if (id == selfId) {
+            return "node id " + id + " is this node's own id";
+        }
+        if (envelope.getFrom() != id) {
+            return "hello says node " + id + " but the envelope comes from " + envelope.getFrom();
+        }
+        if (expectedPeer != 0 && id != expectedPeer) {
+            return "dialled node " + expectedPeer + " but node " + id + " answered";
+        }
+        return null;
+    }
+}
