@@ -1,0 +1,374 @@
+package io.messenger.server.chat;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.messenger.cluster.StateMachine;
+import io.messenger.proto.chat.ChatCommand;
+import io.messenger.proto.chat.CloseSession;
+import io.messenger.proto.chat.ExpireSessions;
+import io.messenger.proto.chat.LeaderChanged;
+import io.messenger.proto.chat.OpenSession;
+import io.messenger.proto.chat.PostMessage;
+import io.messenger.proto.client.Ack;
+import io.messenger.proto.client.ClientEnvelope;
+import io.messenger.proto.client.ClientProtocolVersion;
+import io.messenger.proto.client.Deliver;
+import io.messenger.proto.client.Presence;
+import io.messenger.proto.client.Rejection;
+import io.messenger.proto.client.SendFailed;
+import io.messenger.proto.client.Welcome;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The chat state applied from the committed log: rooms with their sequences and retained
+ * messages, sessions, the device limit and per-client send deduplication. Applying depends
+ * only on the commands (time comes from {@link ChatCommand#getTimestampMs()}), so every node
+ * builds the same state; the frames a command causes are written, from the apply thread, to
+ * the connections attached to this node, which keeps Welcome, history and live deliveries
+ * in one order.
+ */
+public final class ChatStateMachine implements StateMachine {
+
+    private static final Logger log = LoggerFactory.getLogger(ChatStateMachine.class);
+    private static final int VERSION = ClientProtocolVersion.CLIENT_PROTOCOL_V1_VALUE;
+    private static final ChatOutcome DONE = new ChatOutcome.Done();
+
+    private final int nodeId;
+    private final ChatLimits limits;
+    private final LocalConnections connections;
+
+    private final Map<String, Room> rooms = new HashMap<>();
+    private final Map<String, Session> sessions = new HashMap<>();
+    private final Map<String, Session> sessionByClient = new HashMap<>();
+    private final Map<String, Set<String>> devicesByUser = new HashMap<>();
+    /** Insertion order is recency of use (re-inserted on every post), so eviction is deterministic. */
+    private final LinkedHashMap<String, ClientSends> sends = new LinkedHashMap<>();
+    private final TreeSet<Session> detached = new TreeSet<>(
+            Comparator.comparingLong((Session s) -> s.detachedSinceMs).thenComparing(s -> s.id));
+    private long epoch;
+    private long appliedIndex;
+
+    // Read by other threads (leader duties, WhoRequest, admin); written by the apply thread.
+    private volatile long earliestDetachedMs = Long.MAX_VALUE;
+    private volatile long appliedIndexView;
+    private final Map<String, List<String>> membersView = new ConcurrentHashMap<>();
+
+    public ChatStateMachine(int nodeId, ChatLimits limits, LocalConnections connections) {
+        this.nodeId = nodeId;
+        this.limits = limits;
+        this.connections = connections;
+    }
+
+    @Override
+    public Object apply(long index, ByteString command) {
+        ChatCommand cmd;
+        try {
+            cmd = ChatCommand.parseFrom(command);
+        } catch (InvalidProtocolBufferException e) {
+            // Every node skips the same entry, so the state stays identical.
+            log.error("log entry {} is not a chat command ({}); skipped", index, e.getMessage());
+            return DONE;
+        }
+        appliedIndex = index;
+        appliedIndexView = index;
+        long now = cmd.getTimestampMs();
+        ChatOutcome outcome = switch (cmd.getKindCase()) {
+            case OPEN_SESSION -> open(cmd.getOpenSession(), now);
+            case CLOSE_SESSION -> close(cmd.getCloseSession(), now);
+            case POST_MESSAGE -> post(cmd.getPostMessage(), now);
+            case DETACH_SESSION -> detach(cmd.getDetachSession().getSessionId(), now);
+            case EXPIRE_SESSIONS -> expire(cmd.getExpireSessions(), now);
+            case LEADER_CHANGED -> leaderChanged(cmd.getLeaderChanged(), now);
+            case KIND_NOT_SET -> {
+                log.warn("log entry {} carries an empty chat command; skipped", index);
+                yield DONE;
+            }
+        };
+        earliestDetachedMs = detached.isEmpty() ? Long.MAX_VALUE : detached.first().detachedSinceMs;
+        return outcome;
+    }
+
+    private ChatOutcome open(OpenSession cmd, long now) {
+        String sid = cmd.getSessionId();
+        if (sessions.containsKey(sid)) {
+            return DONE; // proposed twice (a retry across a leader change): the first one counts
+        }
+        String user = cmd.getUsername();
+        String clientId = cmd.getClientId();
+        Session previous = sessionByClient.get(clientId);
+        Set<String> devices = devicesByUser.getOrDefault(user, Set.of());
+        int otherDevices = devices.size() - (devices.contains(clientId) ? 1 : 0);
+        if (otherDevices >= limits.maxDevices()) {
+            String sentence = user + " is already online on " + otherDevices + " device"
+                    + (otherDevices == 1 ? "" : "s") + "; close the chat on one of them and try again.";
+            ClientConnection c = connections.get(sid);
+            if (c != null) {
+                c.sendAndClose(envelope().setRejection(Rejection.newBuilder()
+                        .setReason(Rejection.Reason.TOO_MANY_DEVICES).setMessage(sentence)).build(),
+                        "too many devices for " + user);
+            }
+            return new ChatOutcome.SessionRefused(Rejection.Reason.TOO_MANY_DEVICES, sentence);
+        }
+
+        Room room = rooms.computeIfAbsent(cmd.getRoom(), name -> new Room(name, limits.retainedMessages()));
+        boolean wasMember = room.members().contains(user);
+        if (previous != null) {
+            // Same device again (a reconnect): it replaces its old session, silently if nothing
+            // visible changes, and the old connection, if still open here, is dropped.
+            boolean sameSeat = previous.username.equals(user) && previous.room.equals(room.name);
+            removeSession(previous, !sameSeat, now);
+            ClientConnection old = connections.get(previous.id);
+            if (old != null) {
+                old.close("replaced by a new connection of the same device");
+            }
+        }
+        if (!cmd.getResume()) {
+            sends.remove(clientId); // a fresh client instance numbers its sends from 1 again
+        }
+        Session s = new Session(sid, user, clientId, room.name, cmd.getNodeId(), cmd.getLeaderEpoch());
+        if (cmd.getLeaderEpoch() < epoch) {
+            s.detachedSinceMs = now; // opened by a leader that has since been replaced
+            detached.add(s);
+        }
+        sessions.put(sid, s);
+        sessionByClient.put(clientId, s);
+        devicesByUser.computeIfAbsent(user, u -> new LinkedHashSet<>()).add(clientId);
+        boolean joined = room.enter(sid, user) && !wasMember;
+        membersView.put(room.name, room.members());
+
+        ClientSends clientSends = sends.get(clientId);
+        long lastApplied = clientSends == null ? 0 : clientSends.highest();
+        ClientConnection c = connections.get(sid);
+        if (c != null) {
+            Welcome.Builder w = Welcome.newBuilder()
+                    .setSessionId(sid)
+                    .setRoom(room.name)
+                    .setRoomSeq(room.lastSeq())
+                    .setLastAppliedSendSeq(lastApplied)
+                    .setNodeId(nodeId)
+                    .addAllMembers(room.members())
+                    .setMaxMessageBytes(limits.maxMessageBytes());
+            if (cmd.getResume()) {
+                w.addAllHistory(room.after(cmd.getResumeAfter()));
+                w.setHistoryTruncated(room.lostAfter(cmd.getResumeAfter()));
+            } else {
+                w.addAllHistory(room.last(limits.historySize()));
+            }
+            c.send(envelope().setWelcome(w).build());
+        }
+        if (joined) {
+            announce(room, user, Presence.Kind.JOINED, now, sid);
+        }
+        return new ChatOutcome.SessionOpened(sid, room.lastSeq());
+    }
+
+    private ChatOutcome close(CloseSession cmd, long now) {
+        Session s = sessions.get(cmd.getSessionId());
+        if (s == null) {
+            return DONE;
+        }
+        removeSession(s, true, now);
+        if (cmd.getReason() == CloseSession.Reason.LEFT) {
+            sends.remove(s.clientId); // a clean leave: the next instance of this device starts at 1
+        } else {
+            ClientConnection c = connections.get(s.id);
+            if (c != null) {
+                c.close("session closed (" + cmd.getReason() + ")");
+            }
+        }
+        return DONE;
+    }
+
+    private ChatOutcome post(PostMessage cmd, long now) {
+        Session s = sessions.get(cmd.getSessionId());
+        String clientId = s != null ? s.clientId : cmd.getClientId();
+        long seq = cmd.getClientSeq();
+        ClientConnection c = connections.get(cmd.getSessionId());
+        ClientSends clientSends = sends.remove(clientId);
+        if (clientSends != null) {
+            sends.put(clientId, clientSends); // most recently used last
+        }
+        if (clientSends != null && clientSends.applied(seq)) {
+            long original = clientSends.roomSeqOf(seq);
+            if (original == 0) {
+                String sentence = "send " + seq + " was applied too long ago to report where it went.";
+                if (c != null) {
+                    c.send(envelope().setSendFailed(SendFailed.newBuilder().setSeq(seq)
+                            .setReason(SendFailed.Reason.BAD_SEQUENCE).setMessage(sentence)).build());
+                }
+                return new ChatOutcome.PostRefused(seq, SendFailed.Reason.BAD_SEQUENCE, sentence);
+            }
+            if (c != null) {
+                c.send(envelope().setAck(Ack.newBuilder().setSeq(seq).setRoomSeq(original).setServerTimeMs(now))
+                        .build());
+            }
+            return new ChatOutcome.MessagePosted(seq, original, true);
+        }
+        if (s == null) {
+            String sentence = "your session has ended; reconnect to keep chatting.";
+            if (c != null) {
+                c.sendAndClose(envelope().setSendFailed(SendFailed.newBuilder().setSeq(seq)
+                        .setReason(SendFailed.Reason.SESSION_CLOSED).setMessage(sentence)).build(),
+                        "send on a closed session");
+            }
+            return new ChatOutcome.PostRefused(seq, SendFailed.Reason.SESSION_CLOSED, sentence);
+        }
+        if (clientSends == null) {
+            clientSends = new ClientSends(limits.dedupWindow());
+            sends.put(clientId, clientSends);
+            evictForgottenClients();
+        }
+        Room room = rooms.get(s.room);
+        Deliver d = room.append(s.username, cmd.getText(), now);
+        clientSends.record(seq, d.getRoomSeq());
+        if (c != null) {
+            c.send(envelope().setAck(Ack.newBuilder().setSeq(seq).setRoomSeq(d.getRoomSeq()).setServerTimeMs(now))
+                    .build());
+        }
+        ClientEnvelope delivery = envelope().setDeliver(d).build();
+        for (String member : room.sessionIds) {
+            ClientConnection mc = connections.get(member);
+            if (mc != null) {
+                mc.send(delivery);
+            }
+        }
+        return new ChatOutcome.MessagePosted(seq, d.getRoomSeq(), false);
+    }
+
+    private void evictForgottenClients() {
+        var it = sends.keySet().iterator();
+        while (sends.size() > ChatLimits.MAX_REMEMBERED_CLIENTS && it.hasNext()) {
+            String oldest = it.next();
+            if (!sessionByClient.containsKey(oldest)) {
+                it.remove();
+            }
+        }
+    }
+
+    private ChatOutcome detach(String sessionId, long now) {
+        Session s = sessions.get(sessionId);
+        if (s != null && s.attached()) {
+            s.detachedSinceMs = now;
+            detached.add(s);
+        }
+        return DONE;
+    }
+
+    private ChatOutcome expire(ExpireSessions cmd, long now) {
+        List<Session> due = new ArrayList<>();
+        for (Session s : detached) {
+            if (s.detachedSinceMs >= cmd.getDetachedBeforeMs()) {
+                break;
+            }
+            due.add(s);
+        }
+        for (Session s : due) {
+            log.debug("session {} expired", s);
+            removeSession(s, true, now);
+            ClientConnection c = connections.get(s.id);
+            if (c != null) {
+                c.close("session expired");
+            }
+        }
+        return DONE;
+    }
+
+    private ChatOutcome leaderChanged(LeaderChanged cmd, long now) {
+        if (cmd.getEpoch() <= epoch) {
+            return DONE;
+        }
+        epoch = cmd.getEpoch();
+        for (Session s : sessions.values()) {
+            if (s.attached() && s.openedEpoch < epoch) {
+                s.detachedSinceMs = now;
+                detached.add(s);
+            }
+        }
+        return DONE;
+    }
+
+    private void removeSession(Session s, boolean announceLeave, long now) {
+        sessions.remove(s.id);
+        sessionByClient.remove(s.clientId, s);
+        Set<String> devices = devicesByUser.get(s.username);
+        if (devices != null) {
+            devices.remove(s.clientId);
+            if (devices.isEmpty()) {
+                devicesByUser.remove(s.username);
+            }
+        }
+        if (!s.attached()) {
+            detached.remove(s);
+        }
+        Room room = rooms.get(s.room);
+        boolean last = room.leave(s.id, s.username);
+        membersView.put(room.name, room.members());
+        if (last && announceLeave) {
+            announce(room, s.username, Presence.Kind.LEFT, now, null);
+        }
+    }
+
+    private void announce(Room room, String username, Presence.Kind kind, long now, String exceptSession) {
+        ClientEnvelope presence = envelope().setPresence(Presence.newBuilder()
+                .setRoom(room.name).setUsername(username).setKind(kind).setServerTimeMs(now)).build();
+        for (String member : room.sessionIds) {
+            if (member.equals(exceptSession)) {
+                continue;
+            }
+            ClientConnection c = connections.get(member);
+            if (c != null) {
+                c.send(presence);
+            }
+        }
+    }
+
+    private static ClientEnvelope.Builder envelope() {
+        return ClientEnvelope.newBuilder().setProtocolVersion(VERSION);
+    }
+
+    /** Usernames in a room, sorted; safe from any thread (a copy published by the apply thread). */
+    public List<String> members(String room) {
+        return membersView.getOrDefault(room, List.of());
+    }
+
+    /** Leader time of the oldest detachment still open, or {@link Long#MAX_VALUE}; any thread. */
+    public long earliestDetachedMs() {
+        return earliestDetachedMs;
+    }
+
+    /** Index of the last applied entry; any thread. */
+    public long appliedIndex() {
+        return appliedIndexView;
+    }
+
+    /**
+     * A canonical text of the whole state, equal on two nodes exactly when their states are
+     * equal. For tests and diagnostics; call it on the apply thread or when no apply runs.
+     */
+    public String describe() {
+        StringBuilder out = new StringBuilder();
+        out.append("applied=").append(appliedIndex).append(" epoch=").append(epoch).append('\n');
+        for (Room r : new TreeMap<>(rooms).values()) {
+            r.describe(out);
+        }
+        for (Session s : new TreeMap<>(sessions).values()) {
+            out.append("session ").append(s).append('\n');
+        }
+        out.append("devices ").append(new TreeMap<>(devicesByUser)).append('\n');
+        sends.forEach((client, cs) -> out.append("sends ").append(client).append(' ').append(cs).append('\n'));
+        out.append("detached ").append(detached.stream().map(s -> s.id).toList()).append('\n');
+        return out.toString();
+    }
+}
