@@ -51,3 +51,44 @@ clean:
 	@scripts/local-cluster.sh stop >/dev/null 2>&1 || true
 	$(MVN) -q clean
 	rm -rf build run
+
+# ---------------------------------------------------------------------------------------------
+# Docker deployment: a 3-node cluster from deploy/docker-compose.yml (see deploy/README.md).
+#
+#   make deploy              build the jar (if stale) and the image, start the cluster detached,
+#                            wait until every node is healthy, print how to connect
+#   make deploy-logs         the same, then follow the nodes' logs
+#   make deploy-status       each node's health and /status
+#   make deploy-stop         remove the containers, keep the data volumes (alias: undeploy);
+#                            DROP_DATA=1 removes the volumes too
+#   make deploy-image        only build the image ($(DEPLOY_IMAGE))
+#   make deploy-base-image   only make sure a Java 17 base image exists (pulled, or built locally
+#                            with jlink when nothing can be pulled)
+DEPLOY_IMAGE   ?= messenger/server:dev
+DEPLOY_SOURCES := $(shell find pom.xml proto messenger-cluster messenger-server -path '*/target' -prune -o \
+                    -type f \( -name '*.java' -o -name '*.proto' -o -name 'pom.xml' -o -path '*/src/main/resources/*' \) -print 2>/dev/null)
+
+.PHONY: deploy deploy-logs deploy-status deploy-stop undeploy deploy-image deploy-base-image
+
+$(SERVER_JAR): $(DEPLOY_SOURCES)
+	$(MVN) -q -DskipTests -pl messenger-server -am package
+
+deploy-base-image:
+	@deploy/jre-base.sh
+
+deploy-image: $(SERVER_JAR)
+	@deploy/build-image.sh $(DEPLOY_IMAGE)
+
+deploy: deploy-image
+	@MESSENGER_IMAGE=$(DEPLOY_IMAGE) deploy/cluster.sh up
+
+deploy-logs: deploy
+	@MESSENGER_IMAGE=$(DEPLOY_IMAGE) deploy/cluster.sh logs
+
+deploy-status:
+	@MESSENGER_IMAGE=$(DEPLOY_IMAGE) deploy/cluster.sh status
+
+deploy-stop:
+	@MESSENGER_IMAGE=$(DEPLOY_IMAGE) deploy/cluster.sh $(if $(DROP_DATA),purge,down)
+
+undeploy: deploy-stop

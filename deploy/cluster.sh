@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Runs the 3-node cluster of deploy/docker-compose.yml; the make deploy-* targets call this.
+#
+#   deploy/cluster.sh up       start (detached) and wait until every node is healthy
+#   deploy/cluster.sh logs     follow the nodes' logs
+#   deploy/cluster.sh status   each node's container state and /status
+#   deploy/cluster.sh down     remove the containers and the network, keep the data volumes
+#   deploy/cluster.sh purge    remove the containers, the network and the data volumes
+#
+# Uses `docker compose` when the engine's CLI has it, else `docker-compose`. Project name:
+# $MESSENGER_PROJECT (default messenger); image: $MESSENGER_IMAGE (default messenger/server:dev).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+PROJECT=${MESSENGER_PROJECT:-messenger}
+NODES=(node1 node2 node3)
+WAIT_TIMEOUT=${MESSENGER_DEPLOY_TIMEOUT:-120}
+
+if ! docker info >/dev/null 2>&1; then
+  echo "deploy: no Docker engine answers. Start one (as root on Debian: .ci/docker-engine.sh start)." >&2
+  exit 1
+fi
+if docker compose version >/dev/null 2>&1; then
+  COMPOSE=(docker compose)
+elif command -v docker-compose >/dev/null 2>&1; then
+  COMPOSE=(docker-compose)
+else
+  echo "deploy: neither 'docker compose' nor 'docker-compose' is installed." >&2
+  exit 1
+fi
+COMPOSE+=(-f "$HERE/docker-compose.yml" -p "$PROJECT")
+
+container_of() { "${COMPOSE[@]}" ps -q "$1" 2>/dev/null; }
+
+health_of() {
+  local id
+  id=$(container_of "$1")
+  if [ -z "$id" ]; then echo absent; return; fi
+  docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$id" 2>/dev/null || echo absent
+}
+
+# Node N's admin port on the host is 800N (see docker-compose.yml).
+admin_get() {
+  local n=$1 path=$2
+  curl -fsS --max-time 2 "http://127.0.0.1:800$n$path" 2>/dev/null
+}
+
+up() {
+  local start=$SECONDS
+  "${COMPOSE[@]}" up -d
+  echo "deploy: waiting (up to ${WAIT_TIMEOUT}s) for ${NODES[*]} to report healthy"
+  local line previous=""
+  while true; do
+    local healthy=0 states=()
+    for node in "${NODES[@]}"; do
+      local h
+      h=$(health_of "$node")
+      states+=("$node=$h")
+      [ "$h" = healthy ] && healthy=$((healthy + 1))
+    done
+    line="${states[*]}"
+    [ "$line" != "$previous" ] && echo "  $((SECONDS - start))s: $line"
+    previous=$line
+    [ "$healthy" -eq "${#NODES[@]}" ] && break
+    if [ $((SECONDS - start)) -ge "$WAIT_TIMEOUT" ]; then
+      echo "deploy: the cluster did not become healthy within ${WAIT_TIMEOUT}s; last log lines:" >&2
+      "${COMPOSE[@]}" logs --tail=20 >&2 || true
+      exit 1
+    fi
+    sleep 1
+  done
+  echo "deploy: all ${#NODES[@]} nodes healthy after $((SECONDS - start))s"
+  status_lines
+  cat <<EOF
+
+Connect a chat client to the cluster (any node; it follows the leader):
+  build/client.app --servers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --username alice --room lobby
+  (build it with: make build-client)
+Status: make deploy-status   Logs: make deploy-logs   Stop: make deploy-stop (data kept)
+EOF
+}
+
+status_lines() {
+  local i=0
+  for node in "${NODES[@]}"; do
+    i=$((i + 1))
+    local s
+    s=$(admin_get "$i" /status) || s="(no answer on http://127.0.0.1:800$i/status)"
+    printf '  %s  %-9s clients 127.0.0.1:700%s  %s\n' "$node" "$(health_of "$node")" "$i" "$s"
+  done
+}
+
+case "${1:-}" in
+  up) up ;;
+  logs) "${COMPOSE[@]}" logs -f --tail=50 ;;
+  status) status_lines ;;
+  down) "${COMPOSE[@]}" down --remove-orphans && echo "deploy: stopped; data volumes kept (make deploy-stop DROP_DATA=1 removes them)" ;;
+  purge) "${COMPOSE[@]}" down --remove-orphans --volumes && echo "deploy: stopped; data volumes removed" ;;
+  *) echo "usage: $0 up|logs|status|down|purge" >&2; exit 2 ;;
+esac
