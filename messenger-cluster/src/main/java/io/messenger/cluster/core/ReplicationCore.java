@@ -1,0 +1,713 @@
+package io.messenger.cluster.core;
+
+import com.google.protobuf.ByteString;
+import io.messenger.cluster.ClusterStatus;
+import io.messenger.cluster.NotLeaderException;
+import io.messenger.cluster.Role;
+import io.messenger.cluster.storage.DurableState;
+import io.messenger.cluster.storage.LogStorage;
+import io.messenger.proto.peer.Append;
+import io.messenger.proto.peer.AppendResult;
+import io.messenger.proto.peer.Elected;
+import io.messenger.proto.peer.ElectionToken;
+import io.messenger.proto.peer.Entry;
+import io.messenger.proto.peer.Heartbeat;
+import io.messenger.proto.peer.HeartbeatReply;
+import io.messenger.proto.peer.PeerEnvelope;
+import io.messenger.proto.peer.PeerProtocolVersion;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.random.RandomGenerator;
+
+/**
+ * The consensus core of one node: ring election plus Raft-style log replication, as a pure
+ * state machine in the style of etcd-raft. Ticks, peer messages, proposals and fsync
+ * progress go in; election state to persist, messages to send and committed entries come
+ * out of {@link #drain()}. No threads, sockets, clock or I/O: the caller drives it from one
+ * thread, which is what makes deterministic simulation possible.
+ *
+ * <p><b>Algorithm.</b> Leaders are chosen by the ring vote described in {@link RingElection}
+ * (Chang–Roberts ring carrying Raft's vote): a backup that hears no leader for the election
+ * timeout plus a random jitter starts one; a node that heard a live leader within the
+ * election timeout drops tokens (leader stickiness). Replication is Raft's (Ongaro and
+ * Ousterhout 2014, sections 5.3 and 5.4): the leader opens its epoch with an empty entry,
+ * streams appends (previous index and epoch, a bounded batch of entries, its commit index)
+ * pipelined per backup; a backup checks the previous entry, truncates only a conflicting
+ * suffix, appends, and acknowledges only what is durable. The leader commits the highest
+ * index durable on a majority whose entry is of its own epoch; earlier entries commit with
+ * it (Raft's figure 8 rule). Every envelope carries the sender's epoch: older epochs are
+ * refused with a reply that tells the sender the newer one, and a leader that learns a newer
+ * epoch, or has not heard a majority for the election timeout, steps down.
+ *
+ * <p><b>Driver contract.</b> Call {@link #drain()} after every input and handle the
+ * {@link Ready} in order: save its state with fsync, then send, then apply. Report fsync
+ * progress of the log with {@link #durable(long)}. A restart is a new core built from the
+ * same log (its durable part) and the last saved {@link DurableState}; entries are then
+ * committed, and handed out, again from index 1.
+ */
+public final class ReplicationCore {
+
+    private final CoreConfig config;
+    private final LogStorage log;
+    private final RandomGenerator random;
+    private final RingElection ring;
+    private final RoleLifecycle role;
+    private final int self;
+    private final List<Integer> peers;
+    private final Set<Integer> unreachable = new HashSet<>();
+    private final Map<Integer, PeerProgress> progress = new LinkedHashMap<>();
+
+    // Durable election state (epoch promised or learned, and to which initiator).
+    private DurableState state;
+    private DurableState stateToSave;
+
+    private long highestSeenEpoch;
+    private int leaderId;
+    private String leaderAddress = "";
+    private long commitIndex;
+    private long handedOutIndex;
+    private long durableIndex;
+
+    // Backup side of replication, for the current leader and epoch only.
+    private long matchedFromLeader;
+    private long ackedMatch;
+    private long ackOwedUpTo;
+    private int ticksSinceLeaderContact;
+    private int electionCountdown;
+
+    /** Epoch of the election this incarnation started and has not yet decided, or 0. */
+    private long electionInFlight;
+    private int heartbeatCountdown;
+
+    private final List<Outbound> outbox = new ArrayList<>();
+    private boolean statusChanged;
+
+    /**
+     * Builds the core of one node over its log and its last saved election state.
+     *
+     * @param random source of election jitter; seed it for reproducible runs
+     */
+    public ReplicationCore(CoreConfig config, LogStorage log, DurableState state, RandomGenerator random) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.log = Objects.requireNonNull(log, "log");
+        this.random = Objects.requireNonNull(random, "random");
+        Objects.requireNonNull(state, "state");
+        this.self = config.selfId();
+        this.ring = new RingElection(config);
+        this.peers = config.memberIds().stream().filter(id -> id != self).sorted().toList();
+        if (log.lastEpoch() > state.epoch()) {
+            // Entries of an epoch reached the disk before the epoch itself did: never go below them.
+            state = new DurableState(log.lastEpoch(), 0);
+            stateToSave = state;
+        }
+        this.state = state;
+        this.highestSeenEpoch = state.epoch();
+        this.durableIndex = Math.min(log.durableIndex(), log.lastIndex());
+        this.role = new RoleLifecycle(state.promisedTo() != 0 ? Role.ELECTING : Role.BACKUP);
+        this.ticksSinceLeaderContact = config.electionTimeoutTicks();
+        resetElectionCountdown();
+        if (peers.isEmpty()) {
+            // Alone: nobody to wait for, elect itself on the first tick.
+            electionCountdown = 1;
+        }
+    }
+
+    // ------------------------------------------------------------------ inputs
+
+    /** Advances logical time by one tick: heartbeats, election timeouts, step-down checks. */
+    public void tick() {
+        if (role.is(Role.STOPPED)) {
+            return;
+        }
+        if (ticksSinceLeaderContact < Integer.MAX_VALUE) {
+            ticksSinceLeaderContact++;
+        }
+        if (role.is(Role.LEADER)) {
+            for (PeerProgress p : progress.values()) {
+                p.ticksSinceHeard++;
+                p.ticksSinceProgress++;
+            }
+            if (!hasMajorityContact()) {
+                stepDown();
+                return;
+            }
+            if (--heartbeatCountdown <= 0) {
+                heartbeatCountdown = config.heartbeatTicks();
+                int stallTicks = Math.max(2 * config.heartbeatTicks(), config.electionTimeoutTicks() / 2);
+                for (PeerProgress p : progress.values()) {
+                    send(p.peerId, envelope().setHeartbeat(Heartbeat.newBuilder()
+                            .setCommitIndex(commitIndex)
+                            .setLeaderClientAddress(config.clientAddress())));
+                    if (!p.inflight.isEmpty() && p.ticksSinceProgress >= stallTicks) {
+                        // Appends or their answers were lost: probe again rather than wait forever.
+                        p.resetToProbe();
+                    }
+                    sendAppends(p);
+                }
+            }
+        } else if (--electionCountdown <= 0) {
+            startElection();
+        }
+    }
+
+    /** Handles one message from a peer. Messages of unknown senders or versions are ignored. */
+    public void receive(PeerEnvelope envelope) {
+        if (role.is(Role.STOPPED) || envelope.getFrom() == self || !isMember(envelope.getFrom())
+                || envelope.getProtocolVersion() != PeerProtocolVersion.PEER_PROTOCOL_V1_VALUE) {
+            return;
+        }
+        highestSeenEpoch = Math.max(highestSeenEpoch, envelope.getEpoch());
+        switch (envelope.getBodyCase()) {
+            case ELECTION_TOKEN -> onToken(envelope.getElectionToken());
+            case ELECTED -> onElected(envelope.getElected().getEpoch(), envelope.getElected().getLeader());
+            case APPEND -> onAppend(envelope);
+            case HEARTBEAT -> onHeartbeat(envelope);
+            case APPEND_RESULT, HEARTBEAT_REPLY -> onReply(envelope);
+            default -> {
+                // Hello and rejection belong to the transport's handshake, not to consensus.
+            }
+        }
+    }
+
+    /**
+     * Tells the core whether a peer's connection is up. Tokens skip peers known to be down,
+     * and an election is not started while fewer than a majority are reachable (it would
+     * only burn epochs). A reconnected backup is probed afresh.
+     */
+    public void peerConnectivity(int peerId, boolean connected) {
+        if (peerId == self || !isMember(peerId)) {
+            return;
+        }
+        if (connected) {
+            unreachable.remove(peerId);
+            PeerProgress p = progress.get(peerId);
+            if (role.is(Role.LEADER) && p != null) {
+                p.resetToProbe();
+                sendAppends(p);
+            }
+        } else {
+            unreachable.add(peerId);
+        }
+    }
+
+    /**
+     * Appends a command to the log if this node leads, and starts replicating it.
+     *
+     * @return the command's log index; it is committed once a later {@link Ready} hands it out
+     * @throws NotLeaderException naming the known leader when this node does not lead
+     */
+    public long propose(ByteString command) throws NotLeaderException {
+        Objects.requireNonNull(command, "command");
+        if (!role.is(Role.LEADER)) {
+            throw new NotLeaderException(leaderId, leaderAddress);
+        }
+        long index = log.lastIndex() + 1;
+        log.append(List.of(Entry.newBuilder().setEpoch(state.epoch()).setIndex(index).setCommand(command).build()));
+        for (PeerProgress p : progress.values()) {
+            sendAppends(p);
+        }
+        maybeCommit();
+        return index;
+    }
+
+    /**
+     * Reports that the log is fsync'd up to {@code durableIndex}. The core trusts no more
+     * than the log itself reports, so a late report about since-truncated entries is harmless.
+     */
+    public void durable(long durableIndex) {
+        long d = Math.min(durableIndex, Math.min(log.durableIndex(), log.lastIndex()));
+        if (d <= this.durableIndex) {
+            return;
+        }
+        this.durableIndex = d;
+        if (role.is(Role.LEADER)) {
+            maybeCommit();
+        }
+    }
+
+    /** Stops the core for good: it accepts nothing more and proposals fail. */
+    public void stop() {
+        if (!role.is(Role.STOPPED)) {
+            changeRole(Role.STOPPED);
+            leaderId = 0;
+            leaderAddress = "";
+        }
+    }
+
+    // ------------------------------------------------------------------ outputs
+
+    /** Takes everything produced since the previous call; see {@link Ready} for the order of handling. */
+    public Ready drain() {
+        if (role.is(Role.BACKUP) && leaderId != 0) {
+            long match = Math.min(durableIndex, matchedFromLeader);
+            if (match > ackedMatch || (ackOwedUpTo > 0 && match >= ackOwedUpTo)) {
+                send(leaderId, envelope().setAppendResult(AppendResult.newBuilder()
+                        .setSuccess(true).setMatchIndex(match)));
+                ackedMatch = Math.max(ackedMatch, match);
+                if (match >= ackOwedUpTo) {
+                    ackOwedUpTo = 0;
+                }
+            }
+        }
+        List<Entry> committed = List.of();
+        if (commitIndex > handedOutIndex) {
+            committed = new ArrayList<>((int) (commitIndex - handedOutIndex));
+            for (long i = handedOutIndex + 1; i <= commitIndex; i++) {
+                committed.add(log.entry(i));
+            }
+            handedOutIndex = commitIndex;
+        }
+        Ready ready = new Ready(stateToSave, outbox, committed, statusChanged);
+        stateToSave = null;
+        outbox.clear();
+        statusChanged = false;
+        return ready;
+    }
+
+    /** This node's current view; {@code appliedIndex} is the last entry handed out by {@link #drain()}. */
+    public ClusterStatus status() {
+        return new ClusterStatus(self, role.current(), state.epoch(), leaderId, leaderAddress,
+                log.lastIndex(), commitIndex, handedOutIndex, peers.size() - unreachable.size());
+    }
+
+    /** The current role. */
+    public Role role() {
+        return role.current();
+    }
+
+    /** The durable election state as last changed (saved, or about to be by the next drain). */
+    public DurableState durableState() {
+        return state;
+    }
+
+    /** Highest index known committed. */
+    public long commitIndex() {
+        return commitIndex;
+    }
+
+    // ------------------------------------------------------------------ election
+
+    private void startElection() {
+        resetElectionCountdown();
+        if (peers.size() - unreachable.size() + 1 < config.majority()) {
+            // Cut off from a majority: an election could not finish, and a higher epoch
+            // would only disturb the leader once the network heals.
+            return;
+        }
+        long epoch = Math.max(highestSeenEpoch, state.epoch()) + 1;
+        if (role.is(Role.LEADER)) {
+            throw new IllegalStateException("a leader does not start elections");
+        }
+        promise(epoch, self);
+        changeRole(Role.ELECTING);
+        followNobody();
+        electionInFlight = epoch;
+        ElectionToken token = ring.open(epoch, log.epochAt(durableIndex), durableIndex);
+        forward(token);
+    }
+
+    private void onToken(ElectionToken token) {
+        long epoch = token.getEpoch();
+        highestSeenEpoch = Math.max(highestSeenEpoch, epoch);
+        if (token.getInitiator() == self) {
+            onTokenHome(token);
+            return;
+        }
+        if (leaderLive()) {
+            return; // leader stickiness: a healthy leader is not disturbed by a node that lost it
+        }
+        boolean newer = epoch > state.epoch();
+        boolean duplicate = epoch == state.epoch() && state.promisedTo() == token.getInitiator();
+        if (!newer && !duplicate) {
+            return; // this epoch (or a higher one) is promised to another token
+        }
+        if (newer) {
+            promise(epoch, token.getInitiator());
+            changeRole(Role.ELECTING);
+            followNobody();
+            electionInFlight = 0;
+            resetElectionCountdown();
+        }
+        forward(ring.join(token, log.epochAt(durableIndex), durableIndex));
+    }
+
+    private void forward(ElectionToken token) {
+        int next = ring.nextHop(token, unreachable);
+        if (next == self) {
+            onTokenHome(token);
+        } else if (next != 0) {
+            send(next, envelope().setElectionToken(token));
+        }
+    }
+
+    private void onTokenHome(ElectionToken token) {
+        long epoch = token.getEpoch();
+        if (epoch != electionInFlight || state.epoch() != epoch || state.promisedTo() != self) {
+            return; // an abandoned election, or a copy of a decided one: never announce twice
+        }
+        if (!ring.hasMajority(token)) {
+            return; // retried with a higher epoch when the election countdown runs out
+        }
+        electionInFlight = 0;
+        Elected elected = Elected.newBuilder()
+                .setEpoch(epoch)
+                .setLeader(token.getCandidate())
+                .addAllParticipants(token.getParticipantsList())
+                .build();
+        for (int peer : peers) {
+            send(peer, envelope().setElected(elected));
+        }
+        onElected(epoch, token.getCandidate());
+    }
+
+    private void onElected(long epoch, int leader) {
+        highestSeenEpoch = Math.max(highestSeenEpoch, epoch);
+        if (epoch < state.epoch() || !isMember(leader)) {
+            return;
+        }
+        if (epoch == state.epoch() && (leaderId == leader || role.is(Role.LEADER))) {
+            return; // duplicate announcement (one leader per epoch: nothing else can be news)
+        }
+        if (leader == self) {
+            if (epoch > state.epoch() || state.promisedTo() == 0 || !role.is(Role.ELECTING)) {
+                return; // only a participant that promised this epoch may take it
+            }
+            becomeLeader();
+            return;
+        }
+        if (epoch > state.epoch()) {
+            learnEpoch(epoch);
+        }
+        follow(leader, "");
+    }
+
+    private boolean leaderLive() {
+        if (role.is(Role.LEADER)) {
+            return hasMajorityContact();
+        }
+        return leaderId != 0 && ticksSinceLeaderContact < config.electionTimeoutTicks();
+    }
+
+    private void promise(long epoch, int initiator) {
+        setState(new DurableState(epoch, initiator));
+    }
+
+    private void learnEpoch(long epoch) {
+        setState(new DurableState(epoch, 0));
+        if (role.is(Role.LEADER)) {
+            stepDown();
+        }
+        // Whatever was matched under the old epoch says nothing about the new leader's log.
+        followNobody();
+    }
+
+    private void setState(DurableState next) {
+        if (next.epoch() < state.epoch()) {
+            throw new IllegalStateException("epoch would go back from " + state.epoch() + " to " + next.epoch());
+        }
+        if (next.epoch() != state.epoch()) {
+            statusChanged = true;
+        }
+        state = next;
+        stateToSave = next;
+        highestSeenEpoch = Math.max(highestSeenEpoch, next.epoch());
+    }
+
+    // ------------------------------------------------------------------ roles
+
+    private void changeRole(Role next) {
+        if (role.current() != next) {
+            statusChanged = true;
+        }
+        role.transition(next);
+        if (next != Role.LEADER) {
+            progress.clear();
+        }
+    }
+
+    private void becomeLeader() {
+        changeRole(Role.LEADER);
+        electionInFlight = 0;
+        setLeader(self, config.clientAddress());
+        resetBackupState();
+        long opening = log.lastIndex() + 1;
+        // The empty entry of the new epoch lets earlier entries commit (Raft section 5.4.2).
+        log.append(List.of(Entry.newBuilder().setEpoch(state.epoch()).setIndex(opening).build()));
+        progress.clear();
+        for (int peer : peers) {
+            progress.put(peer, new PeerProgress(peer, opening));
+        }
+        heartbeatCountdown = 0;
+        for (PeerProgress p : progress.values()) {
+            send(p.peerId, envelope().setHeartbeat(Heartbeat.newBuilder()
+                    .setCommitIndex(commitIndex)
+                    .setLeaderClientAddress(config.clientAddress())));
+            sendAppends(p);
+        }
+        heartbeatCountdown = config.heartbeatTicks();
+        maybeCommit();
+    }
+
+    private void stepDown() {
+        changeRole(Role.BACKUP);
+        followNobody();
+        progress.clear();
+        resetElectionCountdown();
+    }
+
+    private void follow(int leader, String address) {
+        boolean newLeader = leaderId != leader || !role.is(Role.BACKUP);
+        if (newLeader) {
+            changeRole(Role.BACKUP);
+            resetBackupState();
+            progress.clear();
+        }
+        electionInFlight = 0;
+        setLeader(leader, address.isEmpty() && !newLeader ? leaderAddress : address);
+        ticksSinceLeaderContact = 0;
+        resetElectionCountdown();
+    }
+
+    private void followNobody() {
+        setLeader(0, "");
+        resetBackupState();
+    }
+
+    private void setLeader(int id, String address) {
+        if (id != leaderId || !address.equals(leaderAddress)) {
+            statusChanged = true;
+        }
+        leaderId = id;
+        leaderAddress = address;
+    }
+
+    private void resetBackupState() {
+        matchedFromLeader = 0;
+        ackedMatch = 0;
+        ackOwedUpTo = 0;
+    }
+
+    private void resetElectionCountdown() {
+        int timeout = config.electionTimeoutTicks();
+        electionCountdown = timeout + random.nextInt(timeout + 1);
+    }
+
+    private boolean hasMajorityContact() {
+        int heard = 1;
+        for (PeerProgress p : progress.values()) {
+            if (p.ticksSinceHeard < config.electionTimeoutTicks()) {
+                heard++;
+            }
+        }
+        return heard >= config.majority();
+    }
+
+    // ------------------------------------------------------------------ backup side
+
+    /**
+     * Fences a leader message: refuses an older epoch (answering with this node's epoch so
+     * the sender steps down) and adopts the sender as leader otherwise.
+     *
+     * @return whether the message is from the leader this node now follows
+     */
+    private boolean admitLeader(PeerEnvelope envelope, String address) {
+        long epoch = envelope.getEpoch();
+        if (epoch < state.epoch()) {
+            send(envelope.getFrom(), envelope().setAppendResult(AppendResult.newBuilder().setSuccess(false)));
+            return false;
+        }
+        if (epoch == state.epoch() && role.is(Role.LEADER)) {
+            // Two leaders in one epoch cannot happen; refuse rather than corrupt the log.
+            return false;
+        }
+        if (epoch > state.epoch()) {
+            learnEpoch(epoch);
+        }
+        follow(envelope.getFrom(), address);
+        return true;
+    }
+
+    private void onHeartbeat(PeerEnvelope envelope) {
+        Heartbeat heartbeat = envelope.getHeartbeat();
+        if (!admitLeader(envelope, heartbeat.getLeaderClientAddress())) {
+            return;
+        }
+        advanceCommit(Math.min(heartbeat.getCommitIndex(), matchedFromLeader));
+        send(envelope.getFrom(), envelope().setHeartbeatReply(HeartbeatReply.newBuilder()
+                .setMatchIndex(Math.min(durableIndex, matchedFromLeader))));
+    }
+
+    private void onAppend(PeerEnvelope envelope) {
+        Append append = envelope.getAppend();
+        if (!admitLeader(envelope, append.getLeaderClientAddress())) {
+            return;
+        }
+        long prevIndex = append.getPrevIndex();
+        if (prevIndex > log.lastIndex()) {
+            reject(envelope.getFrom(), log.lastIndex() + 1);
+            return;
+        }
+        if (log.epochAt(prevIndex) != append.getPrevEpoch()) {
+            // Skip back over the whole conflicting epoch at once; committed entries always match.
+            long conflictEpoch = log.epochAt(prevIndex);
+            long hint = prevIndex;
+            while (hint - 1 > commitIndex && log.epochAt(hint - 1) == conflictEpoch) {
+                hint--;
+            }
+            reject(envelope.getFrom(), Math.max(hint, commitIndex + 1));
+            return;
+        }
+        List<Entry> entries = append.getEntriesList();
+        int firstNew = 0;
+        while (firstNew < entries.size()) {
+            Entry e = entries.get(firstNew);
+            if (e.getIndex() > log.lastIndex()) {
+                break;
+            }
+            if (log.epochAt(e.getIndex()) != e.getEpoch()) {
+                // Only a conflicting suffix goes; a matching one, even from an old reordered
+                // append, stays.
+                if (e.getIndex() <= commitIndex) {
+                    throw new IllegalStateException("safety violation: entry " + e.getIndex()
+                            + " is committed but conflicts with the leader's log");
+                }
+                log.truncateFrom(e.getIndex());
+                durableIndex = Math.min(durableIndex, e.getIndex() - 1);
+                break;
+            }
+            firstNew++;
+        }
+        if (firstNew < entries.size()) {
+            log.append(entries.subList(firstNew, entries.size()));
+        }
+        long last = prevIndex + entries.size();
+        matchedFromLeader = Math.max(matchedFromLeader, last);
+        // Answered by drain() once everything up to `last` is durable (possibly at once).
+        ackOwedUpTo = Math.max(ackOwedUpTo, last);
+        advanceCommit(Math.min(append.getCommitIndex(), matchedFromLeader));
+    }
+
+    private void reject(int to, long hint) {
+        send(to, envelope().setAppendResult(AppendResult.newBuilder().setSuccess(false).setHintIndex(hint)));
+    }
+
+    private void advanceCommit(long index) {
+        if (index > commitIndex) {
+            commitIndex = Math.min(index, log.lastIndex());
+        }
+    }
+
+    // ------------------------------------------------------------------ leader side
+
+    private void onReply(PeerEnvelope envelope) {
+        if (envelope.getEpoch() > state.epoch()) {
+            if (role.is(Role.LEADER)) {
+                stepDown(); // a newer epoch exists: this leadership is over
+            }
+            return;
+        }
+        PeerProgress p = progress.get(envelope.getFrom());
+        if (envelope.getEpoch() < state.epoch() || !role.is(Role.LEADER) || p == null) {
+            return;
+        }
+        p.ticksSinceHeard = 0;
+        if (envelope.hasHeartbeatReply()) {
+            long match = Math.min(envelope.getHeartbeatReply().getMatchIndex(), log.lastIndex());
+            if (match > p.matchIndex) {
+                p.matchIndex = match;
+                p.acknowledge(match);
+                maybeCommit();
+            }
+            sendAppends(p);
+            return;
+        }
+        AppendResult result = envelope.getAppendResult();
+        p.ticksSinceProgress = 0;
+        if (result.getSuccess()) {
+            long match = Math.min(result.getMatchIndex(), log.lastIndex());
+            p.matchIndex = Math.max(p.matchIndex, match);
+            p.acknowledge(p.matchIndex);
+            p.probing = false;
+            p.nextIndex = Math.max(p.nextIndex, p.matchIndex + 1);
+            maybeCommit();
+        } else {
+            long hint = result.getHintIndex();
+            if (hint == 0 || hint <= p.matchIndex) {
+                return; // an answer to an append overtaken by later progress
+            }
+            p.inflight.clear();
+            p.probing = true;
+            p.nextIndex = Math.max(p.matchIndex + 1, Math.min(hint, log.lastIndex() + 1));
+        }
+        sendAppends(p);
+    }
+
+    private void sendAppends(PeerProgress p) {
+        if (!role.is(Role.LEADER)) {
+            return;
+        }
+        int limit = p.probing ? 1 : config.maxInflightAppends();
+        while (p.inflight.size() < limit) {
+            boolean hasEntries = p.nextIndex <= log.lastIndex();
+            boolean needsProbe = p.inflight.isEmpty() && p.matchIndex < p.nextIndex - 1;
+            if (!hasEntries && !needsProbe) {
+                return;
+            }
+            long prev = p.nextIndex - 1;
+            List<Entry> entries = log.entries(p.nextIndex, config.maxAppendEntries(), config.maxAppendBytes());
+            send(p.peerId, envelope().setAppend(Append.newBuilder()
+                    .setPrevIndex(prev)
+                    .setPrevEpoch(log.epochAt(prev))
+                    .addAllEntries(entries)
+                    .setCommitIndex(commitIndex)
+                    .setLeaderClientAddress(config.clientAddress())));
+            if (p.inflight.isEmpty()) {
+                p.ticksSinceProgress = 0;
+            }
+            long last = prev + entries.size();
+            p.inflight.addLast(last);
+            p.nextIndex = last + 1;
+        }
+    }
+
+    private void maybeCommit() {
+        if (!role.is(Role.LEADER)) {
+            return;
+        }
+        long[] matches = new long[progress.size() + 1];
+        int i = 0;
+        matches[i++] = durableIndex;
+        for (PeerProgress p : progress.values()) {
+            matches[i++] = p.matchIndex;
+        }
+        Arrays.sort(matches);
+        long candidate = matches[matches.length - config.majority()];
+        // Only an entry of the leader's own epoch commits by counting (Raft figure 8).
+        if (candidate > commitIndex && log.epochAt(candidate) == state.epoch()) {
+            commitIndex = candidate;
+        }
+    }
+
+    // ------------------------------------------------------------------ plumbing
+
+    private boolean isMember(int nodeId) {
+        return nodeId == self || peers.contains(nodeId);
+    }
+
+    private PeerEnvelope.Builder envelope() {
+        return PeerEnvelope.newBuilder()
+                .setProtocolVersion(PeerProtocolVersion.PEER_PROTOCOL_V1_VALUE)
+                .setFrom(self)
+                .setEpoch(state.epoch());
+    }
+
+    private void send(int to, PeerEnvelope.Builder envelope) {
+        outbox.add(new Outbound(to, envelope.build()));
+    }
+}

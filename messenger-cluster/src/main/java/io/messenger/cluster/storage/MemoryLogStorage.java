@@ -1,0 +1,128 @@
+package io.messenger.cluster.storage;
+
+import io.messenger.proto.peer.Entry;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A log kept in memory whose durability advances only when told ({@link #makeDurable}),
+ * for tests and the deterministic simulation: {@link #crash()} loses exactly what a power
+ * cut would lose, the entries not yet fsync'd.
+ */
+public final class MemoryLogStorage implements LogStorage {
+
+    private final ArrayList<Entry> entries = new ArrayList<>();
+    private long durableIndex;
+
+    @Override
+    public long lastIndex() {
+        return entries.size();
+    }
+
+    @Override
+    public long lastEpoch() {
+        return entries.isEmpty() ? 0 : entries.get(entries.size() - 1).getEpoch();
+    }
+
+    @Override
+    public long epochAt(long index) {
+        if (index == 0) {
+            return 0;
+        }
+        checkIndex(index);
+        return entries.get((int) (index - 1)).getEpoch();
+    }
+
+    @Override
+    public Entry entry(long index) {
+        if (index < 1) {
+            throw new IndexOutOfBoundsException("no entry at index " + index + " (indexes start at 1)");
+        }
+        checkIndex(index);
+        return entries.get((int) (index - 1));
+    }
+
+    @Override
+    public List<Entry> entries(long fromIndex, int maxEntries, long maxBytes) {
+        if (fromIndex < 1) {
+            throw new IndexOutOfBoundsException("no entry at index " + fromIndex + " (indexes start at 1)");
+        }
+        List<Entry> out = new ArrayList<>();
+        long bytes = 0;
+        for (long i = fromIndex; i <= lastIndex() && out.size() < maxEntries; i++) {
+            Entry e = entries.get((int) (i - 1));
+            bytes += e.getSerializedSize();
+            if (!out.isEmpty() && bytes > maxBytes) {
+                break;
+            }
+            out.add(e);
+        }
+        return out;
+    }
+
+    @Override
+    public void append(List<Entry> newEntries) {
+        long expectedIndex = lastIndex() + 1;
+        long epoch = lastEpoch();
+        for (Entry e : newEntries) {
+            if (e.getIndex() != expectedIndex) {
+                throw new IllegalArgumentException("entry index " + e.getIndex() + " does not continue the log at "
+                        + expectedIndex);
+            }
+            if (e.getEpoch() < epoch) {
+                throw new IllegalArgumentException("entry " + e.getIndex() + " has epoch " + e.getEpoch()
+                        + ", below the preceding " + epoch);
+            }
+            epoch = e.getEpoch();
+            expectedIndex++;
+        }
+        entries.addAll(newEntries);
+    }
+
+    @Override
+    public void truncateFrom(long index) {
+        if (index < 1) {
+            throw new IndexOutOfBoundsException("cannot truncate from index " + index);
+        }
+        while (entries.size() >= index) {
+            entries.remove(entries.size() - 1);
+        }
+        durableIndex = Math.min(durableIndex, index - 1);
+    }
+
+    @Override
+    public long durableIndex() {
+        return durableIndex;
+    }
+
+    /**
+     * Marks the log fsync'd up to {@code index} (capped at the last entry; never goes back).
+     *
+     * @return the durable index afterwards
+     */
+    public long makeDurable(long index) {
+        durableIndex = Math.max(durableIndex, Math.min(index, lastIndex()));
+        return durableIndex;
+    }
+
+    /** Marks every entry fsync'd and returns the durable index. */
+    public long makeAllDurable() {
+        return makeDurable(lastIndex());
+    }
+
+    /** Loses the entries that were not fsync'd, as a crash would. */
+    public void crash() {
+        truncateFrom(durableIndex + 1);
+    }
+
+    @Override
+    public void close() {
+        // Nothing to release: the entries live on the heap.
+    }
+
+    private void checkIndex(long index) {
+        if (index < 0 || index > lastIndex()) {
+            throw new IndexOutOfBoundsException("no entry at index " + index + " (last is " + lastIndex() + ")");
+        }
+    }
+}
