@@ -162,6 +162,20 @@ public final class LocalCluster implements AutoCloseable {
         return text.toString();
     }
 
+    /** Lines of the nodes' logs where Netty's leak detector reported a leaked buffer. */
+    public List<String> leakReports() {
+        List<String> reports = new ArrayList<>();
+        for (ServerProcess node : nodes) {
+            try (Stream<String> lines = Files.lines(node.logFile(), java.nio.charset.StandardCharsets.UTF_8)) {
+                lines.filter(line -> line.contains("LEAK: "))
+                        .forEach(line -> reports.add("node " + node.nodeId() + ": " + line));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read " + node.logFile(), e);
+            }
+        }
+        return reports;
+    }
+
     /** Kills every node still running and deletes the data directories (logs stay for post-mortems). */
     @Override
     public void close() {
