@@ -1,0 +1,836 @@
+package io.messenger.cluster.storage;
+
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.messenger.proto.peer.Entry;
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Objects;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable log of a node: append-only segment files {@code segment-<first index>.log} of
+ * records {@code u32 length, u32 CRC32C(payload), payload = serialized Entry}, written and
+ * fsync'd by one dedicated writer thread with group commit.
+ *
+ * <p>Appends and truncations are applied to the in-memory view at once (so reads see them) and
+ * queued, in order, for the writer thread. The appending thread also decides where every record
+ * goes (segment and offset), so the writer merely replays the queue: it drains everything
+ * queued, writes it, forces each touched segment once, and only then advances
+ * {@link #durableIndex()}. Each queued change carries a sequence number; durability is granted
+ * per sequence, so an fsync that finishes after a truncation can never vouch for the entries
+ * appended in place of the truncated ones.
+ *
+ * <p>Memory holds, per entry, only its file offset and length (the segment is found from its
+ * first index, the epoch from a map of epoch runs), plus a window of recent entries that always
+ * includes every entry not yet durable. Older entries are read back with positional reads.
+ *
+ * <p>On open, a damaged tail (torn or corrupt record, broken index or epoch order) is cut off at
+ * the first bad record, and later segments are deleted; everything that survives counts as
+ * durable. The value handed to the {@link DurabilityListener} is the durable index at the time of
+ * the call: a consumer on another thread that may have truncated since should re-read
+ * {@link #durableIndex()}.
+ */
+public final class SegmentedLogStorage implements LogStorage {
+
+    /** Largest serialized entry the format accepts; a longer length field on disk is damage. */
+    public static final int MAX_ENTRY_BYTES = 16 * 1024 * 1024;
+
+    static final int HEADER_BYTES = 8;
+    private static final String LOCK_FILE = "log.lock";
+    // One positional read fetches at most this much (or one record) when serving entries(...).
+    private static final int READ_CHUNK_BYTES = 1024 * 1024;
+    // The writer hands at most this much to one write call when coalescing queued appends.
+    private static final int WRITE_CHUNK_BYTES = 4 * 1024 * 1024;
+
+    private static final Logger log = LoggerFactory.getLogger(SegmentedLogStorage.class);
+
+    private final Path dir;
+    private final LogStorageOptions options;
+    private final DurabilityListener listener;
+    private final FileChannel lockChannel;
+    private final FileLock dirLock;
+
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    // Everything below up to the next blank line is guarded by lock.
+    private final TreeMap<Long, LogSegment> segments = new TreeMap<>();
+    private final TreeMap<Long, Long> epochRuns = new TreeMap<>();
+    private long[] locations = new long[1024];
+    private long lastIndex;
+    private final EntryWindow window = new EntryWindow();
+    private final ArrayDeque<PendingWrite> pendingWrites = new ArrayDeque<>();
+    private long nextSeq = 1;
+    private boolean closed;
+
+    private volatile long durableIndex;
+    private volatile Throwable writerFailure;
+    private final AtomicLong fsyncs = new AtomicLong();
+    private final LinkedBlockingQueue<DiskOp> queue = new LinkedBlockingQueue<>();
+    private final Thread writer;
+
+    private SegmentedLogStorage(Path dir, LogStorageOptions options, DurabilityListener listener,
+            FileChannel lockChannel, FileLock dirLock) {
+        this.dir = dir;
+        this.options = options;
+        this.listener = listener;
+        this.lockChannel = lockChannel;
+        this.dirLock = dirLock;
+        this.writer = new Thread(this::runWriter, "log-writer-" + dir.getFileName());
+        this.writer.setDaemon(true); // nothing counts as durable before its fsync, so exiting mid-write is safe
+    }
+
+    /**
+     * Opens (creating if needed) the log in {@code dir}, repairing a damaged tail, and starts its
+     * writer thread.
+     *
+     * @throws IllegalStateException if another open log holds the directory
+     * @throws UncheckedIOException if the directory cannot be read or repaired
+     */
+    public static SegmentedLogStorage open(Path dir, LogStorageOptions options, DurabilityListener listener) {
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(listener, "listener");
+        FileChannel lockChannel = null;
+        try {
+            Files.createDirectories(dir);
+            lockChannel = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock dirLock;
+            try {
+                dirLock = lockChannel.tryLock();
+            } catch (OverlappingFileLockException e) {
+                dirLock = null;
+            }
+            if (dirLock == null) {
+                throw new IllegalStateException("the log in " + dir + " is already open (by this or another process)");
+            }
+            SegmentedLogStorage storage = new SegmentedLogStorage(dir, options, listener, lockChannel, dirLock);
+            storage.recover();
+            storage.writer.start();
+            return storage;
+        } catch (IOException e) {
+            closeQuietly(lockChannel, e);
+            throw new UncheckedIOException("cannot open the log in " + dir + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeQuietly(lockChannel, e);
+            throw e;
+        }
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    @Override
+    public long lastIndex() {
+        lock.readLock().lock();
+        try {
+            return lastIndex;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public long lastEpoch() {
+        lock.readLock().lock();
+        try {
+            return epochRuns.isEmpty() ? 0 : epochRuns.lastEntry().getValue();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public long epochAt(long index) {
+        lock.readLock().lock();
+        try {
+            if (index == 0) {
+                return 0;
+            }
+            checkIndex(index);
+            Map.Entry<Long, Long> run = epochRuns.floorEntry(index);
+            return run == null ? 0 : run.getValue();
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public Entry entry(long index) {
+        lock.readLock().lock();
+        try {
+            checkIndex(index);
+            if (window.contains(index)) {
+                return window.get(index);
+            }
+            List<Entry> out = new ArrayList<>(1);
+            readFromSegments(index, index, out);
+            return out.get(0);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public List<Entry> entries(long fromIndex, int maxEntries, long maxBytes) {
+        if (fromIndex < 1) {
+            throw new IndexOutOfBoundsException("index " + fromIndex + " is before the first entry");
+        }
+        lock.readLock().lock();
+        try {
+            if (fromIndex > lastIndex || maxEntries <= 0) {
+                return List.of();
+            }
+            long end = Math.min(lastIndex, fromIndex + maxEntries - 1);
+            // Sizes are known without touching disk, so decide the extent first, then fetch it.
+            long count = 0;
+            long bytes = 0;
+            for (long k = fromIndex; k <= end; k++) {
+                long size = serializedSize(k);
+                if (count > 0 && bytes + size > maxBytes) {
+                    break;
+                }
+                bytes += size;
+                count++;
+            }
+            long last = fromIndex + count - 1;
+            List<Entry> out = new ArrayList<>((int) count);
+            long lastOnDisk = Math.min(last, window.firstIndex() - 1);
+            if (fromIndex <= lastOnDisk) {
+                readFromSegments(fromIndex, lastOnDisk, out);
+            }
+            for (long k = Math.max(fromIndex, window.firstIndex()); k <= last; k++) {
+                out.add(window.get(k));
+            }
+            return Collections.unmodifiableList(out);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
+    public long durableIndex() {
+        return durableIndex;
+    }
+
+    /** How many segment fsyncs the writer has done; group commit keeps it well below the number of appends. */
+    public long fsyncCount() {
+        return fsyncs.get();
+    }
+
+    /** The directory holding this log's segments. */
+    public Path directory() {
+        return dir;
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    @Override
+    public void append(List<Entry> entries) {
+        if (entries.isEmpty()) {
+            return;
+        }
+        List<Entry> batch = List.copyOf(entries);
+        lock.writeLock().lock();
+        try {
+            checkWritable();
+            int[] sizes = new int[batch.size()];
+            long epoch = epochRuns.isEmpty() ? 0 : epochRuns.lastEntry().getValue();
+            for (int i = 0; i < batch.size(); i++) {
+                Entry e = batch.get(i);
+                if (e.getIndex() != lastIndex + 1 + i) {
+                    throw new IllegalArgumentException("entry index " + e.getIndex() + " does not continue the log at "
+                            + (lastIndex + 1 + i));
+                }
+                if (e.getEpoch() < epoch) {
+                    throw new IllegalArgumentException("entry " + e.getIndex() + " has epoch " + e.getEpoch()
+                            + ", lower than the preceding epoch " + epoch);
+                }
+                epoch = e.getEpoch();
+                sizes[i] = e.getSerializedSize();
+                if (sizes[i] > MAX_ENTRY_BYTES) {
+                    throw new IllegalArgumentException("entry " + e.getIndex() + " has " + sizes[i]
+                            + " bytes, more than the maximum " + MAX_ENTRY_BYTES);
+                }
+            }
+            long seq = nextSeq++;
+            LogSegment segment = segments.isEmpty() ? null : segments.lastEntry().getValue();
+            int runStart = 0;
+            long runPosition = segment == null ? 0 : segment.size;
+            for (int i = 0; i < batch.size(); i++) {
+                Entry e = batch.get(i);
+                long recordBytes = HEADER_BYTES + sizes[i];
+                if (segment == null || (segment.size > 0 && segment.size + recordBytes > options.segmentBytes())) {
+                    if (i > runStart) {
+                        queue.add(new WriteOp(seq, segment, runPosition, batch.subList(runStart, i)));
+                    }
+                    segment = new LogSegment(dir, e.getIndex(), false);
+                    segments.put(segment.firstIndex, segment);
+                    runStart = i;
+                    runPosition = 0;
+                }
+                placeRecord(e, segment, sizes[i]);
+                window.add(e);
+            }
+            queue.add(new WriteOp(seq, segment, runPosition, batch.subList(runStart, batch.size())));
+            pendingWrites.add(new PendingWrite(seq, batch.get(0).getIndex(), lastIndex));
+            trimWindow();
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    @Override
+    public void truncateFrom(long index) {
+        if (index < 1) {
+            throw new IndexOutOfBoundsException("cannot truncate from index " + index);
+        }
+        lock.writeLock().lock();
+        try {
+            checkWritable();
+            if (index > lastIndex) {
+                return;
+            }
+            long seq = nextSeq++;
+            LogSegment containing = segments.floorEntry(index).getValue();
+            NavigableMap<Long, LogSegment> doomed = segments.tailMap(index, true);
+            for (LogSegment segment : doomed.values()) {
+                queue.add(new DeleteOp(seq, segment));
+            }
+            doomed.clear();
+            if (containing.firstIndex < index) {
+                long offset = offsetOf(index);
+                containing.size = offset;
+                queue.add(new TruncateOp(seq, containing, offset));
+            }
+            epochRuns.tailMap(index, true).clear();
+            window.removeFrom(index);
+            lastIndex = index - 1;
+            while (!pendingWrites.isEmpty() && pendingWrites.peekLast().firstIndex >= index) {
+                pendingWrites.pollLast();
+            }
+            if (!pendingWrites.isEmpty() && pendingWrites.peekLast().lastIndex >= index) {
+                pendingWrites.peekLast().lastIndex = index - 1;
+            }
+            if (durableIndex > index - 1) {
+                durableIndex = index - 1;
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Writes and fsyncs everything queued, stops the writer thread and closes the files. Idempotent. */
+    @Override
+    public void close() {
+        lock.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            queue.add(Stop.INSTANCE);
+        } finally {
+            lock.writeLock().unlock();
+        }
+        boolean interrupted = false;
+        while (writer.isAlive()) {
+            try {
+                writer.join();
+            } catch (InterruptedException e) {
+                interrupted = true; // finish closing, which must not leave half-written state behind; re-flag below
+            }
+        }
+        IOException failure = null;
+        lock.writeLock().lock();
+        try {
+            for (LogSegment segment : segments.values()) {
+                try {
+                    segment.close();
+                } catch (IOException e) {
+                    failure = e;
+                }
+            }
+            try {
+                dirLock.release();
+                lockChannel.close();
+            } catch (IOException e) {
+                failure = e;
+            }
+        } finally {
+            lock.writeLock().unlock();
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        if (failure != null) {
+            log.warn("Closing the log in {} failed: {}", dir, failure.toString());
+        }
+    }
+
+    // ---------------------------------------------------------------- in-memory index
+
+    private void placeRecord(Entry e, LogSegment segment, int size) {
+        long index = e.getIndex();
+        if (index > locations.length) {
+            locations = Arrays.copyOf(locations, (int) Math.min(Integer.MAX_VALUE - 8, Math.max(index, locations.length * 2L)));
+        }
+        locations[(int) (index - 1)] = (segment.size << 32) | size;
+        segment.size += HEADER_BYTES + size;
+        Map.Entry<Long, Long> run = epochRuns.lastEntry();
+        if (run == null ? e.getEpoch() != 0 : run.getValue() != e.getEpoch()) {
+            epochRuns.put(index, e.getEpoch());
+        }
+        lastIndex = index;
+    }
+
+    private long offsetOf(long index) {
+        return locations[(int) (index - 1)] >>> 32;
+    }
+
+    private int lengthOf(long index) {
+        return (int) locations[(int) (index - 1)];
+    }
+
+    private long serializedSize(long index) {
+        return window.contains(index) ? window.get(index).getSerializedSize() : lengthOf(index);
+    }
+
+    private void trimWindow() {
+        while (window.size() > options.cachedEntries() && window.firstIndex() <= durableIndex) {
+            window.removeFirst();
+        }
+    }
+
+    private void checkIndex(long index) {
+        if (index < 1 || index > lastIndex) {
+            throw new IndexOutOfBoundsException("index " + index + " is outside the log [1, " + lastIndex + "]");
+        }
+    }
+
+    private void checkWritable() {
+        if (closed) {
+            throw new IllegalStateException("the log in " + dir + " is closed");
+        }
+        Throwable failure = writerFailure;
+        if (failure != null) {
+            throw new IllegalStateException("the log writer for " + dir + " failed; the log accepts no more writes", failure);
+        }
+    }
+
+    /** Reads durable entries {@code from..to} back from their segments; caller holds the read lock. */
+    private void readFromSegments(long from, long to, List<Entry> out) {
+        long k = from;
+        while (k <= to) {
+            LogSegment segment = segments.floorEntry(k).getValue();
+            Long nextSegment = segments.higherKey(k);
+            long runLast = nextSegment == null ? to : Math.min(to, nextSegment - 1);
+            long start = offsetOf(k);
+            long j = k;
+            long end = start + HEADER_BYTES + lengthOf(k);
+            while (j < runLast && offsetOf(j + 1) + HEADER_BYTES + lengthOf(j + 1) - start <= READ_CHUNK_BYTES) {
+                j++;
+                end = offsetOf(j) + HEADER_BYTES + lengthOf(j);
+            }
+            ByteBuffer buffer = ByteBuffer.allocate((int) (end - start));
+            try {
+                segment.readFully(buffer, start);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read entries " + k + ".." + j + " from " + segment.path, e);
+            }
+            buffer.flip();
+            CRC32C crc = new CRC32C();
+            for (long i = k; i <= j; i++) {
+                out.add(decode(buffer, i, segment, offsetOf(i), crc));
+            }
+            k = j + 1;
+        }
+    }
+
+    private Entry decode(ByteBuffer buffer, long index, LogSegment segment, long offset, CRC32C crc) {
+        int length = buffer.getInt();
+        int checksum = buffer.getInt();
+        String problem = null;
+        Entry entry = null;
+        if (length != lengthOf(index)) {
+            problem = "length " + length + " where " + lengthOf(index) + " was written";
+        } else {
+            crc.reset();
+            crc.update(buffer.array(), buffer.position(), length);
+            if ((int) crc.getValue() != checksum) {
+                problem = "CRC mismatch";
+            } else {
+                try {
+                    entry = Entry.parser().parseFrom(buffer.array(), buffer.position(), length);
+                    if (entry.getIndex() != index) {
+                        problem = "it holds index " + entry.getIndex();
+                    }
+                } catch (InvalidProtocolBufferException e) {
+                    problem = "unparsable payload (" + e.getMessage() + ")";
+                }
+            }
+        }
+        if (problem != null) {
+            throw new UncheckedIOException(new IOException("entry " + index + " in " + segment.path + " at offset "
+                    + offset + " is damaged: " + problem));
+        }
+        buffer.position(buffer.position() + length);
+        return entry;
+    }
+
+    // ---------------------------------------------------------------- recovery
+
+    private void recover() throws IOException {
+        List<Path> files;
+        try (Stream<Path> listing = Files.list(dir)) {
+            files = listing.filter(p -> LogSegment.parseFirstIndex(p.getFileName().toString()).isPresent())
+                    .sorted((a, b) -> Long.compare(firstIndexOf(a), firstIndexOf(b)))
+                    .toList();
+        }
+        Damage damage = null;
+        boolean directoryChanged = false;
+        long expectedIndex = 1;
+        long previousEpoch = 0;
+        CRC32C crc = new CRC32C();
+        for (Path file : files) {
+            long fileSize = Files.size(file);
+            if (damage != null) {
+                damage.droppedBytes += fileSize;
+                damage.laterSegments++;
+                Files.delete(file);
+                directoryChanged = true;
+                continue;
+            }
+            long first = firstIndexOf(file);
+            LogSegment segment = new LogSegment(dir, first, true);
+            long offset = 0;
+            if (first != expectedIndex) {
+                damage = new Damage(file, 0, "the segment starts at index " + first + " but the log continues at "
+                        + expectedIndex, fileSize);
+            } else {
+                try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+                        DataInputStream in = new DataInputStream(
+                                new BufferedInputStream(Channels.newInputStream(channel), 64 * 1024))) {
+                    while (offset < fileSize) {
+                        long remaining = fileSize - offset;
+                        String problem = null;
+                        Entry entry = null;
+                        int length = 0;
+                        if (remaining < HEADER_BYTES) {
+                            problem = "torn record header (" + remaining + " of " + HEADER_BYTES + " bytes)";
+                        } else {
+                            length = in.readInt();
+                            int checksum = in.readInt();
+                            // Check the claimed length before allocating anything for it.
+                            if (length < 0 || length > MAX_ENTRY_BYTES) {
+                                problem = "length field " + Integer.toUnsignedString(length)
+                                        + " exceeds the maximum entry size " + MAX_ENTRY_BYTES;
+                            } else if (length > remaining - HEADER_BYTES) {
+                                problem = "record of " + length + " bytes runs past the end of the file ("
+                                        + (remaining - HEADER_BYTES) + " bytes left)";
+                            } else {
+                                byte[] payload = new byte[length];
+                                in.readFully(payload);
+                                crc.reset();
+                                crc.update(payload);
+                                if ((int) crc.getValue() != checksum) {
+                                    problem = "CRC mismatch";
+                                } else {
+                                    try {
+                                        entry = Entry.parseFrom(payload);
+                                    } catch (InvalidProtocolBufferException e) {
+                                        problem = "payload does not parse as an entry (" + e.getMessage() + ")";
+                                    }
+                                }
+                                if (entry != null && entry.getIndex() != expectedIndex) {
+                                    problem = "record holds index " + entry.getIndex() + " where " + expectedIndex
+                                            + " was expected";
+                                } else if (entry != null && entry.getEpoch() < previousEpoch) {
+                                    problem = "epoch decreases from " + previousEpoch + " to " + entry.getEpoch()
+                                            + " at index " + expectedIndex;
+                                }
+                            }
+                        }
+                        if (problem != null) {
+                            damage = new Damage(file, offset, problem, remaining);
+                            break;
+                        }
+                        placeRecord(entry, segment, length);
+                        window.add(entry);
+                        while (window.size() > options.cachedEntries()) {
+                            window.removeFirst();
+                        }
+                        offset += HEADER_BYTES + length;
+                        expectedIndex++;
+                        previousEpoch = entry.getEpoch();
+                    }
+                }
+            }
+            if (damage != null && damage.file.equals(file)) {
+                try (FileChannel channel = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                    channel.truncate(damage.offset);
+                    channel.force(true);
+                }
+            }
+            if (segment.size == 0) {
+                // Nothing usable in it (a crash right after creating it, or damage at offset 0).
+                Files.delete(file);
+                directoryChanged = true;
+            } else {
+                segments.put(first, segment);
+            }
+        }
+        if (directoryChanged) {
+            DirectoryFsync.force(dir);
+        }
+        durableIndex = lastIndex;
+        if (damage != null) {
+            log.warn("Log segment {} is damaged at offset {}: {}; truncated it there, dropping {} bytes{}",
+                    damage.file, damage.offset, damage.reason, damage.droppedBytes,
+                    damage.laterSegments == 0 ? "" : " including " + damage.laterSegments + " later segment file(s)");
+        }
+        if (lastIndex == 0) {
+            log.info("Opened log in {}: empty", dir);
+        } else {
+            log.info("Opened log in {}: recovered entries 1..{} (last epoch {}) from {} segment(s)",
+                    dir, lastIndex, epochRuns.isEmpty() ? 0 : epochRuns.lastEntry().getValue(), segments.size());
+        }
+    }
+
+    private static long firstIndexOf(Path segmentFile) {
+        OptionalLong first = LogSegment.parseFirstIndex(segmentFile.getFileName().toString());
+        return first.orElseThrow();
+    }
+
+    // ---------------------------------------------------------------- writer thread
+
+    private void runWriter() {
+        List<DiskOp> batch = new ArrayList<>();
+        WriteBuffer buffer = new WriteBuffer();
+        try {
+            boolean stop = false;
+            while (!stop) {
+                batch.add(queue.take());
+                queue.drainTo(batch);
+                stop = execute(batch, buffer);
+                batch.clear();
+            }
+        } catch (InterruptedException e) {
+            writerFailure = e;
+            log.error("Log writer for {} was interrupted; the log accepts no more writes", dir);
+        } catch (IOException | RuntimeException e) {
+            writerFailure = e;
+            log.error("Log writer for {} failed; the log accepts no more writes", dir, e);
+        }
+    }
+
+    /** Writes one batch, forces every touched file once, then advances durability. Returns true on Stop. */
+    private boolean execute(List<DiskOp> batch, WriteBuffer buffer) throws IOException {
+        Set<LogSegment> touched = Collections.newSetFromMap(new IdentityHashMap<>());
+        boolean directoryChanged = false;
+        boolean stop = false;
+        long maxSeq = 0;
+        int i = 0;
+        while (i < batch.size()) {
+            DiskOp op = batch.get(i);
+            maxSeq = Math.max(maxSeq, op.seq());
+            if (op instanceof WriteOp write) {
+                directoryChanged |= write.segment().openForWriting();
+                buffer.clear();
+                buffer.append(write.entries());
+                long position = write.position();
+                long end = position + buffer.size();
+                // Coalesce queued appends that continue the same segment into one write call.
+                while (i + 1 < batch.size() && buffer.size() < WRITE_CHUNK_BYTES
+                        && batch.get(i + 1) instanceof WriteOp next
+                        && next.segment() == write.segment() && next.position() == end) {
+                    buffer.append(next.entries());
+                    end = position + buffer.size();
+                    maxSeq = Math.max(maxSeq, next.seq());
+                    i++;
+                }
+                buffer.writeTo(write.segment().writeChannel(), position);
+                touched.add(write.segment());
+            } else if (op instanceof TruncateOp truncate) {
+                directoryChanged |= truncate.segment().openForWriting();
+                truncate.segment().writeChannel().truncate(truncate.size());
+                touched.add(truncate.segment());
+            } else if (op instanceof DeleteOp delete) {
+                touched.remove(delete.segment());
+                delete.segment().close();
+                Files.deleteIfExists(delete.segment().path);
+                directoryChanged = true;
+            } else {
+                stop = true;
+            }
+            i++;
+        }
+        for (LogSegment segment : touched) {
+            segment.writeChannel().force(false); // fdatasync also persists size changes (growth and truncation)
+            fsyncs.incrementAndGet();
+        }
+        if (directoryChanged) {
+            DirectoryFsync.force(dir);
+        }
+        if (maxSeq > 0) {
+            markDurable(maxSeq);
+        }
+        return stop;
+    }
+
+    private void markDurable(long seq) {
+        long advancedTo = -1;
+        lock.writeLock().lock();
+        try {
+            long durable = durableIndex;
+            while (!pendingWrites.isEmpty() && pendingWrites.peekFirst().seq <= seq) {
+                durable = Math.max(durable, pendingWrites.pollFirst().lastIndex);
+            }
+            if (durable > durableIndex) {
+                durableIndex = durable;
+                advancedTo = durable;
+            }
+            trimWindow();
+        } finally {
+            lock.writeLock().unlock();
+        }
+        if (advancedTo >= 0) {
+            try {
+                listener.onDurable(advancedTo);
+            } catch (RuntimeException e) {
+                log.error("Durability listener of the log in {} failed at index {}", dir, advancedTo, e);
+            }
+        }
+    }
+
+    private static void closeQuietly(FileChannel channel, Exception primary) {
+        if (channel == null) {
+            return;
+        }
+        try {
+            channel.close();
+        } catch (IOException e) {
+            primary.addSuppressed(e);
+        }
+    }
+
+    // ---------------------------------------------------------------- queued disk operations
+
+    /** Appended entries not yet covered by an fsync; {@code lastIndex} shrinks if a truncation cuts into them. */
+    private static final class PendingWrite {
+        final long seq;
+        final long firstIndex;
+        long lastIndex;
+
+        PendingWrite(long seq, long firstIndex, long lastIndex) {
+            this.seq = seq;
+            this.firstIndex = firstIndex;
+            this.lastIndex = lastIndex;
+        }
+    }
+
+    private sealed interface DiskOp permits WriteOp, TruncateOp, DeleteOp, Stop {
+        long seq();
+    }
+
+    private record WriteOp(long seq, LogSegment segment, long position, List<Entry> entries) implements DiskOp {
+    }
+
+    private record TruncateOp(long seq, LogSegment segment, long size) implements DiskOp {
+    }
+
+    private record DeleteOp(long seq, LogSegment segment) implements DiskOp {
+    }
+
+    private enum Stop implements DiskOp {
+        INSTANCE;
+
+        @Override
+        public long seq() {
+            return 0;
+        }
+    }
+
+    private static final class Damage {
+        final Path file;
+        final long offset;
+        final String reason;
+        long droppedBytes;
+        int laterSegments;
+
+        Damage(Path file, long offset, String reason, long droppedBytes) {
+            this.file = file;
+            this.offset = offset;
+            this.reason = reason;
+            this.droppedBytes = droppedBytes;
+        }
+    }
+
+    /** The writer thread's reusable staging area where records are framed before a write call. */
+    private static final class WriteBuffer {
+        private byte[] bytes = new byte[64 * 1024];
+        private int size;
+        private final CRC32C crc = new CRC32C();
+
+        void clear() {
+            size = 0;
+        }
+
+        int size() {
+            return size;
+        }
+
+        void append(List<Entry> entries) throws IOException {
+            for (Entry entry : entries) {
+                int length = entry.getSerializedSize();
+                ensureCapacity(size + HEADER_BYTES + length);
+                int payloadAt = size + HEADER_BYTES;
+                CodedOutputStream out = CodedOutputStream.newInstance(bytes, payloadAt, length);
+                entry.writeTo(out);
+                out.checkNoSpaceLeft();
+                crc.reset();
+                crc.update(bytes, payloadAt, length);
+                ByteBuffer.wrap(bytes, size, HEADER_BYTES).putInt(length).putInt((int) crc.getValue());
+                size = payloadAt + length;
+            }
+        }
+
+        void writeTo(FileChannel channel, long position) throws IOException {
+            ByteBuffer src = ByteBuffer.wrap(bytes, 0, size);
+            long at = position;
+            while (src.hasRemaining()) {
+                at += channel.write(src, at);
+            }
+        }
+
+        private void ensureCapacity(int needed) {
+            if (needed > bytes.length) {
+                bytes = Arrays.copyOf(bytes, Math.max(needed, bytes.length * 2));
+            }
+        }
+    }
+}
