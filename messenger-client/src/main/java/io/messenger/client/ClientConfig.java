@@ -1,0 +1,94 @@
+package io.messenger.client;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/**
+ * Every setting of a {@link MessengerClient}, range-checked in one place. Built by {@link MessengerClient.Builder}.
+ *
+ * @param servers seed list; any node will do, backups redirect to the leader
+ * @param username who sends (1-32 of {@code A-Za-z0-9_.-}, starting with a letter or digit)
+ * @param room the room to join (same rule as the username)
+ * @param clientId stable identity of this device (1-64 of {@code A-Za-z0-9_-})
+ * @param maxPendingSends bound of the outgoing buffer of unacknowledged sends
+ * @param pongTimeout silence after which the connection is considered dead; pings go every third of it
+ * @param connectTimeout how long one attempt may take from TCP connect to the server's welcome or refusal
+ * @param joinTimeout how long {@link MessengerClient#connect()} keeps looking for a leader before failing
+ * @param reconnectTimeout how long to keep looking for a leader after a loss; {@code null} means forever
+ * @param initialBackoff first retry delay
+ * @param maxBackoff cap of the retry delay
+ */
+public record ClientConfig(
+        List<InetSocketAddress> servers,
+        String username,
+        String room,
+        String clientId,
+        int maxPendingSends,
+        Duration pongTimeout,
+        Duration connectTimeout,
+        Duration joinTimeout,
+        Duration reconnectTimeout,
+        Duration initialBackoff,
+        Duration maxBackoff) {
+
+    /** Names of users and rooms, as the server checks them. */
+    public static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,31}");
+    /** Client ids, as the server checks them. */
+    public static final Pattern CLIENT_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    /** Largest client frame either side accepts. */
+    public static final int MAX_FRAME_BYTES = 64 * 1024;
+    /** Message size limit used until the server's welcome names its own. */
+    public static final int DEFAULT_MAX_MESSAGE_BYTES = 4096;
+    public static final int DEFAULT_MAX_PENDING_SENDS = 1000;
+    public static final Duration DEFAULT_PONG_TIMEOUT = Duration.ofSeconds(1);
+    public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    public static final Duration DEFAULT_JOIN_TIMEOUT = Duration.ofSeconds(30);
+    public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(50);
+    public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofSeconds(1);
+
+    public ClientConfig {
+        servers = List.copyOf(Objects.requireNonNull(servers, "servers"));
+        if (servers.isEmpty()) {
+            throw new IllegalArgumentException("Give at least one server address.");
+        }
+        if (username == null || !NAME.matcher(username).matches()) {
+            throw new IllegalArgumentException("Username '" + username + "' is invalid: use 1-32 letters, digits, "
+                    + "'_', '.' or '-', starting with a letter or digit.");
+        }
+        if (room == null || !NAME.matcher(room).matches()) {
+            throw new IllegalArgumentException("Room '" + room + "' is invalid: use 1-32 letters, digits, "
+                    + "'_', '.' or '-', starting with a letter or digit.");
+        }
+        if (clientId == null || !CLIENT_ID.matcher(clientId).matches()) {
+            throw new IllegalArgumentException("Client id '" + clientId + "' is invalid: use 1-64 letters, digits, "
+                    + "'_' or '-'.");
+        }
+        if (maxPendingSends < 1) {
+            throw new IllegalArgumentException("The outgoing buffer must hold at least 1 message, not " + maxPendingSends + ".");
+        }
+        requireAtLeast(pongTimeout, Duration.ofMillis(30), "pong timeout");
+        requireAtLeast(connectTimeout, Duration.ofMillis(10), "connect timeout");
+        requireAtLeast(joinTimeout, Duration.ofMillis(10), "join timeout");
+        if (reconnectTimeout != null) {
+            requireAtLeast(reconnectTimeout, Duration.ofMillis(10), "reconnect timeout");
+        }
+        requireAtLeast(initialBackoff, Duration.ofMillis(1), "initial backoff");
+        requireAtLeast(maxBackoff, initialBackoff, "maximum backoff");
+    }
+
+    private static void requireAtLeast(Duration value, Duration min, String what) {
+        Objects.requireNonNull(value, what);
+        if (value.compareTo(min) < 0) {
+            throw new IllegalArgumentException("The " + what + " must be at least " + min.toMillis() + " ms, not "
+                    + value.toMillis() + " ms.");
+        }
+    }
+
+    /** How often a ping goes out: a third of the pong timeout, so two may be lost before giving up. */
+    public Duration pingInterval() {
+        return pongTimeout.dividedBy(3);
+    }
+}

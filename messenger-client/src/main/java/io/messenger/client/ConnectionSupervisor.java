@@ -1,0 +1,693 @@
+package io.messenger.client;
+
+import io.messenger.proto.client.Ack;
+import io.messenger.proto.client.Bye;
+import io.messenger.proto.client.ClientEnvelope;
+import io.messenger.proto.client.ClientProtocolVersion;
+import io.messenger.proto.client.Deliver;
+import io.messenger.proto.client.Hello;
+import io.messenger.proto.client.Ping;
+import io.messenger.proto.client.Presence;
+import io.messenger.proto.client.Rejection;
+import io.messenger.proto.client.Send;
+import io.messenger.proto.client.SendFailed;
+import io.messenger.proto.client.Welcome;
+import io.messenger.proto.client.WhoRequest;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps one session with whichever node leads, in the manner of Lettuce's {@code ConnectionWatchdog}: it
+ * follows "not leader" redirects, retries other nodes with capped, jittered backoff (timers on the event loop,
+ * never a thread per attempt), detects dead connections by missed pongs, resends unacknowledged sends in order
+ * after every reconnect and resumes delivery after the last room sequence seen.
+ *
+ * <p>Every field without {@code volatile} is confined to the client's single event loop; public entry points
+ * hop onto it. Listener callbacks and future completions go through the {@link EventDispatcher}.
+ */
+final class ConnectionSupervisor {
+
+    private static final Logger log = LoggerFactory.getLogger(ConnectionSupervisor.class);
+    private static final int VERSION = ClientProtocolVersion.CLIENT_PROTOCOL_V1_VALUE;
+    /** Upper bound on how long close() lets the Bye frame reach the socket. */
+    private static final long BYE_GRACE_MILLIS = 500;
+    /** Redirects followed at once before backoff applies, so two confused nodes cannot make us spin. */
+    private static final int IMMEDIATE_REDIRECTS = 3;
+
+    private enum Phase { IDLE, JOINING, ONLINE, RECONNECTING, CLOSED, FAILED }
+
+    private final ClientConfig config;
+    private final EventLoop loop;
+    private final Bootstrap bootstrap;
+    private final EventDispatcher events;
+    private final MessengerListener listener;
+    private final OutgoingBuffer outgoing;
+    private final ReconnectBackoff backoff;
+    private final Runnable releaseResources;
+    private final CompletableFuture<Welcome> joined = new CompletableFuture<>();
+    private final CompletableFuture<Void> terminated = new CompletableFuture<>();
+
+    private volatile ConnectionState state = ConnectionState.NEW;
+    private volatile List<String> members = List.of();
+    private volatile int maxMessageBytes = ClientConfig.DEFAULT_MAX_MESSAGE_BYTES;
+    private volatile long lastSeenRoomSeq;
+
+    private Phase phase = Phase.IDLE;
+    private Attempt current;
+    private InetSocketAddress lastLeader;
+    private InetSocketAddress redirect;
+    private int failures;
+    private int redirects;
+    private int rotation;
+    private long streakStartNanos;
+    private String lastProblem = "no attempt yet";
+    private boolean welcomedOnce;
+    private long pingNonce;
+    private ScheduledFuture<?> retryTask;
+    private final ArrayDeque<CompletableFuture<List<String>>> whoRequests = new ArrayDeque<>();
+
+    ConnectionSupervisor(ClientConfig config, EventLoop loop, Bootstrap bootstrap, EventDispatcher events,
+                         MessengerListener listener, Runnable releaseResources) {
+        this.config = config;
+        this.loop = loop;
+        this.bootstrap = bootstrap;
+        this.events = events;
+        this.listener = listener;
+        this.outgoing = new OutgoingBuffer(config.maxPendingSends());
+        this.backoff = new ReconnectBackoff(config.initialBackoff(), config.maxBackoff());
+        this.releaseResources = releaseResources;
+    }
+
+    /** One connection attempt and, once welcomed, the session it carries. */
+    private final class Attempt implements ClientHandler.Connection {
+        final InetSocketAddress address;
+        Channel channel;
+        boolean welcomed;
+        boolean over;
+        int nodeId;
+        long lastHeardNanos = System.nanoTime();
+        ScheduledFuture<?> handshakeTimer;
+        ScheduledFuture<?> pingTask;
+
+        Attempt(InetSocketAddress address) {
+            this.address = address;
+        }
+
+        @Override
+        public void received(ClientEnvelope envelope) {
+            onEnvelope(this, envelope);
+        }
+
+        @Override
+        public void closed(String why) {
+            onClosed(this, why);
+        }
+
+        String node() {
+            return "node " + nodeId + " (" + ServerAddresses.format(address) + ")";
+        }
+
+        void end() {
+            over = true;
+            cancel(handshakeTimer);
+            cancel(pingTask);
+            if (channel != null) {
+                channel.close();
+            }
+        }
+    }
+
+    // ---- entry points (any thread) ----
+
+    CompletableFuture<Welcome> connect() {
+        onLoop(() -> {
+            if (phase != Phase.IDLE) {
+                return;
+            }
+            phase = Phase.JOINING;
+            streakStartNanos = System.nanoTime();
+            changeState(ConnectionEvent.of(ConnectionState.CONNECTING));
+            attempt();
+        });
+        return joined;
+    }
+
+    CompletableFuture<Long> send(String text) {
+        if (state.isTerminal()) {
+            return CompletableFuture.failedFuture(new MessengerException("The client is " + state.name().toLowerCase()
+                    + "; the message was not sent."));
+        }
+        if (text == null || text.trim().isEmpty()) {
+            return CompletableFuture.failedFuture(
+                    new SendRejectedException(SendFailed.Reason.EMPTY, "The message is empty; nothing was sent."));
+        }
+        int bytes = utf8Length(text);
+        int limit = maxMessageBytes;
+        if (bytes > limit) {
+            return CompletableFuture.failedFuture(new SendRejectedException(SendFailed.Reason.TOO_LONG,
+                    "The message is " + bytes + " bytes long; the limit is " + limit + " bytes (UTF-8)."));
+        }
+        if (!outgoing.reserve()) {
+            return CompletableFuture.failedFuture(new BufferFullException(outgoing.capacity()));
+        }
+        CompletableFuture<Long> future = new CompletableFuture<>();
+        try {
+            loop.execute(() -> enqueue(text, future));
+        } catch (RejectedExecutionException e) {
+            outgoing.unreserve();
+            future.completeExceptionally(new MessengerException("The client is closed; the message was not sent.", e));
+        }
+        return future;
+    }
+
+    CompletableFuture<List<String>> who() {
+        CompletableFuture<List<String>> future = new CompletableFuture<>();
+        try {
+            loop.execute(() -> {
+                if (phase == Phase.ONLINE && current != null) {
+                    whoRequests.add(future);
+                    current.channel.writeAndFlush(envelope().setWhoRequest(WhoRequest.getDefaultInstance()).build());
+                } else {
+                    List<String> known = members;
+                    events.run(() -> future.complete(known));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            future.complete(members);
+        }
+        return future;
+    }
+
+    CompletableFuture<Void> close() {
+        onLoop(this::closeOnLoop);
+        return terminated;
+    }
+
+    ConnectionState state() {
+        return state;
+    }
+
+    List<String> members() {
+        return members;
+    }
+
+    int pendingSends() {
+        return outgoing.size();
+    }
+
+    long lastSeenRoomSeq() {
+        return lastSeenRoomSeq;
+    }
+
+    boolean inCallbackThread() {
+        return events.inDispatchThread() || loop.inEventLoop();
+    }
+
+    // ---- connection attempts (event loop) ----
+
+    private void attempt() {
+        retryTask = null;
+        if (phase != Phase.JOINING && phase != Phase.RECONNECTING) {
+            return;
+        }
+        Attempt a = new Attempt(nextAddress());
+        current = a;
+        log.debug("Connecting to {}", ServerAddresses.format(a.address));
+        ChannelFuture connecting = bootstrap.clone()
+                .handler(new ClientChannelInitializer(ClientConfig.MAX_FRAME_BYTES, new ClientHandler(a)))
+                .connect(a.address);
+        a.channel = connecting.channel();
+        a.handshakeTimer = loop.schedule(() -> {
+            if (!a.over && !a.welcomed) {
+                attemptFailed(a, "no answer from " + ServerAddresses.format(a.address) + " within "
+                        + config.connectTimeout().toMillis() + " ms");
+            }
+        }, config.connectTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        connecting.addListener(f -> {
+            if (!f.isSuccess()) {
+                attemptFailed(a, "could not connect to " + ServerAddresses.format(a.address) + " ("
+                        + describe(f.cause()) + ")");
+            } else if (!a.over) {
+                a.lastHeardNanos = System.nanoTime();
+                a.channel.writeAndFlush(envelope().setHello(Hello.newBuilder()
+                        .setUsername(config.username())
+                        .setRoom(config.room())
+                        .setClientId(config.clientId())
+                        .setResume(welcomedOnce)
+                        .setResumeAfter(lastSeenRoomSeq)).build());
+            }
+        });
+    }
+
+    /** The redirect target once, else the last leader first and then the other seeds, round robin. */
+    private InetSocketAddress nextAddress() {
+        if (redirect != null) {
+            InetSocketAddress target = redirect;
+            redirect = null;
+            return target;
+        }
+        List<InetSocketAddress> order = new ArrayList<>(config.servers().size() + 1);
+        if (lastLeader != null) {
+            order.add(lastLeader);
+        }
+        for (InetSocketAddress seed : config.servers()) {
+            if (!ServerAddresses.same(seed, lastLeader)) {
+                order.add(seed);
+            }
+        }
+        return order.get(Math.floorMod(rotation++, order.size()));
+    }
+
+    private void attemptFailed(Attempt a, String problem) {
+        if (a.over) {
+            return;
+        }
+        a.end();
+        if (current == a) {
+            current = null;
+        }
+        lastProblem = problem;
+        failures++;
+        log.debug("Attempt {} failed: {}", failures, problem);
+        scheduleRetry(backoff.delayNanos(failures));
+    }
+
+    private void scheduleRetry(long delayNanos) {
+        if (phase != Phase.JOINING && phase != Phase.RECONNECTING) {
+            return;
+        }
+        Duration limit = phase == Phase.JOINING ? config.joinTimeout() : config.reconnectTimeout();
+        if (limit != null) {
+            long left = limit.toNanos() - (System.nanoTime() - streakStartNanos);
+            if (left <= 0) {
+                giveUp(limit);
+                return;
+            }
+            delayNanos = Math.min(delayNanos, left);
+        }
+        retryTask = loop.schedule(this::attempt, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void giveUp(Duration limit) {
+        String servers = String.join(", ", config.servers().stream().map(ServerAddresses::format).toList());
+        String seconds = limit.toMillis() % 1000 == 0 ? limit.toSeconds() + " s" : limit.toMillis() + " ms";
+        String sentence = phase == Phase.JOINING
+                ? "Could not join room " + config.room() + ": no leader among " + servers + " answered within "
+                        + seconds + " (last problem: " + lastProblem + ")."
+                : "Lost the connection and could not reconnect to any of " + servers + " within " + seconds
+                        + " (last problem: " + lastProblem + ").";
+        fail(new MessengerException(sentence));
+    }
+
+    // ---- inbound (event loop) ----
+
+    private void onEnvelope(Attempt a, ClientEnvelope envelope) {
+        if (a.over || a != current) {
+            return;
+        }
+        a.lastHeardNanos = System.nanoTime();
+        switch (envelope.getBodyCase()) {
+            case WELCOME -> onWelcome(a, envelope.getWelcome());
+            case REJECTION -> onRejection(a, envelope.getRejection());
+            case ACK -> {
+                if (a.welcomed) {
+                    onAck(envelope.getAck());
+                }
+            }
+            case SEND_FAILED -> {
+                if (a.welcomed) {
+                    onSendFailed(a, envelope.getSendFailed());
+                }
+            }
+            case DELIVER -> {
+                if (a.welcomed) {
+                    deliver(envelope.getDeliver(), false);
+                }
+            }
+            case PRESENCE -> {
+                if (a.welcomed) {
+                    onPresence(envelope.getPresence());
+                }
+            }
+            case WHO_REPLY -> {
+                List<String> list = List.copyOf(envelope.getWhoReply().getMembersList());
+                members = list;
+                CompletableFuture<List<String>> waiting = whoRequests.poll();
+                if (waiting != null) {
+                    events.run(() -> waiting.complete(list));
+                }
+            }
+            case PONG -> {
+                // Hearing from the server at all is what the pong timer checks; nothing else to do.
+            }
+            default -> log.debug("Ignoring unexpected {} from {}", envelope.getBodyCase(), ServerAddresses.format(a.address));
+        }
+    }
+
+    private void onWelcome(Attempt a, Welcome w) {
+        if (a.welcomed) {
+            log.debug("Ignoring a second welcome from {}", a.node());
+            return;
+        }
+        a.welcomed = true;
+        cancel(a.handshakeTimer);
+        boolean first = !welcomedOnce;
+        welcomedOnce = true;
+        failures = 0;
+        redirects = 0;
+        rotation = 0;
+        lastLeader = a.address;
+        a.nodeId = w.getNodeId();
+        if (w.getMaxMessageBytes() > 0) {
+            maxMessageBytes = w.getMaxMessageBytes();
+        }
+        members = List.copyOf(w.getMembersList());
+        phase = Phase.ONLINE;
+        changeState(ConnectionEvent.online(first ? ConnectionState.CONNECTED : ConnectionState.RECONNECTED,
+                a.nodeId, a.address));
+        if (w.getHistoryTruncated()) {
+            log.warn("The server no longer holds every message after room sequence {}; some were missed",
+                    lastSeenRoomSeq);
+        }
+        for (Deliver d : w.getHistoryList()) {
+            deliver(d, first);
+        }
+        if (w.getRoomSeq() > lastSeenRoomSeq) {
+            lastSeenRoomSeq = w.getRoomSeq();
+        }
+        if (first) {
+            events.run(() -> joined.complete(w));
+        }
+        // Resend everything unacknowledged, in order: the server acks already-applied ones with their
+        // original room sequence, so this is exactly-once whatever last_applied_send_seq says.
+        for (OutgoingBuffer.PendingSend p : outgoing.inOrder()) {
+            a.channel.write(sendEnvelope(p));
+        }
+        a.channel.flush();
+        long interval = config.pingInterval().toNanos();
+        a.pingTask = loop.scheduleAtFixedRate(() -> ping(a), interval, interval, TimeUnit.NANOSECONDS);
+        log.info("Joined room {} on {} (room seq {}, {} unacknowledged sends resent)", config.room(), a.node(),
+                w.getRoomSeq(), outgoing.inOrder().size());
+    }
+
+    private void onRejection(Attempt a, Rejection r) {
+        Rejection.Reason reason = r.getReason();
+        String sentence = r.getMessage().isBlank() ? "the server refused: " + reason : r.getMessage();
+        if (isTerminal(reason)) {
+            a.end();
+            current = null;
+            fail(new RejectedException(reason, r.getMessage()));
+            return;
+        }
+        if (a.welcomed) {
+            lose(a, sentence);
+            return;
+        }
+        a.end();
+        current = null;
+        lastProblem = sentence;
+        if (reason == Rejection.Reason.NOT_LEADER && !r.getLeaderAddress().isBlank()) {
+            try {
+                InetSocketAddress leader = ServerAddresses.parseOne(r.getLeaderAddress());
+                redirect = leader;
+                lastLeader = leader;
+                redirects++;
+                log.debug("{} is not the leader; following to {}", ServerAddresses.format(a.address), r.getLeaderAddress());
+                scheduleRetry(redirects <= IMMEDIATE_REDIRECTS ? 0 : backoff.delayNanos(redirects));
+                return;
+            } catch (IllegalArgumentException e) {
+                log.warn("Ignoring unusable leader address '{}' from {}: {}", r.getLeaderAddress(), a.address,
+                        e.getMessage());
+            }
+        }
+        // Election under way, busy or shutting down: another node may serve, or this one shortly.
+        failures++;
+        scheduleRetry(backoff.delayNanos(failures));
+    }
+
+    private static boolean isTerminal(Rejection.Reason reason) {
+        return switch (reason) {
+            case TOO_MANY_DEVICES, INVALID_USERNAME, INVALID_ROOM, INVALID_CLIENT_ID, UNSUPPORTED_VERSION,
+                    PROTOCOL_ERROR -> true;
+            default -> false;
+        };
+    }
+
+    private void onAck(Ack ack) {
+        OutgoingBuffer.PendingSend p = outgoing.remove(ack.getSeq());
+        if (p != null) {
+            long roomSeq = ack.getRoomSeq();
+            events.run(() -> p.future().complete(roomSeq));
+        }
+    }
+
+    private void onSendFailed(Attempt a, SendFailed failed) {
+        if (failed.getReason() == SendFailed.Reason.NOT_LEADER) {
+            // The node lost leadership: keep the send and resend it to the new leader.
+            lose(a, a.node() + " is no longer the leader");
+            return;
+        }
+        OutgoingBuffer.PendingSend p = outgoing.remove(failed.getSeq());
+        if (p != null) {
+            String sentence = failed.getMessage().isBlank()
+                    ? "The server refused the message (" + failed.getReason() + ")." : failed.getMessage();
+            SendRejectedException error = new SendRejectedException(failed.getReason(), sentence);
+            events.run(() -> p.future().completeExceptionally(error));
+        }
+    }
+
+    private void deliver(Deliver d, boolean fromHistory) {
+        if (d.getRoomSeq() <= lastSeenRoomSeq) {
+            return; // already delivered before a reconnect
+        }
+        lastSeenRoomSeq = d.getRoomSeq();
+        ChatMessage m = new ChatMessage(d.getRoom(), d.getRoomSeq(), d.getSender(), d.getText(),
+                Instant.ofEpochMilli(d.getServerTimeMs()), fromHistory);
+        events.run(() -> listener.onMessage(m));
+    }
+
+    private void onPresence(Presence p) {
+        PresenceEvent.Kind kind;
+        List<String> list = new ArrayList<>(members);
+        if (p.getKind() == Presence.Kind.JOINED) {
+            kind = PresenceEvent.Kind.JOINED;
+            if (!list.contains(p.getUsername())) {
+                list.add(p.getUsername());
+            }
+        } else if (p.getKind() == Presence.Kind.LEFT) {
+            kind = PresenceEvent.Kind.LEFT;
+            list.remove(p.getUsername());
+        } else {
+            return;
+        }
+        members = List.copyOf(list);
+        PresenceEvent event = new PresenceEvent(p.getRoom(), p.getUsername(), kind,
+                Instant.ofEpochMilli(p.getServerTimeMs()));
+        events.run(() -> listener.onPresence(event));
+    }
+
+    private void onClosed(Attempt a, String why) {
+        if (a.over || a != current) {
+            return;
+        }
+        if (!a.welcomed) {
+            attemptFailed(a, why != null ? why
+                    : ServerAddresses.format(a.address) + " closed the connection before answering");
+        } else {
+            lose(a, why != null ? why : "the connection to " + a.node() + " was lost");
+        }
+    }
+
+    private void ping(Attempt a) {
+        if (a.over || a != current) {
+            cancel(a.pingTask);
+            return;
+        }
+        long silentNanos = System.nanoTime() - a.lastHeardNanos;
+        if (silentNanos > config.pongTimeout().toNanos()) {
+            lose(a, "no answer from " + a.node() + " within " + config.pongTimeout().toMillis() + " ms");
+            return;
+        }
+        a.channel.writeAndFlush(envelope().setPing(Ping.newBuilder().setNonce(++pingNonce)).build());
+    }
+
+    /** The session is gone: look for the leader again, keeping every unacknowledged send. */
+    private void lose(Attempt a, String reason) {
+        if (a.over) {
+            return;
+        }
+        a.end();
+        if (current == a) {
+            current = null;
+        }
+        if (phase != Phase.ONLINE) {
+            return;
+        }
+        log.info("Reconnecting: {}", reason);
+        List<String> known = members;
+        for (CompletableFuture<List<String>> waiting : whoRequests) {
+            events.run(() -> waiting.complete(known));
+        }
+        whoRequests.clear();
+        phase = Phase.RECONNECTING;
+        streakStartNanos = System.nanoTime();
+        failures = 0;
+        rotation = 0;
+        redirect = null;
+        lastProblem = reason;
+        changeState(ConnectionEvent.reconnecting(reason));
+        scheduleRetry(backoff.delayNanos(1));
+    }
+
+    // ---- outbound and shutdown (event loop) ----
+
+    private void enqueue(String text, CompletableFuture<Long> future) {
+        if (phase == Phase.CLOSED || phase == Phase.FAILED) {
+            outgoing.unreserve();
+            events.run(() -> future.completeExceptionally(
+                    new MessengerException("The client is " + state.name().toLowerCase() + "; the message was not sent.")));
+            return;
+        }
+        OutgoingBuffer.PendingSend p = outgoing.add(text, future);
+        if (phase == Phase.ONLINE && current != null && current.welcomed) {
+            current.channel.writeAndFlush(sendEnvelope(p));
+        }
+    }
+
+    private void fail(MessengerException cause) {
+        if (phase == Phase.CLOSED || phase == Phase.FAILED) {
+            return;
+        }
+        log.info("Client failed: {}", cause.getMessage());
+        phase = Phase.FAILED;
+        endEverything(ConnectionEvent.failed(cause), cause,
+                new MessengerException("The message was not sent: " + cause.getMessage(), cause));
+    }
+
+    private void closeOnLoop() {
+        if (phase == Phase.CLOSED || phase == Phase.FAILED) {
+            return;
+        }
+        phase = Phase.CLOSED;
+        cancel(retryTask);
+        Attempt a = current;
+        current = null;
+        MessengerException closed = new MessengerException("The client was closed before the server answered.");
+        Runnable finish = () -> endEverything(ConnectionEvent.of(ConnectionState.CLOSED), closed,
+                new MessengerException("The client was closed before the message was acknowledged."));
+        if (a != null && a.welcomed && a.channel.isActive()) {
+            a.over = true;
+            cancel(a.handshakeTimer);
+            cancel(a.pingTask);
+            ScheduledFuture<?> grace = loop.schedule(() -> a.channel.close(), BYE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+            a.channel.writeAndFlush(envelope().setBye(Bye.getDefaultInstance()).build())
+                    .addListener(f -> a.channel.close());
+            a.channel.closeFuture().addListener(f -> {
+                grace.cancel(false);
+                finish.run();
+            });
+        } else {
+            if (a != null) {
+                a.end();
+            }
+            finish.run();
+        }
+    }
+
+    private void endEverything(ConnectionEvent event, MessengerException joinError, MessengerException sendError) {
+        cancel(retryTask);
+        if (current != null) {
+            current.end();
+            current = null;
+        }
+        List<OutgoingBuffer.PendingSend> unsent = outgoing.drain();
+        List<CompletableFuture<List<String>>> who = new ArrayList<>(whoRequests);
+        whoRequests.clear();
+        List<String> known = members;
+        changeState(event);
+        events.run(() -> {
+            joined.completeExceptionally(joinError);
+            for (OutgoingBuffer.PendingSend p : unsent) {
+                p.future().completeExceptionally(sendError);
+            }
+            who.forEach(f -> f.complete(known));
+            terminated.complete(null);
+        });
+        events.shutdown();
+        releaseResources.run();
+    }
+
+    private void changeState(ConnectionEvent event) {
+        state = event.state();
+        events.run(() -> listener.onConnectionState(event));
+    }
+
+    // ---- small things ----
+
+    private void onLoop(Runnable task) {
+        if (loop.inEventLoop()) {
+            task.run();
+            return;
+        }
+        try {
+            loop.execute(task);
+        } catch (RejectedExecutionException e) {
+            log.debug("Event loop already shut down: {}", e.toString());
+            terminated.complete(null);
+        }
+    }
+
+    private static ClientEnvelope.Builder envelope() {
+        return ClientEnvelope.newBuilder().setProtocolVersion(VERSION);
+    }
+
+    private static ClientEnvelope sendEnvelope(OutgoingBuffer.PendingSend p) {
+        return envelope().setSend(Send.newBuilder().setSeq(p.seq()).setText(p.text())).build();
+    }
+
+    private static void cancel(ScheduledFuture<?> task) {
+        if (task != null) {
+            task.cancel(false);
+        }
+    }
+
+    private static String describe(Throwable t) {
+        if (t == null) {
+            return "unknown error";
+        }
+        String message = t.getMessage();
+        return message == null ? t.getClass().getSimpleName() : message;
+    }
+
+    static int utf8Length(String s) {
+        int bytes = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                bytes += 1;
+            } else if (c < 0x800) {
+                bytes += 2;
+            } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                bytes += 4;
+                i++;
+            } else {
+                bytes += 3;
+            }
+        }
+        return bytes;
+    }
+}

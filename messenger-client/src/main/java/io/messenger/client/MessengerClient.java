@@ -1,0 +1,256 @@
+package io.messenger.client;
+
+import io.messenger.proto.client.Welcome;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A member of one chat room on a messenger cluster that survives leader failover: sends are numbered,
+ * buffered until acknowledged and resent after a reconnect (exactly once); delivery resumes after the last
+ * message seen (no gap, no duplicate).
+ *
+ * <pre>{@code
+ * try (MessengerClient client = MessengerClient.builder()
+ *         .servers("127.0.0.1:7001,127.0.0.1:7002").username("alice").room("lobby")
+ *         .listener(new MessengerListener() { ... }).build()) {
+ *     client.connect().join();
+ *     long roomSeq = client.send("hi").join();
+ * }
+ * }</pre>
+ * All methods are thread-safe and never block, except {@link #close()}.
+ */
+public final class MessengerClient implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(MessengerClient.class);
+    private static final long CLOSE_WAIT_MILLIS = 2000;
+
+    private final ClientConfig config;
+    private final EventLoopGroup ownedGroup;
+    private final ConnectionSupervisor supervisor;
+
+    private MessengerClient(ClientConfig config, MessengerListener listener, EventLoopGroup sharedGroup) {
+        this.config = config;
+        this.ownedGroup = sharedGroup == null
+                ? new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory()) : null;
+        EventLoopGroup group = sharedGroup != null ? sharedGroup : ownedGroup;
+        EventLoop loop = group.next();
+        Bootstrap bootstrap = new Bootstrap()
+                .group(loop)
+                .channel(NioSocketChannel.class)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
+                        config.connectTimeout().toMillis()));
+        EventDispatcher events = new EventDispatcher("messenger-client-" + config.username() + "-events");
+        Runnable release = ownedGroup == null ? () -> { } : () -> ownedGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        this.supervisor = new ConnectionSupervisor(config, loop, bootstrap, events, listener, release);
+    }
+
+    /** Starts configuring a client. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Joins the room: finds the leader (following redirects, retrying with backoff for up to the join
+     * timeout) and completes with its welcome once the join history has been handed to the listener. Fails
+     * with {@link RejectedException} when the cluster refuses for good, or {@link MessengerException} when no
+     * leader answered in time. Calling it again returns the same future.
+     */
+    public CompletableFuture<Welcome> connect() {
+        return supervisor.connect();
+    }
+
+    /**
+     * Sends one message. The future completes with the message's room sequence once the cluster committed
+     * it, however many reconnects that takes. It is already failed when the text is empty or too long
+     * ({@link SendRejectedException}), when the outgoing buffer is full ({@link BufferFullException}), or when
+     * the client is closed. Sends made before {@link #connect()} completes wait in the buffer.
+     */
+    public CompletableFuture<Long> send(String text) {
+        return supervisor.send(text);
+    }
+
+    /** Asks the server who is in the room; while disconnected, answers from the last known list. */
+    public CompletableFuture<List<String>> who() {
+        return supervisor.who();
+    }
+
+    /** Members of the room as last known (welcome list, updated by presence events). */
+    public List<String> members() {
+        return supervisor.members();
+    }
+
+    /** The current connection state. */
+    public ConnectionState state() {
+        return supervisor.state();
+    }
+
+    /** How many sends are buffered and not yet acknowledged. */
+    public int pendingSends() {
+        return supervisor.pendingSends();
+    }
+
+    /** Highest room sequence handed to the listener (or covered by the join), 0 before joining. */
+    public long lastSeenRoomSeq() {
+        return supervisor.lastSeenRoomSeq();
+    }
+
+    /** The settings this client runs with. */
+    public ClientConfig config() {
+        return config;
+    }
+
+    /**
+     * Leaves: sends Bye if connected, closes the connection, fails sends still waiting and reports
+     * {@link ConnectionState#CLOSED}. The future completes after the last listener callback.
+     */
+    public CompletableFuture<Void> closeAsync() {
+        return supervisor.close();
+    }
+
+    /** Like {@link #closeAsync()}, waiting up to two seconds (not at all when called from a callback). */
+    @Override
+    public void close() {
+        CompletableFuture<Void> done = closeAsync();
+        if (supervisor.inCallbackThread()) {
+            return;
+        }
+        try {
+            done.get(CLOSE_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+            if (ownedGroup != null) {
+                ownedGroup.terminationFuture().await(CLOSE_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            log.debug("Close did not finish cleanly: {}", e.toString());
+        }
+    }
+
+    /** Collects the settings of a {@link MessengerClient}; see {@link ClientConfig} for their meaning and ranges. */
+    public static final class Builder {
+        private List<InetSocketAddress> servers;
+        private String username;
+        private String room;
+        private String clientId;
+        private MessengerListener listener = new MessengerListener() { };
+        private int maxPendingSends = ClientConfig.DEFAULT_MAX_PENDING_SENDS;
+        private Duration pongTimeout = ClientConfig.DEFAULT_PONG_TIMEOUT;
+        private Duration connectTimeout = ClientConfig.DEFAULT_CONNECT_TIMEOUT;
+        private Duration joinTimeout = ClientConfig.DEFAULT_JOIN_TIMEOUT;
+        private Duration reconnectTimeout;
+        private Duration initialBackoff = ClientConfig.DEFAULT_INITIAL_BACKOFF;
+        private Duration maxBackoff = ClientConfig.DEFAULT_MAX_BACKOFF;
+        private EventLoopGroup eventLoopGroup;
+
+        private Builder() {
+        }
+
+        /** Seed list as {@code host:port,host:port}. */
+        public Builder servers(String list) {
+            this.servers = ServerAddresses.parse(list);
+            return this;
+        }
+
+        /** Seed list. */
+        public Builder servers(List<InetSocketAddress> list) {
+            this.servers = List.copyOf(list);
+            return this;
+        }
+
+        public Builder username(String username) {
+            this.username = username;
+            return this;
+        }
+
+        public Builder room(String room) {
+            this.room = room;
+            return this;
+        }
+
+        /** Stable device id; keep it across restarts to count as the same device. Default: a random UUID. */
+        public Builder clientId(String clientId) {
+            this.clientId = clientId;
+            return this;
+        }
+
+        public Builder listener(MessengerListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /** Bound of the outgoing buffer (default 1000). */
+        public Builder maxPendingSends(int maxPendingSends) {
+            this.maxPendingSends = maxPendingSends;
+            return this;
+        }
+
+        /** Silence after which the connection counts as dead (default 1 s). */
+        public Builder pongTimeout(Duration pongTimeout) {
+            this.pongTimeout = pongTimeout;
+            return this;
+        }
+
+        /** Limit of one attempt, from TCP connect to welcome or refusal (default 2 s). */
+        public Builder connectTimeout(Duration connectTimeout) {
+            this.connectTimeout = connectTimeout;
+            return this;
+        }
+
+        /** How long {@link #connect()} keeps trying (default 30 s). */
+        public Builder joinTimeout(Duration joinTimeout) {
+            this.joinTimeout = joinTimeout;
+            return this;
+        }
+
+        /** How long to keep trying after a lost connection before failing; null (default) means forever. */
+        public Builder reconnectTimeout(Duration reconnectTimeout) {
+            this.reconnectTimeout = reconnectTimeout;
+            return this;
+        }
+
+        /** Retry delays: start at {@code initial}, double per failure, capped at {@code max}, jittered. */
+        public Builder backoff(Duration initial, Duration max) {
+            this.initialBackoff = initial;
+            this.maxBackoff = max;
+            return this;
+        }
+
+        /** Runs on the given group (which the client then never shuts down) instead of a private one. */
+        public Builder eventLoopGroup(EventLoopGroup group) {
+            this.eventLoopGroup = group;
+            return this;
+        }
+
+        /**
+         * Checks the settings and creates the client (not yet connected).
+         *
+         * @throws IllegalArgumentException with a sentence naming the bad setting
+         */
+        public MessengerClient build() {
+            if (servers == null) {
+                throw new IllegalArgumentException("Give the server list (host:port,...).");
+            }
+            String id = clientId != null ? clientId : UUID.randomUUID().toString();
+            ClientConfig config = new ClientConfig(servers, username, room, id, maxPendingSends, pongTimeout,
+                    connectTimeout, joinTimeout, reconnectTimeout, initialBackoff, maxBackoff);
+            return new MessengerClient(config, listener, eventLoopGroup);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+package io.messenger.client;
+
+import io.messenger.proto.client.Rejection;
+
+/** The cluster refused the session for good (too many devices, invalid name, unsupported version, ...). */
+public class RejectedException extends MessengerException {
+
+    private final Rejection.Reason reason;
+
+    public RejectedException(Rejection.Reason reason, String sentence) {
+        super(sentence == null || sentence.isBlank() ? "The server refused the connection: " + reason + "." : sentence);
+        this.reason = reason;
+    }
+
+    /** Why the cluster refused. */
+    public Rejection.Reason reason() {
+        return reason;
+    }
+}

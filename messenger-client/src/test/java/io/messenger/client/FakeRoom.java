@@ -1,0 +1,71 @@
+package io.messenger.client;
+
+import io.messenger.proto.client.Deliver;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The replicated room state several {@link FakeServer}s share, standing in for the cluster: one message order,
+ * per-client dedup of send sequences (a resend is acked with its original room sequence).
+ */
+final class FakeRoom {
+
+    final String name;
+    private final List<Deliver> messages = new ArrayList<>();
+    private final Map<String, Map<Long, Long>> appliedByClient = new HashMap<>();
+    private final Map<String, Long> highestApplied = new HashMap<>();
+    /** The nodes sharing this room; a committed message goes to the sessions of all of them. */
+    final List<FakeServer> nodes = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    FakeRoom(String name) {
+        this.name = name;
+    }
+
+    /** Result of applying one send: its room sequence and whether it was new. */
+    record Applied(long roomSeq, boolean fresh, Deliver deliver) {
+    }
+
+    synchronized Applied apply(String clientId, String sender, long seq, String text) {
+        Map<Long, Long> applied = appliedByClient.computeIfAbsent(clientId, k -> new HashMap<>());
+        Long existing = applied.get(seq);
+        if (existing != null) {
+            return new Applied(existing, false, messages.get((int) (existing - 1)));
+        }
+        Deliver d = Deliver.newBuilder().setRoom(name).setRoomSeq(messages.size() + 1L).setSender(sender)
+                .setText(text).setServerTimeMs(System.currentTimeMillis()).build();
+        messages.add(d);
+        applied.put(seq, d.getRoomSeq());
+        highestApplied.merge(clientId, seq, Math::max);
+        return new Applied(d.getRoomSeq(), true, d);
+    }
+
+    /** Adds a message from someone not connected through a fake server. */
+    synchronized Deliver post(String sender, String text) {
+        Deliver d = Deliver.newBuilder().setRoom(name).setRoomSeq(messages.size() + 1L).setSender(sender)
+                .setText(text).setServerTimeMs(System.currentTimeMillis()).build();
+        messages.add(d);
+        return d;
+    }
+
+    synchronized List<Deliver> after(long roomSeq) {
+        return List.copyOf(messages.subList((int) Math.min(roomSeq, messages.size()), messages.size()));
+    }
+
+    synchronized List<Deliver> lastN(int n) {
+        return List.copyOf(messages.subList(Math.max(0, messages.size() - n), messages.size()));
+    }
+
+    synchronized long roomSeq() {
+        return messages.size();
+    }
+
+    synchronized long highestApplied(String clientId) {
+        return highestApplied.getOrDefault(clientId, 0L);
+    }
+
+    synchronized List<String> texts() {
+        return messages.stream().map(Deliver::getText).toList();
+    }
+}

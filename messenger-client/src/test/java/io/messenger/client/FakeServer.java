@@ -1,0 +1,234 @@
+package io.messenger.client;
+
+import io.messenger.proto.client.Ack;
+import io.messenger.proto.client.ClientEnvelope;
+import io.messenger.proto.client.Deliver;
+import io.messenger.proto.client.Hello;
+import io.messenger.proto.client.Pong;
+import io.messenger.proto.client.Presence;
+import io.messenger.proto.client.Rejection;
+import io.messenger.proto.client.SendFailed;
+import io.messenger.proto.client.Welcome;
+import io.messenger.proto.client.WhoReply;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
+import io.netty.handler.codec.LengthFieldPrepender;
+import io.netty.handler.codec.protobuf.ProtobufDecoder;
+import io.netty.handler.codec.protobuf.ProtobufEncoder;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
+
+/**
+ * A scriptable stand-in for one messenger node, bound to 127.0.0.1 on an ephemeral port. Nodes sharing a
+ * {@link FakeRoom} behave like one cluster: sends are applied once, delivered to every session of every node.
+ */
+final class FakeServer implements AutoCloseable {
+
+    static final int HISTORY = 10;
+
+    final int nodeId;
+    final FakeRoom room;
+    private final Channel serverChannel;
+    private final Map<Channel, Hello> sessions = new ConcurrentHashMap<>();
+    private final List<Channel> connections = new CopyOnWriteArrayList<>();
+    /** Every envelope received, in arrival order. */
+    final List<ClientEnvelope> received = new CopyOnWriteArrayList<>();
+    final List<Hello> hellos = new CopyOnWriteArrayList<>();
+
+    /** When set, answers each Hello with the returned rejection instead of a welcome (null = welcome). */
+    volatile Function<Hello, Rejection> refuse = hello -> null;
+    volatile boolean answerPings = true;
+    /** When false, sends are neither applied nor acked (the client's buffer fills up). */
+    volatile boolean applySends = true;
+    /** When true, a send is applied and delivered, then the connection is dropped before the ack. */
+    volatile boolean dropBeforeAck;
+    /** When set, sends whose text equals it are refused with TOO_LONG. */
+    volatile String refuseText;
+    volatile int maxMessageBytes;
+    /** A resumed session's history starts this many messages before resume_after (a sloppy server). */
+    volatile int historyOverlap;
+
+    private FakeServer(int nodeId, FakeRoom room, EventLoopGroup group) throws InterruptedException {
+        this.nodeId = nodeId;
+        this.room = room;
+        this.serverChannel = new ServerBootstrap()
+                .group(group)
+                .channel(NioServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        connections.add(ch);
+                        ch.closeFuture().addListener(f -> {
+                            connections.remove(ch);
+                            sessions.remove(ch);
+                        });
+                        ch.pipeline()
+                                .addLast(new LengthFieldBasedFrameDecoder(ClientConfig.MAX_FRAME_BYTES, 0, 4, 0, 4))
+                                .addLast(new LengthFieldPrepender(4))
+                                .addLast(new ProtobufDecoder(ClientEnvelope.getDefaultInstance()))
+                                .addLast(new ProtobufEncoder())
+                                .addLast(new Handler());
+                    }
+                })
+                .bind("127.0.0.1", 0).sync().channel();
+        room.nodes.add(this);
+    }
+
+    static FakeServer start(int nodeId, FakeRoom room, EventLoopGroup group) throws InterruptedException {
+        return new FakeServer(nodeId, room, group);
+    }
+
+    InetSocketAddress address() {
+        return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    String hostPort() {
+        return "127.0.0.1:" + address().getPort();
+    }
+
+    /** Answers every Hello with NOT_LEADER naming {@code leader}. */
+    void redirectTo(FakeServer leader) {
+        refuse = hello -> Rejection.newBuilder().setReason(Rejection.Reason.NOT_LEADER)
+                .setMessage("Node " + nodeId + " is not the leader.")
+                .setLeaderAddress(leader.hostPort()).setLeaderId(leader.nodeId).build();
+    }
+
+    void refuseWith(Rejection.Reason reason, String sentence) {
+        refuse = hello -> Rejection.newBuilder().setReason(reason).setMessage(sentence).build();
+    }
+
+    void welcome() {
+        refuse = hello -> null;
+    }
+
+    /** Closes every client connection (as a crash would). */
+    void dropConnections() {
+        connections.forEach(Channel::close);
+    }
+
+    int sessionCount() {
+        return sessions.size();
+    }
+
+    int connectionCount() {
+        return connections.size();
+    }
+
+    List<ClientEnvelope> received(ClientEnvelope.BodyCase kind) {
+        return received.stream().filter(e -> e.getBodyCase() == kind).toList();
+    }
+
+    /** Delivers a message from a user outside the fakes to every session of this node. */
+    void post(String sender, String text) {
+        synchronized (room) {
+            Deliver d = room.post(sender, text);
+            broadcast(d);
+        }
+    }
+
+    void announce(String username, Presence.Kind kind) {
+        Presence p = Presence.newBuilder().setRoom(room.name).setUsername(username).setKind(kind)
+                .setServerTimeMs(System.currentTimeMillis()).build();
+        sessions.keySet().forEach(ch -> ch.writeAndFlush(env().setPresence(p).build()));
+    }
+
+    private void broadcast(Deliver d) {
+        for (FakeServer node : room.nodes) {
+            node.sessions.keySet().forEach(ch -> ch.writeAndFlush(env().setDeliver(d).build()));
+        }
+    }
+
+    private static ClientEnvelope.Builder env() {
+        return ClientEnvelope.newBuilder().setProtocolVersion(1);
+    }
+
+    @Override
+    public void close() {
+        room.nodes.remove(this);
+        dropConnections();
+        serverChannel.close().syncUninterruptibly();
+    }
+
+    private final class Handler extends SimpleChannelInboundHandler<ClientEnvelope> {
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, ClientEnvelope e) {
+            received.add(e);
+            Channel ch = ctx.channel();
+            switch (e.getBodyCase()) {
+                case HELLO -> hello(ch, e.getHello());
+                case SEND -> send(ch, e.getSend().getSeq(), e.getSend().getText());
+                case PING -> {
+                    if (answerPings) {
+                        ch.writeAndFlush(env().setPong(Pong.newBuilder().setNonce(e.getPing().getNonce())).build());
+                    }
+                }
+                case WHO_REQUEST -> ch.writeAndFlush(env().setWhoReply(WhoReply.newBuilder().setRoom(room.name)
+                        .addAllMembers(sessions.values().stream().map(Hello::getUsername).distinct().toList()))
+                        .build());
+                case BYE -> {
+                    sessions.remove(ch);
+                    ch.close();
+                }
+                default -> { }
+            }
+        }
+
+        private void hello(Channel ch, Hello hello) {
+            hellos.add(hello);
+            Rejection rejection = refuse.apply(hello);
+            if (rejection != null) {
+                ch.writeAndFlush(env().setRejection(rejection).build()).addListener(f -> ch.close());
+                return;
+            }
+            // Snapshot and registration under the room lock: no delivery can fall between history and live.
+            synchronized (room) {
+                List<Deliver> history = hello.getResume() ? room.after(Math.max(0, hello.getResumeAfter() - historyOverlap)) : room.lastN(HISTORY);
+                Welcome.Builder w = Welcome.newBuilder().setSessionId("s-" + nodeId + "-" + hellos.size())
+                        .setRoom(room.name).addAllHistory(history).setRoomSeq(room.roomSeq())
+                        .setLastAppliedSendSeq(room.highestApplied(hello.getClientId())).setNodeId(nodeId)
+                        .addMembers(hello.getUsername());
+                if (maxMessageBytes > 0) {
+                    w.setMaxMessageBytes(maxMessageBytes);
+                }
+                ch.writeAndFlush(env().setWelcome(w).build());
+                sessions.put(ch, hello);
+            }
+        }
+
+        private void send(Channel ch, long seq, String text) {
+            Hello hello = sessions.get(ch);
+            if (hello == null || !applySends) {
+                return;
+            }
+            if (text.equals(refuseText)) {
+                ch.writeAndFlush(env().setSendFailed(SendFailed.newBuilder().setSeq(seq)
+                        .setReason(SendFailed.Reason.TOO_LONG).setMessage("Refused by the test.")).build());
+                return;
+            }
+            FakeRoom.Applied applied;
+            synchronized (room) {
+                applied = room.apply(hello.getClientId(), hello.getUsername(), seq, text);
+                if (applied.fresh()) {
+                    broadcast(applied.deliver());
+                }
+            }
+            if (dropBeforeAck) {
+                ch.close();
+                return;
+            }
+            ch.writeAndFlush(env().setAck(Ack.newBuilder().setSeq(seq).setRoomSeq(applied.roomSeq())
+                    .setServerTimeMs(System.currentTimeMillis())).build());
+        }
+    }
+}

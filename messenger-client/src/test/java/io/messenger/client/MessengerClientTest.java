@@ -1,0 +1,378 @@
+package io.messenger.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.messenger.proto.client.ClientEnvelope;
+import io.messenger.proto.client.Hello;
+import io.messenger.proto.client.Presence;
+import io.messenger.proto.client.Rejection;
+import io.messenger.proto.client.SendFailed;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.stream.LongStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Behaviour of {@link MessengerClient} against scripted fake nodes on loopback. */
+class MessengerClientTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
+
+    private EventLoopGroup group;
+    private FakeRoom room;
+    private final List<FakeServer> servers = new ArrayList<>();
+    private final List<MessengerClient> clients = new ArrayList<>();
+
+    @BeforeEach
+    void setUp() {
+        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        room = new FakeRoom("lobby");
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        clients.forEach(MessengerClient::close);
+        servers.forEach(FakeServer::close);
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
+
+    private FakeServer node(int id) throws InterruptedException {
+        FakeServer s = FakeServer.start(id, room, group);
+        servers.add(s);
+        return s;
+    }
+
+    private MessengerClient client(String seeds, RecordingListener listener, Consumer<MessengerClient.Builder> tweak) {
+        MessengerClient.Builder b = MessengerClient.builder().servers(seeds).username("alice").room("lobby")
+                .clientId("alice-laptop").listener(listener).pongTimeout(Duration.ofMillis(600))
+                .backoff(Duration.ofMillis(10), Duration.ofMillis(100));
+        tweak.accept(b);
+        MessengerClient c = b.build();
+        clients.add(c);
+        return c;
+    }
+
+    private static String unusedAddress() throws Exception {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return "127.0.0.1:" + s.getLocalPort();
+        }
+    }
+
+    private static <T> T join(CompletableFuture<T> f) throws Exception {
+        return f.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    }
+
+    @Test
+    void joinDeliversTheLastTenMessagesAsHistoryThenLiveOnes() throws Exception {
+        for (int i = 1; i <= 12; i++) {
+            room.post("bob", "old " + i);
+        }
+        FakeServer s1 = node(1);
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(s1.hostPort(), l, b -> { });
+
+        join(c.connect());
+        assertThat(l.messages).hasSize(10).allMatch(ChatMessage::fromHistory);
+        assertThat(l.seqs()).containsExactlyElementsOf(LongStream.rangeClosed(3, 12).boxed().toList());
+
+        s1.post("bob", "live");
+        await().atMost(WAIT).until(() -> l.messages.size() == 11);
+        ChatMessage live = l.messages.get(10);
+        assertThat(live.roomSeq()).isEqualTo(13);
+        assertThat(live.fromHistory()).isFalse();
+        assertThat(live.sender()).isEqualTo("bob");
+        assertThat(live.text()).isEqualTo("live");
+        assertThat(l.states()).containsExactly(ConnectionState.CONNECTING, ConnectionState.CONNECTED);
+        assertThat(l.events.get(1).nodeId()).isEqualTo(1);
+        assertThat(c.state()).isEqualTo(ConnectionState.CONNECTED);
+        assertThat(l.threads).hasSize(1);
+        assertThat(s1.hellos).singleElement().satisfies(h -> {
+            assertThat(h.getResume()).isFalse();
+            assertThat(h.getClientId()).isEqualTo("alice-laptop");
+        });
+    }
+
+    @Test
+    void sendCompletesWithTheRoomSequenceAndTheMessageIsDelivered() throws Exception {
+        FakeServer s1 = node(1);
+        room.post("bob", "before");
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(s1.hostPort(), l, b -> { });
+        join(c.connect());
+
+        assertThat(join(c.send("hello"))).isEqualTo(2L);
+        assertThat(join(c.send("again"))).isEqualTo(3L);
+        await().atMost(WAIT).until(() -> l.messages.size() == 3);
+        assertThat(l.messages.get(2).sender()).isEqualTo("alice");
+        assertThat(s1.received(ClientEnvelope.BodyCase.SEND)).extracting(e -> e.getSend().getSeq())
+                .containsExactly(1L, 2L);
+        assertThat(c.pendingSends()).isZero();
+    }
+
+    @Test
+    void followsNotLeaderRedirectToAnAddressOutsideTheSeedList() throws Exception {
+        FakeServer backup = node(1);
+        FakeServer leader = node(2);
+        backup.redirectTo(leader);
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(backup.hostPort(), l, b -> { });
+
+        assertThat(join(c.connect()).getNodeId()).isEqualTo(2);
+        ConnectionEvent connected = l.events.get(1);
+        assertThat(connected.state()).isEqualTo(ConnectionState.CONNECTED);
+        assertThat(connected.address().getPort()).isEqualTo(leader.address().getPort());
+        assertThat(backup.hellos).hasSize(1);
+    }
+
+    @Test
+    void triesTheNextAddressWhenUnreachableOrInElection() throws Exception {
+        FakeServer electing = node(1);
+        electing.refuseWith(Rejection.Reason.ELECTION_IN_PROGRESS, "An election is in progress.");
+        FakeServer leader = node(3);
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(unusedAddress() + "," + electing.hostPort() + "," + leader.hostPort(), l, b -> { });
+
+        assertThat(join(c.connect()).getNodeId()).isEqualTo(3);
+        assertThat(electing.hellos).isNotEmpty();
+    }
+
+    @Test
+    void resendsUnacknowledgedSendsInOrderAfterReconnectExactlyOnce() throws Exception {
+        FakeServer s1 = node(1);
+        FakeServer s2 = node(2);
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(s1.hostPort() + "," + s2.hostPort(), l, b -> { });
+        join(c.connect());
+
+        // s1 "crashes" after committing m1 but before acking it; it then only redirects to s2.
+        s1.redirectTo(s2);
+        s1.dropBeforeAck = true;
+        CompletableFuture<Long> m1 = c.send("m1");
+        CompletableFuture<Long> m2 = c.send("m2");
+        CompletableFuture<Long> m3 = c.send("m3");
+
+        assertThat(join(m1)).isEqualTo(1L);
+        assertThat(join(m2)).isEqualTo(2L);
+        assertThat(join(m3)).isEqualTo(3L);
+        assertThat(room.texts()).containsExactly("m1", "m2", "m3");
+        await().atMost(WAIT).until(() -> l.messages.size() == 3);
+        assertThat(l.seqs()).containsExactly(1L, 2L, 3L);
+        assertThat(l.states()).containsSubsequence(ConnectionState.CONNECTED, ConnectionState.RECONNECTING,
+                ConnectionState.RECONNECTED);
+        List<Long> resent = s2.received(ClientEnvelope.BodyCase.SEND).stream().map(e -> e.getSend().getSeq()).toList();
+        assertThat(resent).isSorted().startsWith(1L).contains(2L, 3L);
+        assertThat(s2.hellos).last().satisfies(h -> assertThat(h.getResume()).isTrue());
+    }
+
+    @Test
+    void resumesAfterTheLastSeenMessageWithoutGapsOrDuplicates() throws Exception {
+        FakeServer s1 = node(1);
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(s1.hostPort(), l, b -> { });
+        join(c.connect());
+        for (int i = 1; i <= 3; i++) {
+            s1.post("bob", "live " + i);
+        }
+        await().atMost(WAIT).until(() -> l.messages.size() == 3);
+
+        s1.refuseWith(Rejection.Reason.SERVER_BUSY, "Busy.");
+        s1.dropConnections();
+        await().atMost(WAIT).until(() -> c.state() == ConnectionState.RECONNECTING);
+        for (int i = 4; i <= 6; i++) {
+            room.post("bob", "missed " + i);
+        }
+        // A sloppy server replays from too early: the client must drop what it already has.
+        s1.historyOverlap = 2;
+        s1.welcome();
+        await().atMost(WAIT).until(() -> c.state() == ConnectionState.RECONNECTED);
+        s1.post("bob", "live 7");
+
+        await().atMost(WAIT).until(() -> l.messages.size() >= 7);
+        assertThat(l.seqs()).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L);
+        assertThat(l.messages).noneMatch(ChatMessage::fromHistory);
+        Hello resume = s1.hellos.get(s1.hellos.size() - 1);
+        assertThat(resume.getResume()).isTrue();
+        assertThat(resume.getResumeAfter()).isEqualTo(3L);
+    }
+
+    @Test
+    void fullBufferFailsTheSendAtOnce() throws Exception {
+        FakeServer s1 = node(1);
+        s1.applySends = false;
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(s1.hostPort(), l, b -> b.maxPendingSends(3));
+        join(c.connect());
+
+        List<CompletableFuture<Long>> accepted = List.of(c.send("1"), c.send("2"), c.send("3"));
+        CompletableFuture<Long> refused = c.send("4");
+
+        assertThat(refused).isCompletedExceptionally();
+        assertThatThrownBy(refused::join).hasCauseInstanceOf(BufferFullException.class)
+                .hasMessageContaining("outgoing buffer is full");
+        assertThat(accepted).noneMatch(CompletableFuture::isDone);
+        assertThat(c.pendingSends()).isEqualTo(3);
+    }
+
+    @Test
+    void sendsWaitWhileDisconnectedAndGoOutOnConnect() throws Exception {
+        FakeServer s1 = node(1);
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(s1.hostPort(), l, b -> b.maxPendingSends(2));
+        CompletableFuture<Long> early = c.send("early");
+        assertThat(c.send("second")).isNotDone();
+        assertThat(c.send("third")).isCompletedExceptionally();
+
+        join(c.connect());
+        assertThat(join(early)).isEqualTo(1L);
+    }
+
+    @Test
+    void missedPongsTriggerAReconnect() throws Exception {
+        FakeServer s1 = node(1);
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(s1.hostPort(), l, b -> b.pongTimeout(Duration.ofMillis(300)));
+        join(c.connect());
+        await().atMost(WAIT).until(() -> !s1.received(ClientEnvelope.BodyCase.PING).isEmpty());
+
+        s1.answerPings = false;
+        await().atMost(WAIT).until(() -> l.saw(ConnectionState.RECONNECTING));
+        s1.answerPings = true;
+        await().atMost(WAIT).until(() -> l.saw(ConnectionState.RECONNECTED));
+
+        ConnectionEvent reconnecting = l.events.stream()
+                .filter(e -> e.state() == ConnectionState.RECONNECTING).findFirst().orElseThrow();
+        assertThat(reconnecting.reason()).contains("no answer").contains("300 ms");
+        await().atMost(WAIT).until(() -> s1.connectionCount() == 1);
+        assertThat(s1.hellos).hasSize(2);
+    }
+
+    @Test
+    void terminalRefusalFailsConnect() throws Exception {
+        FakeServer s1 = node(1);
+        s1.refuseWith(Rejection.Reason.TOO_MANY_DEVICES, "alice is already online on 2 devices.");
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(s1.hostPort(), l, b -> { });
+
+        assertThatThrownBy(() -> c.connect().join()).isInstanceOf(CompletionException.class)
+                .cause().isInstanceOf(RejectedException.class)
+                .hasMessage("alice is already online on 2 devices.")
+                .satisfies(e -> assertThat(((RejectedException) e).reason())
+                        .isEqualTo(Rejection.Reason.TOO_MANY_DEVICES));
+        assertThat(c.state()).isEqualTo(ConnectionState.FAILED);
+        await().atMost(WAIT).until(() -> l.saw(ConnectionState.FAILED));
+        assertThat(c.send("late")).isCompletedExceptionally();
+    }
+
+    @Test
+    void terminalRefusalAfterAReconnectIsReportedAndClosesTheClient() throws Exception {
+        FakeServer s1 = node(1);
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(s1.hostPort(), l, b -> { });
+        join(c.connect());
+        s1.applySends = false;
+        CompletableFuture<Long> waiting = c.send("never");
+        await().atMost(WAIT).until(() -> !s1.received(ClientEnvelope.BodyCase.SEND).isEmpty());
+
+        s1.refuseWith(Rejection.Reason.INVALID_USERNAME, "The username alice is not allowed.");
+        s1.dropConnections();
+
+        await().atMost(WAIT).until(() -> l.saw(ConnectionState.FAILED));
+        ConnectionEvent failed = l.events.get(l.events.size() - 1);
+        assertThat(failed.cause()).isInstanceOf(RejectedException.class);
+        assertThat(failed.reason()).isEqualTo("The username alice is not allowed.");
+        assertThatThrownBy(waiting::join).hasCauseInstanceOf(MessengerException.class);
+        assertThat(c.state()).isEqualTo(ConnectionState.FAILED);
+    }
+
+    @Test
+    void joinFailsWithASentenceWhenNoServerAnswers() throws Exception {
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(unusedAddress(), l, b -> b.joinTimeout(Duration.ofMillis(300)));
+
+        assertThatThrownBy(() -> c.connect().get(5, TimeUnit.SECONDS))
+                .cause().isInstanceOf(MessengerException.class).hasMessageStartingWith("Could not join room lobby");
+        assertThat(c.state()).isEqualTo(ConnectionState.FAILED);
+    }
+
+    @Test
+    void invalidTextIsRefusedLocallyAndServerRefusalFailsOnlyThatSend() throws Exception {
+        FakeServer s1 = node(1);
+        s1.maxMessageBytes = 10;
+        s1.refuseText = "bad";
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(s1.hostPort(), l, b -> { });
+        join(c.connect());
+
+        assertThatThrownBy(() -> c.send("   ").join()).cause().isInstanceOf(SendRejectedException.class)
+                .satisfies(e -> assertThat(((SendRejectedException) e).reason()).isEqualTo(SendFailed.Reason.EMPTY));
+        assertThatThrownBy(() -> c.send("ééééééé").join()).cause().isInstanceOf(SendRejectedException.class)
+                .hasMessageContaining("14 bytes").hasMessageContaining("limit is 10");
+
+        CompletableFuture<Long> ok1 = c.send("ok1");
+        CompletableFuture<Long> bad = c.send("bad");
+        CompletableFuture<Long> ok2 = c.send("ok2");
+        assertThat(join(ok1)).isEqualTo(1L);
+        assertThat(join(ok2)).isEqualTo(2L);
+        assertThatThrownBy(bad::join).cause().isInstanceOf(SendRejectedException.class)
+                .hasMessage("Refused by the test.");
+        assertThat(c.state()).isEqualTo(ConnectionState.CONNECTED);
+    }
+
+    @Test
+    void presenceAndWhoKeepTheMemberList() throws Exception {
+        FakeServer s1 = node(1);
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(s1.hostPort(), l, b -> { });
+        join(c.connect());
+        assertThat(c.members()).containsExactly("alice");
+
+        s1.announce("bob", Presence.Kind.JOINED);
+        await().atMost(WAIT).until(() -> l.presence.size() == 1);
+        assertThat(l.presence.get(0).kind()).isEqualTo(PresenceEvent.Kind.JOINED);
+        assertThat(c.members()).containsExactly("alice", "bob");
+        s1.announce("bob", Presence.Kind.LEFT);
+        await().atMost(WAIT).until(() -> l.presence.size() == 2);
+        assertThat(c.members()).containsExactly("alice");
+        assertThat(join(c.who())).containsExactly("alice");
+    }
+
+    @Test
+    void closeSendsByeAndFailsWaitingSends() throws Exception {
+        FakeServer s1 = node(1);
+        s1.applySends = false;
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(s1.hostPort(), l, b -> { });
+        join(c.connect());
+        CompletableFuture<Long> waiting = c.send("unacked");
+
+        c.close();
+        assertThat(c.state()).isEqualTo(ConnectionState.CLOSED);
+        await().atMost(WAIT).until(() -> !s1.received(ClientEnvelope.BodyCase.BYE).isEmpty());
+        assertThat(waiting).isCompletedExceptionally();
+        assertThat(l.states()).last().isEqualTo(ConnectionState.CLOSED);
+        assertThat(c.send("after")).isCompletedExceptionally();
+    }
+
+    @Test
+    void closeLeavesASharedEventLoopGroupRunning() throws Exception {
+        FakeServer s1 = node(1);
+        MessengerClient c = client(s1.hostPort(), new RecordingListener(), b -> b.eventLoopGroup(group));
+        join(c.connect());
+        c.close();
+        assertThat(group.isShuttingDown()).isFalse();
+        assertThat(InetSocketAddress.class).isNotNull();
+    }
+}
