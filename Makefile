@@ -33,6 +33,7 @@ build-client:
 launchers:
 	@scripts/make-launcher.sh $(SERVER_JAR) build/server.app
 	@scripts/make-launcher.sh $(CLIENT_JAR) build/client.app
+	@scripts/make-launcher.sh $(BENCH_JAR) build/bench.app
 
 run: build-server build-client
 	@NODES=$(NODES) scripts/local-cluster.sh start
@@ -92,3 +93,33 @@ deploy-stop:
 	@MESSENGER_IMAGE=$(DEPLOY_IMAGE) deploy/cluster.sh $(if $(DROP_DATA),purge,down)
 
 undeploy: deploy-stop
+
+# ---------------------------------------------------------------------------------------------
+# Benchmarks (messenger-bench; see `build/bench.app --help`).
+#
+#   make bench-deps     install nats-server (Debian package) for the JetStream comparison
+#   make build-bench    build build/bench.app
+#   make bench          against a running local cluster (`make run` first): messenger vs NATS at full
+#                       speed and at 5,000 msg/s; BENCH_ARGS adds or overrides options
+#   make bench-jmh      the JMH microbenchmarks (JMH_ARGS, e.g. JMH_ARGS="ClientFrameCodec -f 1")
+BENCH_JAR   := messenger-bench/target/messenger-bench-$(VERSION)-app.jar
+BENCH_ARGS  ?=
+JMH_ARGS    ?=
+SUDO        := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: bench bench-deps build-bench bench-jmh
+
+bench-deps:
+	@command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || \
+		{ $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q nats-server; }
+	@{ command -v nats-server || echo /usr/sbin/nats-server; } | head -1 | xargs -I{} sh -c '{} --version'
+
+build-bench:
+	$(MVN) -q -DskipTests -pl messenger-bench -am package
+	@scripts/make-launcher.sh $(BENCH_JAR) build/bench.app
+
+bench: build-bench
+	build/bench.app compare $(BENCH_ARGS)
+
+bench-jmh: build-bench
+	build/bench.app jmh $(JMH_ARGS)

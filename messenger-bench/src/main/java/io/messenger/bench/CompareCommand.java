@@ -1,0 +1,121 @@
+package io.messenger.bench;
+
+import io.messenger.bench.load.ChatSystem;
+import io.messenger.bench.load.LoadGenerator;
+import io.messenger.bench.load.RunResult;
+import io.messenger.bench.nats.NatsCluster;
+import io.messenger.bench.nats.NatsSystem;
+import io.messenger.bench.report.ComparisonTable;
+import io.messenger.bench.report.Scenario;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * The same load against each system in turn, alternating them per rate, with a table per rate, a JSON
+ * file and a chart. Exits non-zero when any run lost, duplicated or reordered a message.
+ */
+@Command(name = "compare", mixinStandardHelpOptions = true,
+        description = "Run the same load against the messenger and NATS JetStream, alternating, and compare.")
+final class CompareCommand implements Callable<Integer> {
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec commandSpec;
+
+    @Mixin
+    LoadOptions load;
+
+    @Mixin
+    Output output;
+
+    @Mixin
+    SystemOptions systems;
+
+    @Option(names = "--systems", split = ",", defaultValue = "messenger,nats",
+            description = "Systems to run, in order, comma-separated (default: ${DEFAULT-VALUE}).")
+    List<String> systemNames;
+
+    @Option(names = "--rates", split = ",", defaultValue = "full,5000",
+            description = "Offered rates in messages/s for all clients together; 'full' = as fast as acks allow "
+                    + "(default: ${DEFAULT-VALUE}).")
+    List<String> rates;
+
+    @Override
+    public Integer call() throws Exception {
+        List<Double> offered = new ArrayList<>();
+        for (String rate : rates) {
+            offered.add(parseRate(rate));
+        }
+        for (String name : systemNames) {
+            systems.check(commandSpec, name);
+        }
+        List<Scenario> scenarios = new ArrayList<>();
+        boolean allOk = true;
+        NatsCluster nats = systemNames.contains("nats") ? systems.startNats() : null;
+        try {
+            for (int r = 0; r < offered.size(); r++) {
+                double rate = offered.get(r);
+                // Alternate which system goes first, so neither always runs on a warmer (or more tired) machine.
+                List<String> order = new ArrayList<>(systemNames);
+                if (r % 2 == 1) {
+                    java.util.Collections.reverse(order);
+                }
+                Map<String, RunResult> byName = new LinkedHashMap<>();
+                for (String name : order) {
+                    try (ChatSystem system = systems.open(name, nats)) {
+                        System.out.println("== " + name + ": " + load.describe(rate));
+                        RunResult result = new LoadGenerator(system, load.spec(rate), System.out::println).run(null);
+                        byName.put(name, result);
+                        allOk &= result.ok();
+                    }
+                }
+                List<RunResult> runs = systemNames.stream().map(byName::get).toList();
+                Scenario scenario = new Scenario(load.describe(rate), runs, List.of());
+                scenarios.add(scenario);
+                System.out.println();
+                System.out.println(ComparisonTable.render(scenario));
+            }
+        } finally {
+            if (nats != null) {
+                nats.close();
+            }
+        }
+        for (Scenario scenario : scenarios) {
+            System.out.println(ComparisonTable.render(scenario));
+        }
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("kind", "compare");
+        json.put("finished", Instant.now().toString());
+        json.put("machine", Machine.describe());
+        json.put("scenarios", scenarios);
+        output.write("compare", "Messenger vs NATS JetStream", json, scenarios);
+        if (!allOk) {
+            System.out.println("FAILURE: at least one run lost, duplicated or reordered messages (see above)");
+        }
+        return allOk ? 0 : 3;
+    }
+
+    private double parseRate(String rate) {
+        if (rate.equalsIgnoreCase("full")) {
+            return 0;
+        }
+        try {
+            double value = Double.parseDouble(rate.replace("/s", ""));
+            if (value > 0) {
+                return value;
+            }
+        } catch (NumberFormatException e) {
+            // falls through to the sentence below
+        }
+        throw new ParameterException(commandSpec.commandLine(),
+                "--rates takes 'full' or positive numbers of messages per second, not '" + rate + "'");
+    }
+}
