@@ -413,30 +413,44 @@ final class ConnectionSupervisor {
             fail(new RejectedException(reason, r.getMessage()));
             return;
         }
+        InetSocketAddress leader = reason == Rejection.Reason.NOT_LEADER ? leaderAddress(a, r) : null;
         if (a.welcomed) {
+            // The node stepped down under us: reconnect, starting with the leader it named.
             lose(a, sentence);
+            if (leader != null && phase == Phase.RECONNECTING) {
+                redirect = leader;
+                lastLeader = leader;
+            }
             return;
         }
         a.end();
         current = null;
         lastProblem = sentence;
-        if (reason == Rejection.Reason.NOT_LEADER && !r.getLeaderAddress().isBlank()) {
-            try {
-                InetSocketAddress leader = ServerAddresses.parseOne(r.getLeaderAddress());
-                redirect = leader;
-                lastLeader = leader;
-                redirects++;
-                log.debug("{} is not the leader; following to {}", ServerAddresses.format(a.address), r.getLeaderAddress());
-                scheduleRetry(redirects <= IMMEDIATE_REDIRECTS ? 0 : backoff.delayNanos(redirects));
-                return;
-            } catch (IllegalArgumentException e) {
-                log.warn("Ignoring unusable leader address '{}' from {}: {}", r.getLeaderAddress(), a.address,
-                        e.getMessage());
-            }
+        if (leader != null) {
+            redirect = leader;
+            lastLeader = leader;
+            redirects++;
+            log.debug("{} is not the leader; following to {}", ServerAddresses.format(a.address),
+                    ServerAddresses.format(leader));
+            scheduleRetry(redirects <= IMMEDIATE_REDIRECTS ? 0 : backoff.delayNanos(redirects));
+            return;
         }
         // Election under way, busy or shutting down: another node may serve, or this one shortly.
         failures++;
         scheduleRetry(backoff.delayNanos(failures));
+    }
+
+    private static InetSocketAddress leaderAddress(Attempt a, Rejection r) {
+        if (r.getLeaderAddress().isBlank()) {
+            return null;
+        }
+        try {
+            return ServerAddresses.parseOne(r.getLeaderAddress());
+        } catch (IllegalArgumentException e) {
+            log.warn("Ignoring unusable leader address '{}' from {}: {}", r.getLeaderAddress(),
+                    ServerAddresses.format(a.address), e.getMessage());
+            return null;
+        }
     }
 
     private static boolean isTerminal(Rejection.Reason reason) {
@@ -459,6 +473,11 @@ final class ConnectionSupervisor {
         if (failed.getReason() == SendFailed.Reason.NOT_LEADER) {
             // The node lost leadership: keep the send and resend it to the new leader.
             lose(a, a.node() + " is no longer the leader");
+            return;
+        }
+        if (failed.getReason() == SendFailed.Reason.SESSION_CLOSED) {
+            // Expired or replaced session: the send was not applied; resume and resend it.
+            lose(a, "the session on " + a.node() + " was closed by the server");
             return;
         }
         OutgoingBuffer.PendingSend p = outgoing.remove(failed.getSeq());

@@ -117,6 +117,16 @@ final class FakeServer implements AutoCloseable {
         connections.forEach(Channel::close);
     }
 
+    /** Steps down: tells every session NOT_LEADER naming {@code leader}, closes them, and redirects new ones. */
+    void stepDownTo(FakeServer leader) {
+        redirectTo(leader);
+        Rejection r = refuse.apply(null);
+        sessions.keySet().forEach(ch -> ch.writeAndFlush(env().setRejection(r).build()).addListener(f -> ch.close()));
+    }
+
+    /** Answers the next send of every session with SESSION_CLOSED and closes the connection. */
+    volatile boolean closeSessionOnSend;
+
     int sessionCount() {
         return sessions.size();
     }
@@ -209,6 +219,13 @@ final class FakeServer implements AutoCloseable {
         private void send(Channel ch, long seq, String text) {
             Hello hello = sessions.get(ch);
             if (hello == null || !applySends) {
+                return;
+            }
+            if (closeSessionOnSend) {
+                closeSessionOnSend = false;
+                ch.writeAndFlush(env().setSendFailed(SendFailed.newBuilder().setSeq(seq)
+                        .setReason(SendFailed.Reason.SESSION_CLOSED).setMessage("Session closed.")).build())
+                        .addListener(f -> ch.close());
                 return;
             }
             if (text.equals(refuseText)) {

@@ -178,6 +178,41 @@ class MessengerClientTest {
     }
 
     @Test
+    void leaderSteppingDownRedirectsTheSessionAndItsSends() throws Exception {
+        FakeServer s1 = node(1);
+        FakeServer s2 = node(2);
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(s1.hostPort(), l, b -> { });
+        join(c.connect());
+        s1.applySends = false;
+        CompletableFuture<Long> m1 = c.send("m1");
+        await().atMost(WAIT).until(() -> !s1.received(ClientEnvelope.BodyCase.SEND).isEmpty());
+
+        s1.stepDownTo(s2);
+        assertThat(join(m1)).isEqualTo(1L);
+        assertThat(room.texts()).containsExactly("m1");
+        ConnectionEvent reconnected = l.events.get(l.events.size() - 1);
+        assertThat(reconnected.state()).isEqualTo(ConnectionState.RECONNECTED);
+        assertThat(reconnected.nodeId()).isEqualTo(2);
+        assertThat(s1.hellos).hasSize(1);
+    }
+
+    @Test
+    void sessionClosedByTheServerIsResumedAndTheSendResent() throws Exception {
+        FakeServer s1 = node(1);
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(s1.hostPort(), l, b -> { });
+        join(c.connect());
+        s1.closeSessionOnSend = true;
+
+        assertThat(join(c.send("m1"))).isEqualTo(1L);
+        assertThat(room.texts()).containsExactly("m1");
+        assertThat(s1.hellos).hasSize(2);
+        assertThat(s1.hellos.get(1).getResume()).isTrue();
+        assertThat(s1.hellos.get(1).getResumeAfter()).isZero();
+    }
+
+    @Test
     void resumesAfterTheLastSeenMessageWithoutGapsOrDuplicates() throws Exception {
         FakeServer s1 = node(1);
         RecordingListener l = new RecordingListener();
