@@ -1,0 +1,373 @@
+package io.messenger.cluster;
+
+import com.google.protobuf.ByteString;
+import io.messenger.cluster.core.CoreConfig;
+import io.messenger.cluster.core.Outbound;
+import io.messenger.cluster.core.Ready;
+import io.messenger.cluster.core.ReplicationCore;
+import io.messenger.cluster.storage.FileStateStore;
+import io.messenger.cluster.storage.LogStorageOptions;
+import io.messenger.cluster.storage.SegmentedLogStorage;
+import io.messenger.cluster.transport.PeerEvents;
+import io.messenger.cluster.transport.PeerLinkSettings;
+import io.messenger.cluster.transport.PeerTransport;
+import io.messenger.proto.peer.Entry;
+import io.messenger.proto.peer.PeerEnvelope;
+import io.netty.channel.DefaultEventLoop;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running node of the replicated log: its durable log and election state, its peer
+ * links, and the consensus core driven on one dedicated thread (never an I/O thread, since
+ * saving election state fsyncs). Every input (a 10 ms tick, a peer message, a link going up
+ * or down, a proposal, fsync progress) runs on that thread and is followed by handling the
+ * core's output in the order safety needs: save the election state, then send, then apply
+ * committed commands to the {@link StateMachine} and complete their proposers' futures.
+ *
+ * <p>Start one with {@link #start(ClusterConfig, StateMachine)}; {@link #close()} stops it.
+ */
+public final class ClusterNode implements Replicator, AutoCloseable {
+
+    /** The core's clock: every election and heartbeat duration is counted in these ticks. */
+    public static final Duration TICK = Duration.ofMillis(10);
+
+    /** Most queued proposals handed to the core before its output is handled once. */
+    static final int PROPOSAL_BATCH = 256;
+
+    private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
+
+    private final ClusterConfig config;
+    private final StateMachine stateMachine;
+    private final DefaultEventLoop loop;
+    private final List<ClusterListener> listeners = new CopyOnWriteArrayList<>();
+    private final Queue<Proposal> proposals = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean proposalsScheduled = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicLong applyFailures = new AtomicLong();
+
+    // Owned by the loop thread.
+    private final Map<Long, Proposal> pending = new HashMap<>();
+    private FileStateStore stateStore;
+    private SegmentedLogStorage logStorage;
+    private ReplicationCore core;
+    private PeerTransport transport;
+    private ScheduledFuture<?> ticker;
+    private long appliedIndex;
+    private long pendingEpoch;
+
+    private volatile ClusterStatus status;
+
+    private ClusterNode(ClusterConfig config, StateMachine stateMachine) {
+        this.config = config;
+        this.stateMachine = stateMachine;
+        this.loop = new DefaultEventLoop(new DefaultThreadFactory("cluster-core-" + config.nodeId()));
+        this.status = new ClusterStatus(config.nodeId(), Role.BACKUP, 0, 0, "", 0, 0, 0, 0);
+    }
+
+    /**
+     * Opens the node's storage under {@code config.dataDir()} (the log in {@code log/}, the
+     * election state beside it), binds the peer port of {@code config.self()}, starts dialling
+     * the other members and starts the core. Returns once the node runs; with one member it
+     * elects itself within a tick or two.
+     *
+     * @throws IllegalStateException if the data directory is locked by another node or the
+     *     peer port cannot be bound
+     * @throws java.io.UncheckedIOException if the storage cannot be opened
+     */
+    public static ClusterNode start(ClusterConfig config, StateMachine stateMachine) {
+        ClusterNode node = new ClusterNode(config, stateMachine);
+        try {
+            node.loop.submit(node::open).syncUninterruptibly();
+        } catch (RuntimeException e) {
+            node.closeResources();
+            throw e;
+        }
+        log.info("node {} started: members {}, data in {}, peer port {}:{}", config.nodeId(), config.members(),
+                config.dataDir(), config.peerBindHost(), config.self().peerPort());
+        return node;
+    }
+
+    /** On the loop: everything the core touches is created on the thread that drives it. */
+    private void open() {
+        stateStore = FileStateStore.open(config.dataDir());
+        logStorage = SegmentedLogStorage.open(config.dataDir().resolve("log"), LogStorageOptions.DEFAULTS,
+                durableIndex -> onLoop(() -> core.durable(durableIndex)));
+        core = new ReplicationCore(CoreConfig.from(config, TICK), logStorage, stateStore.load(),
+                new SplittableRandom());
+        transport = new PeerTransport(config, PeerLinkSettings.from(config), new PeerEvents() {
+            @Override
+            public void envelope(PeerEnvelope envelope) {
+                onLoop(() -> core.receive(envelope));
+            }
+
+            @Override
+            public void peerConnectivity(int peerId, boolean up) {
+                onLoop(() -> core.peerConnectivity(peerId, up));
+            }
+        }).start();
+        ticker = loop.scheduleAtFixedRate(() -> {
+            core.tick();
+            handleReady();
+        }, TICK.toNanos(), TICK.toNanos(), TimeUnit.NANOSECONDS);
+        handleReady();
+    }
+
+    /** Runs an input on the loop, then handles what the core produced. */
+    private void onLoop(Runnable input) {
+        try {
+            loop.execute(() -> {
+                if (core == null || closed.get()) {
+                    return;
+                }
+                input.run();
+                handleReady();
+            });
+        } catch (RejectedExecutionException e) {
+            // The node is closing: its core takes no more input, and nothing is lost that
+            // the protocol relies on (peers retry, the log re-reads durability on restart).
+            log.debug("node {} closing, input ignored", config.nodeId());
+        }
+    }
+
+    @Override
+    public CompletableFuture<Object> propose(byte[] command) {
+        CompletableFuture<Object> future = new CompletableFuture<>();
+        if (closed.get()) {
+            future.completeExceptionally(new NotLeaderException(0, ""));
+            return future;
+        }
+        proposals.add(new Proposal(ByteString.copyFrom(command), future));
+        if (proposalsScheduled.compareAndSet(false, true)) {
+            try {
+                loop.execute(this::proposeQueued);
+            } catch (RejectedExecutionException e) {
+                failQueuedProposals(new NotLeaderException(0, ""));
+            }
+        }
+        return future;
+    }
+
+    /** On the loop: hands a batch of queued proposals to the core, then handles the output once. */
+    private void proposeQueued() {
+        proposalsScheduled.set(false);
+        if (closed.get()) {
+            failQueuedProposals(new NotLeaderException(0, ""));
+            return;
+        }
+        int batch = 0;
+        Proposal proposal;
+        while (batch < PROPOSAL_BATCH && (proposal = proposals.poll()) != null) {
+            batch++;
+            try {
+                long index = core.propose(proposal.command);
+                proposal.epoch = core.status().epoch();
+                pendingEpoch = proposal.epoch;
+                pending.put(index, proposal);
+            } catch (NotLeaderException e) {
+                proposal.future.completeExceptionally(e);
+            }
+        }
+        if (!proposals.isEmpty() && proposalsScheduled.compareAndSet(false, true)) {
+            // Leave room for ticks and peer messages between batches.
+            loop.execute(this::proposeQueued);
+        }
+        handleReady();
+    }
+
+    private void failQueuedProposals(NotLeaderException cause) {
+        Proposal proposal;
+        while ((proposal = proposals.poll()) != null) {
+            proposal.future.completeExceptionally(cause);
+        }
+    }
+
+    /** On the loop: the driver contract of {@link Ready}: save, then send, then apply. */
+    private void handleReady() {
+        Ready ready = core.drain();
+        if (ready.stateToSave() != null) {
+            try {
+                stateStore.save(ready.stateToSave());
+            } catch (RuntimeException e) {
+                // Acting on a promise that is not on disk could let two leaders win one epoch:
+                // this node must stop rather than send anything.
+                log.error("node {} cannot save its election state, stopping: {}", config.nodeId(), e.toString());
+                core.stop();
+                core.drain();
+                publishStatus(true);
+                return;
+            }
+        }
+        for (Outbound message : ready.messages()) {
+            transport.send(message.to(), message.envelope());
+        }
+        for (Entry entry : ready.committed()) {
+            apply(entry);
+        }
+        publishStatus(ready.statusChanged());
+    }
+
+    private void apply(Entry entry) {
+        long index = entry.getIndex();
+        Proposal proposal = pending.remove(index);
+        Object result = null;
+        Throwable failure = null;
+        if (!entry.getCommand().isEmpty()) {
+            try {
+                result = stateMachine.apply(index, entry.getCommand());
+            } catch (RuntimeException e) {
+                applyFailures.incrementAndGet();
+                log.error("node {}: the state machine failed on entry {}; its state may now differ from other nodes'",
+                        config.nodeId(), index, e);
+                failure = e;
+            }
+        }
+        appliedIndex = index;
+        if (proposal == null) {
+            return;
+        }
+        if (proposal.epoch != entry.getEpoch()) {
+            // Another leader's entry took this index: ours was cut off with our leadership.
+            ClusterStatus now = core.status();
+            proposal.future.completeExceptionally(new NotLeaderException(now.leaderId(), now.leaderClientAddress()));
+        } else if (failure != null) {
+            proposal.future.completeExceptionally(failure);
+        } else {
+            proposal.future.complete(result);
+        }
+    }
+
+    private void publishStatus(boolean changed) {
+        ClusterStatus now = core.status();
+        status = new ClusterStatus(now.nodeId(), now.role(), now.epoch(), now.leaderId(), now.leaderClientAddress(),
+                now.lastIndex(), now.commitIndex(), appliedIndex, now.connectedPeers());
+        if (!changed) {
+            return;
+        }
+        if (!pending.isEmpty() && (now.role() != Role.LEADER || now.epoch() != pendingEpoch)) {
+            // Proposals of a lost leadership may still commit under the next leader, but this
+            // node can no longer tell when: the proposer resends and the state machine dedups.
+            NotLeaderException cause = new NotLeaderException(now.leaderId(), now.leaderClientAddress());
+            List<Proposal> lost = new ArrayList<>(pending.values());
+            pending.clear();
+            lost.forEach(p -> p.future.completeExceptionally(cause));
+        }
+        log.info("node {}: {} in epoch {}, leader {}", now.nodeId(), now.role(), now.epoch(), now.leaderId());
+        for (ClusterListener listener : listeners) {
+            try {
+                listener.onLeadershipChange(status);
+            } catch (RuntimeException e) {
+                log.error("node {}: a cluster listener failed", config.nodeId(), e);
+            }
+        }
+    }
+
+    @Override
+    public ClusterStatus status() {
+        return status;
+    }
+
+    @Override
+    public void addListener(ClusterListener listener) {
+        listeners.add(listener);
+    }
+
+    /** The configuration this node runs with. */
+    public ClusterConfig config() {
+        return config;
+    }
+
+    /**
+     * The node's view as a flat map for the admin endpoint's {@code /status}: the fields of
+     * {@link #status()} plus peer-link counters.
+     */
+    public Map<String, Object> statusReport() {
+        ClusterStatus s = status;
+        Map<String, Object> report = new LinkedHashMap<>();
+        report.put("nodeId", s.nodeId());
+        report.put("cluster", config.clusterName());
+        report.put("role", s.role().name());
+        report.put("epoch", s.epoch());
+        report.put("leaderId", s.leaderId());
+        report.put("leaderClientAddress", s.leaderClientAddress());
+        report.put("lastIndex", s.lastIndex());
+        report.put("commitIndex", s.commitIndex());
+        report.put("appliedIndex", s.appliedIndex());
+        report.put("connectedPeers", s.connectedPeers());
+        report.put("members", config.members().size());
+        PeerTransport links = transport;
+        report.put("droppedPeerMessages", links == null ? 0L : links.dropped());
+        report.put("applyFailures", applyFailures.get());
+        return report;
+    }
+
+    /**
+     * Stops the node: no more ticks or input, pending proposals fail with
+     * {@link NotLeaderException}, peer links close, and the log finishes its fsyncs. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        if (!loop.isShuttingDown()) {
+            loop.submit(() -> {
+                if (ticker != null) {
+                    ticker.cancel(false);
+                }
+                if (core != null) {
+                    core.stop();
+                    core.drain();
+                    NotLeaderException cause = new NotLeaderException(0, "");
+                    pending.values().forEach(p -> p.future.completeExceptionally(cause));
+                    pending.clear();
+                    failQueuedProposals(cause);
+                    publishStatus(true);
+                }
+            }).awaitUninterruptibly(10, TimeUnit.SECONDS);
+        }
+        closeResources();
+        log.info("node {} stopped", config.nodeId());
+    }
+
+    private void closeResources() {
+        if (transport != null) {
+            transport.close();
+        }
+        loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+        // After the loop: nothing appends any more, so closing finishes every queued fsync.
+        if (logStorage != null) {
+            logStorage.close();
+        }
+        failQueuedProposals(new NotLeaderException(0, ""));
+    }
+
+    /** A command waiting in the queue, then in the log, for its commit. */
+    private static final class Proposal {
+        final ByteString command;
+        final CompletableFuture<Object> future;
+        long epoch;
+
+        Proposal(ByteString command, CompletableFuture<Object> future) {
+            this.command = command;
+            this.future = future;
+        }
+    }
+}

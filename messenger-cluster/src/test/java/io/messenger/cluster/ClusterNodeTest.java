@@ -1,0 +1,125 @@
+package io.messenger.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.messenger.cluster.testing.FreePorts;
+import io.messenger.cluster.testing.RecordingStateMachine;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ClusterNodeTest {
+
+    @TempDir
+    Path dir;
+
+    private ClusterConfig singleNode(int peerPort) {
+        return new ClusterConfig(1, List.of(new Member(1, "127.0.0.1", peerPort)), dir.resolve("node"), "127.0.0.1",
+                "127.0.0.1:7001", "solo", ClusterConfig.DEFAULT_HEARTBEAT, ClusterConfig.DEFAULT_ELECTION_TIMEOUT,
+                ClusterConfig.DEFAULT_MAX_FRAME_BYTES, ClusterConfig.DEFAULT_MAX_APPEND_ENTRIES,
+                ClusterConfig.DEFAULT_MAX_APPEND_BYTES);
+    }
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void aSingleNodeElectsItselfAndCommitsAtOnce() throws Exception {
+        ClusterConfig config = singleNode(FreePorts.next());
+        RecordingStateMachine machine = new RecordingStateMachine();
+        List<ClusterStatus> changes = new CopyOnWriteArrayList<>();
+        try (ClusterNode node = ClusterNode.start(config, machine)) {
+            node.addListener(changes::add);
+            await().atMost(Duration.ofSeconds(5)).until(() -> node.status().isLeader());
+            assertThat(node.status().leaderClientAddress()).isEqualTo("127.0.0.1:7001");
+            assertThat(node.status().epoch()).isPositive();
+            List<CompletableFuture<Object>> futures = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                futures.add(node.propose(bytes("c" + i)));
+            }
+            List<Long> indexes = new ArrayList<>();
+            for (CompletableFuture<Object> f : futures) {
+                indexes.add((Long) f.get(5, TimeUnit.SECONDS));
+            }
+            assertThat(indexes).isSorted().doesNotHaveDuplicates();
+            assertThat(machine.applied()).hasSize(100).startsWith("c0", "c1").endsWith("c99");
+            assertThat(node.status().appliedIndex()).isEqualTo(indexes.get(99));
+            assertThat(node.status().commitIndex()).isGreaterThanOrEqualTo(indexes.get(99));
+            assertThat(node.statusReport()).containsEntry("role", "LEADER").containsEntry("nodeId", 1);
+        }
+        assertThat(changes).isNotEmpty();
+        assertThat(changes.get(changes.size() - 1).role()).isEqualTo(Role.STOPPED);
+    }
+
+    @Test
+    void aRestartedNodeAppliesItsLogAgainAndKeepsItsEpochRising() throws Exception {
+        ClusterConfig config = singleNode(FreePorts.next());
+        long firstEpoch;
+        try (ClusterNode node = ClusterNode.start(config, new RecordingStateMachine())) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> node.status().isLeader());
+            firstEpoch = node.status().epoch();
+            for (int i = 0; i < 10; i++) {
+                node.propose(bytes("before-" + i)).get(5, TimeUnit.SECONDS);
+            }
+        }
+        RecordingStateMachine again = new RecordingStateMachine();
+        try (ClusterNode node = ClusterNode.start(config, again)) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> node.status().isLeader());
+            assertThat(node.status().epoch()).isGreaterThan(firstEpoch);
+            node.propose(bytes("after")).get(5, TimeUnit.SECONDS);
+            assertThat(again.applied()).hasSize(11).startsWith("before-0").endsWith("before-9", "after");
+        }
+    }
+
+    @Test
+    void proposalsAfterCloseFailWithNotLeader() {
+        ClusterNode node = ClusterNode.start(singleNode(FreePorts.next()), new RecordingStateMachine());
+        node.close();
+        node.close();
+        assertThat(node.status().role()).isEqualTo(Role.STOPPED);
+        assertThatThrownBy(() -> node.propose(bytes("late")).get(5, TimeUnit.SECONDS))
+                .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(NotLeaderException.class);
+    }
+
+    @Test
+    void aSecondNodeOnTheSameDataDirectoryIsRefused() {
+        ClusterConfig config = singleNode(FreePorts.next());
+        try (ClusterNode node = ClusterNode.start(config, new RecordingStateMachine())) {
+            assertThatThrownBy(() -> ClusterNode.start(singleNode(FreePorts.next()), new RecordingStateMachine()))
+                    .isInstanceOf(IllegalStateException.class);
+            assertThat(node.status().role()).isNotEqualTo(Role.STOPPED);
+        }
+    }
+
+    @Test
+    void aTakenPeerPortFailsStartCleanly() {
+        ClusterConfig config = singleNode(FreePorts.next());
+        try (ClusterNode node = ClusterNode.start(config, new RecordingStateMachine())) {
+            ClusterConfig other = new ClusterConfig(1, config.members(), dir.resolve("other"), "127.0.0.1",
+                    "127.0.0.1:7001", "solo", ClusterConfig.DEFAULT_HEARTBEAT,
+                    ClusterConfig.DEFAULT_ELECTION_TIMEOUT, ClusterConfig.DEFAULT_MAX_FRAME_BYTES,
+                    ClusterConfig.DEFAULT_MAX_APPEND_ENTRIES, ClusterConfig.DEFAULT_MAX_APPEND_BYTES);
+            assertThatThrownBy(() -> ClusterNode.start(other, new RecordingStateMachine()))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("peer port");
+        }
+        // The failed start released its data directory.
+        try (ClusterNode again = ClusterNode.start(new ClusterConfig(1, config.members(), dir.resolve("other"),
+                "127.0.0.1", "127.0.0.1:7001", "solo", ClusterConfig.DEFAULT_HEARTBEAT,
+                ClusterConfig.DEFAULT_ELECTION_TIMEOUT, ClusterConfig.DEFAULT_MAX_FRAME_BYTES,
+                ClusterConfig.DEFAULT_MAX_APPEND_ENTRIES, ClusterConfig.DEFAULT_MAX_APPEND_BYTES),
+                new RecordingStateMachine())) {
+            await().atMost(Duration.ofSeconds(5)).until(() -> again.status().isLeader());
+        }
+    }
+}
