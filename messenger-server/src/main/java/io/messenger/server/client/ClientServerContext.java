@@ -1,0 +1,42 @@
+package io.messenger.server.client;
+
+import io.messenger.cluster.Replicator;
+import io.messenger.server.chat.ChatStateMachine;
+import io.messenger.server.chat.LocalConnections;
+import java.time.Duration;
+import java.util.function.LongSupplier;
+
+/**
+ * What every client connection of a node shares: the log to propose to, the chat state to
+ * read members from, the registry of attached connections and the client-facing limits.
+ *
+ * @param maxInFlight proposals one connection may have uncommitted before it stops reading
+ * @param clock the leader's wall clock, stamped on proposed commands
+ */
+public record ClientServerContext(
+        int nodeId,
+        Replicator replicator,
+        ChatStateMachine chat,
+        LocalConnections connections,
+        int maxMessageBytes,
+        int maxFrameBytes,
+        Duration idleTimeout,
+        int maxInFlight,
+        LongSupplier clock) {
+
+    public static final int DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(10);
+    public static final int DEFAULT_MAX_IN_FLIGHT = 256;
+
+    public ClientServerContext {
+        if (maxInFlight < 1) {
+            throw new IllegalArgumentException("max in-flight sends must be positive, got " + maxInFlight);
+        }
+        if (maxFrameBytes < 1024) {
+            throw new IllegalArgumentException("max client frame must be at least 1024 bytes, got " + maxFrameBytes);
+        }
+        if (idleTimeout.toMillis() < 1) {
+            throw new IllegalArgumentException("idle timeout must be at least 1 ms");
+        }
+    }
+}

@@ -1,0 +1,334 @@
+package io.messenger.server.client;
+
+import io.messenger.cluster.ClusterStatus;
+import io.messenger.cluster.NotLeaderException;
+import io.messenger.proto.chat.ChatCommand;
+import io.messenger.proto.chat.CloseSession;
+import io.messenger.proto.chat.DetachSession;
+import io.messenger.proto.chat.OpenSession;
+import io.messenger.proto.chat.PostMessage;
+import io.messenger.proto.client.ClientEnvelope;
+import io.messenger.proto.client.ClientProtocolVersion;
+import io.messenger.proto.client.Hello;
+import io.messenger.proto.client.Pong;
+import io.messenger.proto.client.Rejection;
+import io.messenger.proto.client.Send;
+import io.messenger.proto.client.SendFailed;
+import io.messenger.proto.client.WhoReply;
+import io.messenger.server.chat.ChatOutcome;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.CorruptedFrameException;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.timeout.IdleStateEvent;
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection's protocol: Hello → OpenSession through the log, then Send →
+ * PostMessage, Ping → Pong, WhoRequest → WhoReply and Bye → CloseSession. The frames that
+ * follow from commits (Welcome, Ack, Deliver, Presence) are written by the state machine;
+ * this handler answers what needs no log and bounds the sends one connection has in flight.
+ * Runs on the channel's event loop and never blocks it.
+ */
+final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvelope> {
+
+    private static final Logger log = LoggerFactory.getLogger(ClientSessionHandler.class);
+    static final int VERSION = ClientProtocolVersion.CLIENT_PROTOCOL_V1_VALUE;
+
+    private enum Phase { AWAITING_HELLO, OPENING, OPEN, CLOSED }
+
+    private final ClientServerContext context;
+    private Phase phase = Phase.AWAITING_HELLO;
+    private ChannelHandlerContext ctx;
+    private ChannelConnection connection;
+    private String sessionId;
+    private String room;
+    private String clientId;
+    private CompletableFuture<Object> opened;
+    private boolean leaving;
+    private int inFlight;
+    /** Sends read while {@code maxInFlight} were uncommitted: at most one read's worth, since reading stops. */
+    private final ArrayDeque<Send> held = new ArrayDeque<>();
+
+    ClientSessionHandler(ClientServerContext context) {
+        this.context = context;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        this.connection = new ChannelConnection(ctx.channel());
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, ClientEnvelope envelope) {
+        if (phase == Phase.CLOSED) {
+            return;
+        }
+        if (envelope.getProtocolVersion() != VERSION) {
+            reject(Rejection.Reason.UNSUPPORTED_VERSION, "This server speaks client protocol version " + VERSION
+                    + " but the client sent version " + envelope.getProtocolVersion() + "; use a matching client.");
+            return;
+        }
+        if (phase == Phase.AWAITING_HELLO) {
+            if (envelope.getBodyCase() != ClientEnvelope.BodyCase.HELLO) {
+                reject(Rejection.Reason.PROTOCOL_ERROR,
+                        "The first frame must be Hello, not " + envelope.getBodyCase() + ".");
+                return;
+            }
+            hello(envelope.getHello());
+            return;
+        }
+        switch (envelope.getBodyCase()) {
+            case SEND -> send(envelope.getSend());
+            case PING -> ctx.writeAndFlush(envelope().setPong(Pong.newBuilder()
+                    .setNonce(envelope.getPing().getNonce())).build());
+            case WHO_REQUEST -> ctx.writeAndFlush(envelope().setWhoReply(WhoReply.newBuilder()
+                    .setRoom(room).addAllMembers(context.chat().members(room))).build());
+            case BYE -> bye();
+            default -> reject(Rejection.Reason.PROTOCOL_ERROR,
+                    "A client may not send " + envelope.getBodyCase() + " here.");
+        }
+    }
+
+    private void hello(Hello hello) {
+        Optional<Rejection> invalid = NameRules.checkUsername(hello.getUsername())
+                .map(s -> rejection(Rejection.Reason.INVALID_USERNAME, s))
+                .or(() -> NameRules.checkRoom(hello.getRoom()).map(s -> rejection(Rejection.Reason.INVALID_ROOM, s)))
+                .or(() -> NameRules.checkClientId(hello.getClientId())
+                        .map(s -> rejection(Rejection.Reason.INVALID_CLIENT_ID, s)));
+        if (invalid.isPresent()) {
+            reject(invalid.get());
+            return;
+        }
+        ClusterStatus status = context.replicator().status();
+        if (!status.isLeader()) {
+            reject(notLeader(status.leaderId(), status.leaderClientAddress()));
+            return;
+        }
+        sessionId = UUID.randomUUID().toString();
+        room = hello.getRoom();
+        clientId = hello.getClientId();
+        // Registered before proposing, so the apply thread finds this connection for the Welcome.
+        context.connections().register(sessionId, connection);
+        phase = Phase.OPENING;
+        opened = propose(command().setOpenSession(OpenSession.newBuilder()
+                .setSessionId(sessionId)
+                .setUsername(hello.getUsername())
+                .setRoom(room)
+                .setClientId(clientId)
+                .setNodeId(context.nodeId())
+                .setResume(hello.getResume())
+                .setResumeAfter(hello.getResumeAfter())
+                .setLeaderEpoch(status.epoch())));
+        opened.whenComplete((outcome, failure) -> ctx.executor().execute(() -> onOpened(outcome, failure)));
+    }
+
+    private void onOpened(Object outcome, Throwable failure) {
+        if (failure != null) {
+            failed("opening the session", failure);
+        } else if (outcome instanceof ChatOutcome.SessionRefused) {
+            phase = Phase.CLOSED; // the state machine wrote the Rejection and closes the connection
+        } else if (phase == Phase.OPENING) {
+            phase = Phase.OPEN;
+        }
+    }
+
+    private void send(Send send) {
+        if (leaving) {
+            return;
+        }
+        long seq = send.getSeq();
+        if (seq == 0) {
+            sendFailed(seq, SendFailed.Reason.BAD_SEQUENCE, "Send sequence numbers start at 1.");
+            return;
+        }
+        int bytes = send.getTextBytes().size();
+        if (bytes > context.maxMessageBytes()) {
+            sendFailed(seq, SendFailed.Reason.TOO_LONG, "The message is " + bytes + " bytes long; the limit is "
+                    + context.maxMessageBytes() + " bytes (UTF-8).");
+            return;
+        }
+        if (send.getText().isBlank()) {
+            sendFailed(seq, SendFailed.Reason.EMPTY, "The message is empty; type some text to send.");
+            return;
+        }
+        if (inFlight >= context.maxInFlight() || !held.isEmpty()) {
+            held.addLast(send);
+            return;
+        }
+        post(send);
+    }
+
+    private void post(Send send) {
+        inFlight++;
+        if (inFlight >= context.maxInFlight()) {
+            ctx.channel().config().setAutoRead(false); // TCP pushes back until commits catch up
+        }
+        propose(command().setPostMessage(PostMessage.newBuilder()
+                .setSessionId(sessionId)
+                .setClientId(clientId)
+                .setClientSeq(send.getSeq())
+                .setText(send.getText())))
+                .whenComplete((outcome, failure) -> ctx.executor().execute(() -> onPosted(failure)));
+    }
+
+    private void onPosted(Throwable failure) {
+        inFlight--;
+        if (failure != null) {
+            failed("posting a message", failure);
+            return;
+        }
+        while (!held.isEmpty() && inFlight < context.maxInFlight()) {
+            post(held.pollFirst());
+        }
+        if (held.isEmpty() && inFlight <= context.maxInFlight() / 2 && !ctx.channel().config().isAutoRead()
+                && phase != Phase.CLOSED) {
+            ctx.channel().config().setAutoRead(true);
+        }
+    }
+
+    private void bye() {
+        leaving = true;
+        held.clear();
+        CompletableFuture<Object> afterOpen = opened;
+        afterOpen.handle((outcome, failure) -> outcome instanceof ChatOutcome.SessionOpened)
+                .thenCompose(open -> open
+                        ? propose(command().setCloseSession(CloseSession.newBuilder()
+                                .setSessionId(sessionId).setReason(CloseSession.Reason.LEFT)))
+                        : CompletableFuture.completedFuture(null))
+                .whenComplete((r, e) -> {
+                    if (connection.markClosing()) {
+                        log.debug("client {} said bye", ctx.channel().remoteAddress());
+                        ctx.channel().close();
+                    }
+                });
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        phase = Phase.CLOSED;
+        held.clear();
+        if (sessionId != null) {
+            context.connections().unregister(sessionId, connection);
+            if (!leaving) {
+                // The connection dropped without Bye: keep the device slot for the grace period.
+                String id = sessionId;
+                opened.thenAccept(outcome -> {
+                    if (outcome instanceof ChatOutcome.SessionOpened) {
+                        propose(command().setDetachSession(DetachSession.newBuilder().setSessionId(id)))
+                                .exceptionally(e -> {
+                                    log.debug("session {} not detached here ({}); the next leader detaches it",
+                                            id, e.getMessage());
+                                    return null;
+                                });
+                    }
+                });
+            }
+        }
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent) {
+            connection.close("silent for " + context.idleTimeout().toMillis() + " ms");
+            phase = Phase.CLOSED;
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Throwable root = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        if (root instanceof TooLongFrameException) {
+            reject(Rejection.Reason.PROTOCOL_ERROR, "A frame exceeded the limit of " + context.maxFrameBytes()
+                    + " bytes.");
+        } else if (root instanceof CorruptedFrameException || cause instanceof DecoderException) {
+            reject(Rejection.Reason.PROTOCOL_ERROR, "A frame could not be decoded (" + root.getClass().getSimpleName()
+                    + ": " + root.getMessage() + ").");
+        } else if (root instanceof IOException) {
+            if (connection.markClosing()) {
+                log.debug("client connection {} failed: {}", ctx.channel().remoteAddress(), root.toString());
+                ctx.close();
+            }
+        } else if (connection.markClosing()) {
+            log.warn("closing client connection {} after an unexpected error", ctx.channel().remoteAddress(), cause);
+            ctx.close();
+        }
+        phase = Phase.CLOSED;
+    }
+
+    private void failed(String what, Throwable failure) {
+        if (phase == Phase.CLOSED) {
+            return;
+        }
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        if (cause instanceof NotLeaderException nle) {
+            reject(notLeader(nle.leaderId(), nle.leaderClientAddress()));
+        } else {
+            log.warn("{} for client {} failed: {}", what, ctx.channel().remoteAddress(), cause.toString());
+            reject(Rejection.Reason.SERVER_BUSY, "The server could not take the request (" + cause.getMessage()
+                    + "); try again shortly.");
+        }
+    }
+
+    private CompletableFuture<Object> propose(ChatCommand.Builder command) {
+        try {
+            return context.replicator().propose(command.build().toByteArray());
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private ChatCommand.Builder command() {
+        return ChatCommand.newBuilder().setTimestampMs(context.clock().getAsLong()).setProposer(context.nodeId());
+    }
+
+    private void sendFailed(long seq, SendFailed.Reason reason, String sentence) {
+        ctx.writeAndFlush(envelope().setSendFailed(SendFailed.newBuilder()
+                .setSeq(seq).setReason(reason).setMessage(sentence)).build());
+    }
+
+    private void reject(Rejection.Reason reason, String sentence) {
+        reject(rejection(reason, sentence));
+    }
+
+    private void reject(Rejection rejection) {
+        phase = Phase.CLOSED;
+        ctx.channel().config().setAutoRead(false);
+        connection.sendAndClose(envelope().setRejection(rejection).build(),
+                rejection.getReason() + ": " + rejection.getMessage());
+    }
+
+    static Rejection notLeader(int leaderId, String leaderAddress) {
+        if (leaderId == 0 || leaderAddress == null || leaderAddress.isEmpty()) {
+            return rejection(Rejection.Reason.ELECTION_IN_PROGRESS,
+                    "The cluster is electing a leader; try again in a moment.");
+        }
+        return Rejection.newBuilder()
+                .setReason(Rejection.Reason.NOT_LEADER)
+                .setMessage("This node does not lead; connect to node " + leaderId + " at " + leaderAddress + ".")
+                .setLeaderId(leaderId)
+                .setLeaderAddress(leaderAddress)
+                .build();
+    }
+
+    private static Rejection rejection(Rejection.Reason reason, String sentence) {
+        return Rejection.newBuilder().setReason(reason).setMessage(sentence).build();
+    }
+
+    static ClientEnvelope.Builder envelope() {
+        return ClientEnvelope.newBuilder().setProtocolVersion(VERSION);
+    }
+}
