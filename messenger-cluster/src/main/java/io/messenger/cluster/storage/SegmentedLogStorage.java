@@ -15,7 +15,6 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -85,7 +84,7 @@ public final class SegmentedLogStorage implements LogStorage {
     private long[] locations = new long[1024];
     private long lastIndex;
     private final EntryWindow window = new EntryWindow();
-    private final ArrayDeque<PendingWrite> pendingWrites = new ArrayDeque<>();
+    private DurabilityTracker durability; // set by recover(), before the writer starts
     private long nextSeq = 1;
     private boolean closed;
 
@@ -297,7 +296,7 @@ public final class SegmentedLogStorage implements LogStorage {
                 window.add(e);
             }
             queue.add(new WriteOp(seq, segment, runPosition, batch.subList(runStart, batch.size())));
-            pendingWrites.add(new PendingWrite(seq, batch.get(0).getIndex(), lastIndex));
+            durability.appended(seq, batch.get(0).getIndex(), lastIndex);
             trimWindow();
         } finally {
             lock.writeLock().unlock();
@@ -330,15 +329,8 @@ public final class SegmentedLogStorage implements LogStorage {
             epochRuns.tailMap(index, true).clear();
             window.removeFrom(index);
             lastIndex = index - 1;
-            while (!pendingWrites.isEmpty() && pendingWrites.peekLast().firstIndex >= index) {
-                pendingWrites.pollLast();
-            }
-            if (!pendingWrites.isEmpty() && pendingWrites.peekLast().lastIndex >= index) {
-                pendingWrites.peekLast().lastIndex = index - 1;
-            }
-            if (durableIndex > index - 1) {
-                durableIndex = index - 1;
-            }
+            durability.truncatedFrom(index);
+            durableIndex = durability.durableIndex();
         } finally {
             lock.writeLock().unlock();
         }
@@ -607,6 +599,7 @@ public final class SegmentedLogStorage implements LogStorage {
         if (directoryChanged) {
             DirectoryFsync.force(dir);
         }
+        durability = new DurabilityTracker(lastIndex); // everything recovered is on disk already
         durableIndex = lastIndex;
         if (damage != null) {
             log.warn("Log segment {} is damaged at offset {}: {}; truncated it there, dropping {} bytes{}",
@@ -706,13 +699,9 @@ public final class SegmentedLogStorage implements LogStorage {
         long advancedTo = -1;
         lock.writeLock().lock();
         try {
-            long durable = durableIndex;
-            while (!pendingWrites.isEmpty() && pendingWrites.peekFirst().seq <= seq) {
-                durable = Math.max(durable, pendingWrites.pollFirst().lastIndex);
-            }
-            if (durable > durableIndex) {
-                durableIndex = durable;
-                advancedTo = durable;
+            if (durability.fsyncedThrough(seq)) {
+                durableIndex = durability.durableIndex();
+                advancedTo = durableIndex;
             }
             trimWindow();
         } finally {
@@ -739,19 +728,6 @@ public final class SegmentedLogStorage implements LogStorage {
     }
 
     // ---------------------------------------------------------------- queued disk operations
-
-    /** Appended entries not yet covered by an fsync; {@code lastIndex} shrinks if a truncation cuts into them. */
-    private static final class PendingWrite {
-        final long seq;
-        final long firstIndex;
-        long lastIndex;
-
-        PendingWrite(long seq, long firstIndex, long lastIndex) {
-            this.seq = seq;
-            this.firstIndex = firstIndex;
-            this.lastIndex = lastIndex;
-        }
-    }
 
     private sealed interface DiskOp permits WriteOp, TruncateOp, DeleteOp, Stop {
         long seq();

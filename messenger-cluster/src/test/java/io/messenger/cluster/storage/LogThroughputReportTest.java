@@ -1,11 +1,12 @@
 package io.messenger.cluster.storage;
 
 import static io.messenger.cluster.storage.LogFixtures.sized;
-import static org.awaitility.Awaitility.await;
 
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,27 +22,40 @@ class LogThroughputReportTest {
     Path dir;
 
     @Test
-    void reportsAppendThroughputWithFsync() {
-        try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, LogStorageOptions.DEFAULTS, d -> { })) {
+    void reportsAppendThroughputWithFsync() throws InterruptedException {
+        LinkedBlockingQueue<Long> durable = new LinkedBlockingQueue<>();
+        try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, LogStorageOptions.DEFAULTS, durable::add)) {
             // Pipelined: one thread appends one entry at a time without waiting, as a busy leader does.
             int pipelined = 20_000;
             long start = System.nanoTime();
             for (long i = 1; i <= pipelined; i++) {
                 log.append(List.of(sized(1, i, COMMAND_BYTES)));
             }
-            await().until(() -> log.durableIndex() == pipelined);
+            awaitDurable(durable, pipelined);
             report("pipelined", pipelined, log.fsyncCount(), System.nanoTime() - start);
 
             // One at a time: each append waits for its own fsync, as a lone client does.
-            int sequential = 200;
+            int sequential = 300;
             long fsyncsBefore = log.fsyncCount();
             start = System.nanoTime();
             for (long i = pipelined + 1; i <= pipelined + sequential; i++) {
                 log.append(List.of(sized(1, i, COMMAND_BYTES)));
-                long index = i;
-                await().pollInterval(java.time.Duration.ofMillis(1)).until(() -> log.durableIndex() >= index);
+                awaitDurable(durable, i);
             }
             report("append+wait", sequential, log.fsyncCount() - fsyncsBefore, System.nanoTime() - start);
+        }
+    }
+
+    /** Blocks on the listener's reports (not a sleep) until {@code index} is durable. */
+    private static void awaitDurable(LinkedBlockingQueue<Long> reports, long index) throws InterruptedException {
+        while (true) {
+            Long reported = reports.poll(10, TimeUnit.SECONDS);
+            if (reported == null) {
+                throw new AssertionError("index " + index + " did not become durable within 10 s");
+            }
+            if (reported >= index) {
+                return;
+            }
         }
     }
 
