@@ -606,11 +606,13 @@ public final class SegmentedLogStorage implements LogStorage {
                     damage.file, damage.offset, damage.reason, damage.droppedBytes,
                     damage.laterSegments == 0 ? "" : " including " + damage.laterSegments + " later segment file(s)");
         }
+        String settings = "segments of " + options.segmentBytes() + " bytes, " + options.cachedEntries()
+                + " cached entries";
         if (lastIndex == 0) {
-            log.info("Opened log in {}: empty", dir);
+            log.info("Opened log in {} ({}): empty", dir, settings);
         } else {
-            log.info("Opened log in {}: recovered entries 1..{} (last epoch {}) from {} segment(s)",
-                    dir, lastIndex, epochRuns.isEmpty() ? 0 : epochRuns.lastEntry().getValue(), segments.size());
+            log.info("Opened log in {} ({}): recovered entries 1..{} (last epoch {}) from {} segment(s)", dir,
+                    settings, lastIndex, epochRuns.isEmpty() ? 0 : epochRuns.lastEntry().getValue(), segments.size());
         }
     }
 

@@ -451,6 +451,30 @@ class SegmentedLogStorageTest {
     }
 
     @Test
+    void anInterruptedReaderDoesNotBreakTheLogForOthers() throws Exception {
+        SegmentedLogStorage log = open(LogStorageOptions.DEFAULTS.withCachedEntries(0));
+        log.append(entries(1, 1, 20));
+        awaitDurable(log);
+        AtomicBoolean failedAsExpected = new AtomicBoolean();
+        Thread reader = new Thread(() -> {
+            Thread.currentThread().interrupt(); // FileChannel closes itself when a reading thread is interrupted
+            try {
+                log.entry(5);
+            } catch (java.io.UncheckedIOException e) {
+                failedAsExpected.set(true);
+            }
+        });
+        reader.start();
+        reader.join();
+        assertThat(failedAsExpected).isTrue();
+
+        assertThat(log.entry(5)).isEqualTo(entry(1, 5));
+        log.append(entries(1, 21, 30));
+        awaitDurable(log);
+        assertThat(log.entries(1, 100, Long.MAX_VALUE)).containsExactlyElementsOf(entries(1, 1, 30));
+    }
+
+    @Test
     void closeIsIdempotentAndRefusesLaterWrites() {
         SegmentedLogStorage log = open(LogStorageOptions.DEFAULTS);
         log.append(entries(1, 1, 3));
