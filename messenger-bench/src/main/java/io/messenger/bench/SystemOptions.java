@@ -1,6 +1,7 @@
 package io.messenger.bench;
 
 import io.messenger.bench.load.ChatSystem;
+import io.messenger.bench.messenger.MessengerSystem;
 import io.messenger.bench.nats.NatsCluster;
 import io.messenger.bench.nats.NatsSystem;
 import java.io.IOException;
@@ -18,7 +19,7 @@ import picocli.CommandLine.ParameterException;
  */
 final class SystemOptions {
 
-    static final List<String> NAMES = List.of("nats");
+    static final List<String> NAMES = List.of("messenger", "nats");
 
     @Option(names = "--servers", defaultValue = "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
             description = "Messenger client addresses (default: ${DEFAULT-VALUE}).")
@@ -28,6 +29,10 @@ final class SystemOptions {
             description = "Directory with the local nodes' node-N.pid files, for server CPU and memory "
                     + "(default: ${DEFAULT-VALUE}).")
     Path pidDir;
+
+    @Option(names = "--io-threads", defaultValue = "2",
+            description = "Event loop threads shared by all messenger clients (default: ${DEFAULT-VALUE}).")
+    int ioThreads;
 
     @Option(names = "--nats-server", description = "nats-server binary (default: found on PATH or /usr/sbin).")
     Path natsBinary;
@@ -53,6 +58,7 @@ final class SystemOptions {
 
     ChatSystem open(String name, NatsCluster nats) {
         return switch (name) {
+            case "messenger" -> new MessengerSystem(servers, ioThreads, this::messengerPids);
             case "nats" -> new NatsSystem(nats, natsNodes);
             default -> throw new IllegalArgumentException("Unknown system " + name);
         };
