@@ -100,14 +100,19 @@ undeploy: deploy-stop
 #   make bench-deps     install nats-server (Debian package) for the JetStream comparison
 #   make build-bench    build build/bench.app
 #   make bench          against a running local cluster (`make run` first): messenger vs NATS at full
-#                       speed and at 5,000 msg/s; BENCH_ARGS adds or overrides options
+#                       speed and at 5,000 msg/s, then 3 leader kills at 2,000 msg/s, then 10,000 idle
+#                       sessions; results in build/bench-results/. BENCH_ARGS, FAILOVER_ARGS and
+#                       CONNECTIONS_ARGS add or override options of each step
+#   make bench-compare / bench-failover / bench-connections   one step alone
 #   make bench-jmh      the JMH microbenchmarks (JMH_ARGS, e.g. JMH_ARGS="ClientFrameCodec -f 1")
 BENCH_JAR   := messenger-bench/target/messenger-bench-$(VERSION)-app.jar
 BENCH_ARGS  ?=
+FAILOVER_ARGS ?=
+CONNECTIONS_ARGS ?=
 JMH_ARGS    ?=
 SUDO        := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: bench bench-deps build-bench bench-jmh
+.PHONY: bench bench-deps build-bench bench-jmh bench-compare bench-failover bench-connections
 
 bench-deps:
 	@command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || \
@@ -120,6 +125,17 @@ build-bench:
 
 bench: build-bench
 	build/bench.app compare $(BENCH_ARGS)
+	build/bench.app failover $(FAILOVER_ARGS)
+	build/bench.app connections $(CONNECTIONS_ARGS)
+
+bench-compare: build-bench
+	build/bench.app compare $(BENCH_ARGS)
+
+bench-failover: build-bench
+	build/bench.app failover $(FAILOVER_ARGS)
+
+bench-connections: build-bench
+	build/bench.app connections $(CONNECTIONS_ARGS)
 
 bench-jmh: build-bench
 	build/bench.app jmh $(JMH_ARGS)

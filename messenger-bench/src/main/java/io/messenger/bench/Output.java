@@ -1,6 +1,6 @@
 package io.messenger.bench;
 
-import io.messenger.bench.report.JsonText;
+import io.messenger.bench.report.ResultJson;
 import io.messenger.bench.report.Scenario;
 import io.messenger.bench.report.TimelineChart;
 import java.io.IOException;
@@ -23,7 +23,7 @@ final class Output {
     void write(String name, String title, Map<String, Object> json, List<Scenario> scenarios) throws IOException {
         Files.createDirectories(dir);
         Path jsonFile = dir.resolve(name + ".json");
-        Files.writeString(jsonFile, JsonText.of(json));
+        Files.writeString(jsonFile, ResultJson.of(json));
         System.out.println("results: " + jsonFile);
         if (!scenarios.isEmpty()) {
             Path htmlFile = dir.resolve(name + ".html");

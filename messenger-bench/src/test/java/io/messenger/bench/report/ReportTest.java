@@ -61,15 +61,17 @@ class ReportTest {
 
     @Test
     void jsonCarriesRecordsFieldByFieldAndEscapes() {
-        String json = JsonText.of(Map.of("scenario", new Scenario("a \"quoted\"\nname",
+        String json = ResultJson.of(Map.of("scenario", new Scenario("a \"quoted\"\nname",
                 List.of(run("nats", 10, OK)), List.of(new Scenario.Marker("messenger", 3.5, "kill node 2")))));
 
-        assertThat(json).contains("\"title\": \"a \\\"quoted\\\"\\nname\"");
-        assertThat(json).contains("\"system\": \"nats\"");
-        assertThat(json).contains("\"p999\": 9000");
-        assertThat(json).contains("\"label\": \"kill node 2\"");
-        assertThat(json).contains("\"warmup\": 1.0");
-        assertThat(json).contains("\"seconds\": 3.500");
+        assertThat(json).contains("\"title\":\"a \\\"quoted\\\"\\nname\"");
+        assertThat(json).contains("\"system\":\"nats\"");
+        assertThat(json).contains("\"p999\":9000");
+        assertThat(json).contains("\"label\":\"kill node 2\"");
+        assertThat(json).contains("\"warmup\":1.0");
+        assertThat(json).contains("\"seconds\":3.5");
+        assertThat(ResultJson.of(Map.of("cut", new long[] {1, 2}, "wait", Duration.ofMillis(1500))))
+                .contains("\"cut\":[1,2]").contains("\"wait\":1.5");
     }
 
     @Test

@@ -1,0 +1,117 @@
+package io.messenger.bench.cluster;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Kills the leader every {@code interval}, {@code kills} times, while a load runs: finds the leader,
+ * kills it, watches the survivors' /status until they name a new one, and restarts the killed node.
+ * Runs on the load generator's disturbance thread.
+ */
+public final class LeaderKiller implements Runnable {
+
+    private static final Logger log = LoggerFactory.getLogger(LeaderKiller.class);
+    private static final Duration ELECTION_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration RESTART_TIMEOUT = Duration.ofSeconds(60);
+
+    private final NodeControl nodes;
+    private final int kills;
+    private final Duration interval;
+    private final Supplier<long[]> counterCut;
+    private final Consumer<String> progress;
+    private final List<Kill> done = new ArrayList<>();
+
+    /**
+     * @param counterCut each sender's next counter, taken at every kill to attribute losses to it
+     */
+    public LeaderKiller(NodeControl nodes, int kills, Duration interval, Supplier<long[]> counterCut,
+            Consumer<String> progress) {
+        this.nodes = nodes;
+        this.kills = kills;
+        this.interval = interval;
+        this.counterCut = counterCut;
+        this.progress = progress;
+    }
+
+    @Override
+    public void run() {
+        long start = System.nanoTime();
+        try {
+            for (int k = 1; k <= kills; k++) {
+                long due = start + interval.toNanos() * k - interval.toNanos() / 2;
+                long wait = due - System.nanoTime();
+                if (wait > 0) {
+                    TimeUnit.NANOSECONDS.sleep(wait);
+                }
+                int leader = nodes.awaitLeader(Duration.ofSeconds(10));
+                if (leader == 0) {
+                    progress.accept("kill " + k + ": no node calls itself leader; skipping this kill");
+                    record(new Kill(k, 0, System.nanoTime(), 0, 0, 0, null, "no leader to kill"));
+                    continue;
+                }
+                long[] cut = counterCut.get();
+                long killed = System.nanoTime();
+                nodes.kill(leader);
+                NodeControl.Election election = nodes.awaitNewLeader(leader, ELECTION_TIMEOUT);
+                progress.accept(String.format("kill %d: node %d killed; %s", k, leader, election.leader() == 0
+                        ? "no new leader within " + ELECTION_TIMEOUT.toSeconds() + " s"
+                        : String.format("node %d leads after %.0f ms", election.leader(),
+                                (election.seenNanos() - killed) / 1e6)));
+                String problem = null;
+                long restarted = 0;
+                try {
+                    nodes.restart(leader, RESTART_TIMEOUT);
+                    restarted = System.nanoTime();
+                    progress.accept(String.format("kill %d: node %d back after %.1f s", k, leader,
+                            (restarted - killed) / 1e9));
+                } catch (java.io.IOException e) {
+                    problem = e.getMessage();
+                    progress.accept("kill " + k + ": restart of node " + leader + " failed: " + problem);
+                }
+                record(new Kill(k, leader, killed, election.leader(), election.seenNanos(), restarted, cut, problem));
+                if (problem != null) {
+                    return; // with a node down for good, further kills would only measure an outage
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.io.IOException | RuntimeException e) {
+            log.warn("Leader killing stopped: {}", e.toString());
+            progress.accept("leader killing stopped: " + e.getMessage());
+        }
+    }
+
+    private void record(Kill kill) {
+        synchronized (done) {
+            done.add(kill);
+        }
+    }
+
+    /** The kills made so far. */
+    public List<Kill> kills() {
+        synchronized (done) {
+            return List.copyOf(done);
+        }
+    }
+
+    /**
+     * One kill.
+     *
+     * @param newLeader 0 when none was seen in time
+     * @param counterCut every sender's next counter just before the kill; null when nothing was killed
+     * @param problem why the kill or restart did not complete, or null
+     */
+    public record Kill(int number, int node, long killedNanos, int newLeader, long electedNanos,
+            long restartedNanos, long[] counterCut, String problem) {
+
+        public double electionMillis() {
+            return newLeader == 0 ? -1 : (electedNanos - killedNanos) / 1e6;
+        }
+    }
+}

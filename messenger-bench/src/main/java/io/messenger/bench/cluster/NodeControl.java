@@ -1,0 +1,192 @@
+package io.messenger.bench.cluster;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalLong;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Finds, kills and restarts the messenger nodes: locally started ones by the PID in
+ * {@code <pid-dir>/node-N.pid} (SIGKILL), or Docker containers ({@code docker kill} / {@code docker start}).
+ * Nodes are found through their admin endpoints' {@code /status}.
+ */
+public final class NodeControl {
+
+    private static final Logger log = LoggerFactory.getLogger(NodeControl.class);
+    private static final long POLL_MILLIS = 10;
+
+    /** How a node is killed and brought back. */
+    public enum Method { PID, DOCKER }
+
+    private final List<String> admins;
+    private final Path pidDir;
+    private final Method method;
+    private final String restartCommand;
+    private final String containerTemplate;
+    private final Map<Integer, String> adminOfNode = new HashMap<>();
+
+    /**
+     * @param admins admin endpoints host:port of every node
+     * @param restartCommand shell command that starts missing local nodes ({id} is replaced by the node id)
+     * @param containerTemplate container name with {id}, for {@link Method#DOCKER}
+     */
+    public NodeControl(List<String> admins, Path pidDir, Method method, String restartCommand,
+            String containerTemplate) {
+        this.admins = List.copyOf(admins);
+        this.pidDir = pidDir;
+        this.method = method;
+        this.restartCommand = restartCommand;
+        this.containerTemplate = containerTemplate;
+    }
+
+    /** Status of every node that answers now, by node id. */
+    public Map<Integer, NodeStatus> statuses() throws InterruptedException {
+        Map<Integer, NodeStatus> byNode = new LinkedHashMap<>();
+        for (String admin : admins) {
+            try {
+                NodeStatus status = NodeStatus.fetch(admin);
+                if (status.nodeId() > 0) {
+                    byNode.put(status.nodeId(), status);
+                    synchronized (adminOfNode) {
+                        adminOfNode.put(status.nodeId(), admin);
+                    }
+                }
+            } catch (IOException down) {
+                log.debug("{} does not answer: {}", admin, down.toString());
+            }
+        }
+        return byNode;
+    }
+
+    /** The node that calls itself leader, waiting up to {@code timeout} for one; 0 if none appears. */
+    public int awaitLeader(Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        do {
+            for (NodeStatus status : statuses().values()) {
+                if (status.leaderId() == status.nodeId()) {
+                    return status.nodeId();
+                }
+            }
+            TimeUnit.MILLISECONDS.sleep(50);
+        } while (System.nanoTime() < deadline);
+        return 0;
+    }
+
+    /**
+     * Polls every node but {@code killed} until one reports a leader other than it.
+     *
+     * @return the new leader and when it was first seen, or leader 0 if none within the timeout
+     */
+    public Election awaitNewLeader(int killed, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            for (NodeStatus status : statuses().values()) {
+                int leader = status.leaderId();
+                if (status.nodeId() != killed && leader != 0 && leader != killed) {
+                    return new Election(leader, System.nanoTime());
+                }
+            }
+            TimeUnit.MILLISECONDS.sleep(POLL_MILLIS);
+        }
+        return new Election(0, System.nanoTime());
+    }
+
+    /** PID of a local node from its PID file, or from its /status; empty when neither tells. */
+    public OptionalLong pid(int node) {
+        Path file = pidDir.resolve("node-" + node + ".pid");
+        try {
+            if (Files.isReadable(file)) {
+                return OptionalLong.of(Long.parseLong(Files.readString(file).strip()));
+            }
+        } catch (IOException | NumberFormatException unreadable) {
+            log.warn("Unreadable PID file {}: {}", file, unreadable.toString());
+        }
+        String admin;
+        synchronized (adminOfNode) {
+            admin = adminOfNode.get(node);
+        }
+        if (admin != null) {
+            try {
+                return NodeStatus.fetch(admin).pid();
+            } catch (IOException down) {
+                log.debug("{} does not answer: {}", admin, down.toString());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return OptionalLong.empty();
+    }
+
+    /** Kills the node at once (SIGKILL or docker kill) and returns when it is gone. */
+    public void kill(int node) throws IOException, InterruptedException {
+        if (method == Method.DOCKER) {
+            run(List.of("docker", "kill", container(node)), Duration.ofSeconds(30));
+            return;
+        }
+        long pid = pid(node).orElseThrow(() -> new IOException("No PID for node " + node + ": expected "
+                + pidDir.resolve("node-" + node + ".pid") + " (start the cluster with 'make run')"));
+        ProcessHandle process = ProcessHandle.of(pid)
+                .orElseThrow(() -> new IOException("Node " + node + " (pid " + pid + ") is not running"));
+        if (!process.destroyForcibly()) {
+            throw new IOException("Could not send SIGKILL to node " + node + " (pid " + pid + ")");
+        }
+        process.onExit().orTimeout(10, TimeUnit.SECONDS).join();
+    }
+
+    /** Starts the node again and waits until its admin endpoint answers. */
+    public void restart(int node, Duration timeout) throws IOException, InterruptedException {
+        if (method == Method.DOCKER) {
+            run(List.of("docker", "start", container(node)), timeout);
+        } else {
+            run(List.of("bash", "-c", restartCommand.replace("{id}", Integer.toString(node))), timeout);
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!statuses().containsKey(node)) {
+            if (System.nanoTime() > deadline) {
+                throw new IOException("Node " + node + " did not answer /status within " + timeout.toSeconds()
+                        + " s of its restart");
+            }
+            TimeUnit.MILLISECONDS.sleep(100);
+        }
+    }
+
+    private String container(int node) {
+        return containerTemplate.replace("{id}", Integer.toString(node));
+    }
+
+    private static void run(List<String> command, Duration timeout) throws IOException, InterruptedException {
+        Path output = Files.createTempFile("bench-node-control", ".log");
+        try {
+            Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile())
+                    .start();
+            if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                process.destroyForcibly();
+                throw new IOException("'" + String.join(" ", command) + "' did not finish within "
+                        + timeout.toSeconds() + " s");
+            }
+            if (process.exitValue() != 0) {
+                throw new IOException("'" + String.join(" ", command) + "' failed with exit code "
+                        + process.exitValue() + ": " + Files.readString(output).strip());
+            }
+        } finally {
+            Files.deleteIfExists(output);
+        }
+    }
+
+    /** Admin endpoints as given. */
+    public List<String> admins() {
+        return new ArrayList<>(admins);
+    }
+
+    /** A leader seen after a kill, and when. */
+    public record Election(int leader, long seenNanos) {}
+}
