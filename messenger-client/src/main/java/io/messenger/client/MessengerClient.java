@@ -244,13 +244,21 @@ public final class MessengerClient implements AutoCloseable {
          * @throws IllegalArgumentException with a sentence naming the bad setting
          */
         public MessengerClient build() {
+            return new MessengerClient(config(), listener, eventLoopGroup);
+        }
+
+        /**
+         * Checks the settings without creating a client; a missing client id becomes a fresh random one.
+         *
+         * @throws IllegalArgumentException with a sentence naming the bad setting
+         */
+        public ClientConfig config() {
             if (servers == null) {
                 throw new IllegalArgumentException("Give the server list (host:port,...).");
             }
             String id = clientId != null ? clientId : UUID.randomUUID().toString();
-            ClientConfig config = new ClientConfig(servers, username, room, id, maxPendingSends, pongTimeout,
+            return new ClientConfig(servers, username, room, id, maxPendingSends, pongTimeout,
                     connectTimeout, joinTimeout, reconnectTimeout, initialBackoff, maxBackoff);
-            return new MessengerClient(config, listener, eventLoopGroup);
         }
     }
 }

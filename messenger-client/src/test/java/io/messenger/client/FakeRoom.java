@@ -10,7 +10,7 @@ import java.util.Map;
  * The replicated room state several {@link FakeServer}s share, standing in for the cluster: one message order,
  * per-client dedup of send sequences (a resend is acked with its original room sequence).
  */
-final class FakeRoom {
+public final class FakeRoom {
 
     final String name;
     private final List<Deliver> messages = new ArrayList<>();
@@ -19,7 +19,7 @@ final class FakeRoom {
     /** The nodes sharing this room; a committed message goes to the sessions of all of them. */
     final List<FakeServer> nodes = new java.util.concurrent.CopyOnWriteArrayList<>();
 
-    FakeRoom(String name) {
+    public FakeRoom(String name) {
         this.name = name;
     }
 
@@ -42,7 +42,7 @@ final class FakeRoom {
     }
 
     /** Adds a message from someone not connected through a fake server. */
-    synchronized Deliver post(String sender, String text) {
+    public synchronized Deliver post(String sender, String text) {
         Deliver d = Deliver.newBuilder().setRoom(name).setRoomSeq(messages.size() + 1L).setSender(sender)
                 .setText(text).setServerTimeMs(System.currentTimeMillis()).build();
         messages.add(d);
@@ -57,7 +57,7 @@ final class FakeRoom {
         return List.copyOf(messages.subList(Math.max(0, messages.size() - n), messages.size()));
     }
 
-    synchronized long roomSeq() {
+    public synchronized long roomSeq() {
         return messages.size();
     }
 
@@ -65,7 +65,7 @@ final class FakeRoom {
         return highestApplied.getOrDefault(clientId, 0L);
     }
 
-    synchronized List<String> texts() {
+    public synchronized List<String> texts() {
         return messages.stream().map(Deliver::getText).toList();
     }
 }

@@ -33,7 +33,7 @@ import java.util.function.Function;
  * A scriptable stand-in for one messenger node, bound to 127.0.0.1 on an ephemeral port. Nodes sharing a
  * {@link FakeRoom} behave like one cluster: sends are applied once, delivered to every session of every node.
  */
-final class FakeServer implements AutoCloseable {
+public final class FakeServer implements AutoCloseable {
 
     static final int HISTORY = 10;
 
@@ -43,21 +43,21 @@ final class FakeServer implements AutoCloseable {
     private final Map<Channel, Hello> sessions = new ConcurrentHashMap<>();
     private final List<Channel> connections = new CopyOnWriteArrayList<>();
     /** Every envelope received, in arrival order. */
-    final List<ClientEnvelope> received = new CopyOnWriteArrayList<>();
-    final List<Hello> hellos = new CopyOnWriteArrayList<>();
+    public final List<ClientEnvelope> received = new CopyOnWriteArrayList<>();
+    public final List<Hello> hellos = new CopyOnWriteArrayList<>();
 
     /** When set, answers each Hello with the returned rejection instead of a welcome (null = welcome). */
-    volatile Function<Hello, Rejection> refuse = hello -> null;
-    volatile boolean answerPings = true;
+    public volatile Function<Hello, Rejection> refuse = hello -> null;
+    public volatile boolean answerPings = true;
     /** When false, sends are neither applied nor acked (the client's buffer fills up). */
-    volatile boolean applySends = true;
+    public volatile boolean applySends = true;
     /** When true, a send is applied and delivered, then the connection is dropped before the ack. */
-    volatile boolean dropBeforeAck;
+    public volatile boolean dropBeforeAck;
     /** When set, sends whose text equals it are refused with TOO_LONG. */
-    volatile String refuseText;
-    volatile int maxMessageBytes;
+    public volatile String refuseText;
+    public volatile int maxMessageBytes;
     /** A resumed session's history starts this many messages before resume_after (a sloppy server). */
-    volatile int historyOverlap;
+    public volatile int historyOverlap;
 
     private FakeServer(int nodeId, FakeRoom room, EventLoopGroup group) throws InterruptedException {
         this.nodeId = nodeId;
@@ -85,69 +85,71 @@ final class FakeServer implements AutoCloseable {
         room.nodes.add(this);
     }
 
-    static FakeServer start(int nodeId, FakeRoom room, EventLoopGroup group) throws InterruptedException {
+    public static FakeServer start(int nodeId, FakeRoom room, EventLoopGroup group) throws InterruptedException {
         return new FakeServer(nodeId, room, group);
     }
 
-    InetSocketAddress address() {
+    public InetSocketAddress address() {
         return (InetSocketAddress) serverChannel.localAddress();
     }
 
-    String hostPort() {
+    public String hostPort() {
         return "127.0.0.1:" + address().getPort();
     }
 
     /** Answers every Hello with NOT_LEADER naming {@code leader}. */
-    void redirectTo(FakeServer leader) {
+    public void redirectTo(FakeServer leader) {
         refuse = hello -> Rejection.newBuilder().setReason(Rejection.Reason.NOT_LEADER)
                 .setMessage("Node " + nodeId + " is not the leader.")
                 .setLeaderAddress(leader.hostPort()).setLeaderId(leader.nodeId).build();
     }
 
-    void refuseWith(Rejection.Reason reason, String sentence) {
+    public void refuseWith(Rejection.Reason reason, String sentence) {
         refuse = hello -> Rejection.newBuilder().setReason(reason).setMessage(sentence).build();
     }
 
-    void welcome() {
+    public void welcome() {
         refuse = hello -> null;
     }
 
     /** Closes every client connection (as a crash would). */
-    void dropConnections() {
+    public void dropConnections() {
         connections.forEach(Channel::close);
     }
 
     /** Steps down: tells every session NOT_LEADER naming {@code leader}, closes them, and redirects new ones. */
-    void stepDownTo(FakeServer leader) {
+    public void stepDownTo(FakeServer leader) {
         redirectTo(leader);
         Rejection r = refuse.apply(null);
         sessions.keySet().forEach(ch -> ch.writeAndFlush(env().setRejection(r).build()).addListener(f -> ch.close()));
     }
 
     /** Answers the next send of every session with SESSION_CLOSED and closes the connection. */
-    volatile boolean closeSessionOnSend;
+    public volatile boolean closeSessionOnSend;
+    /** When set, a joining session is told right after its welcome that this user joined. */
+    public volatile String presentOnJoin;
 
-    int sessionCount() {
+    public int sessionCount() {
         return sessions.size();
     }
 
-    int connectionCount() {
+    public int connectionCount() {
         return connections.size();
     }
 
-    List<ClientEnvelope> received(ClientEnvelope.BodyCase kind) {
+    public List<ClientEnvelope> received(ClientEnvelope.BodyCase kind) {
         return received.stream().filter(e -> e.getBodyCase() == kind).toList();
     }
 
     /** Delivers a message from a user outside the fakes to every session of this node. */
-    void post(String sender, String text) {
+    public void post(String sender, String text) {
         synchronized (room) {
             Deliver d = room.post(sender, text);
             broadcast(d);
         }
     }
 
-    void announce(String username, Presence.Kind kind) {
+    public void announce(String username, Presence.Kind kind) {
         Presence p = Presence.newBuilder().setRoom(room.name).setUsername(username).setKind(kind)
                 .setServerTimeMs(System.currentTimeMillis()).build();
         sessions.keySet().forEach(ch -> ch.writeAndFlush(env().setPresence(p).build()));
@@ -212,6 +214,11 @@ final class FakeServer implements AutoCloseable {
                     w.setMaxMessageBytes(maxMessageBytes);
                 }
                 ch.writeAndFlush(env().setWelcome(w).build());
+                String other = presentOnJoin;
+                if (other != null) {
+                    ch.writeAndFlush(env().setPresence(Presence.newBuilder().setRoom(room.name).setUsername(other)
+                            .setKind(Presence.Kind.JOINED).setServerTimeMs(System.currentTimeMillis())).build());
+                }
                 sessions.put(ch, hello);
             }
         }

@@ -1,0 +1,148 @@
+package io.messenger.client.cli;
+
+import io.messenger.client.MessengerClient;
+import io.messenger.client.MessengerListener;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.Function;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * The command-line chat client: {@code client.app <username> <room>}. On a terminal it is an interactive chat
+ * (JLine); with stdin from a pipe or file it is scripted: it prints the room transcript on stdout and sends
+ * each input line. See {@link Transcript} for the line format and {@link ExitCode} for exit codes.
+ */
+@Command(name = "client.app", mixinStandardHelpOptions = true, sortOptions = false,
+        version = "messenger client 0.1.0",
+        description = {"Chat in a room of a messenger cluster.",
+            "On a terminal: interactive (/who, /quit, Ctrl-D). Otherwise: sends each stdin line, prints the room "
+                + "transcript on stdout and exits once every line is acknowledged."},
+        footer = {"", "Exit codes: 0 ok, 1 error or connection lost for good, 2 usage or invalid name,",
+            "3 too many devices for this username, 4 some lines not acknowledged in time (scripted)."})
+public final class ChatCli implements Callable<Integer> {
+
+    static final String DEFAULT_SERVERS = "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003";
+    static final String SERVERS_ENV = "MESSENGER_SERVERS";
+
+    @Parameters(index = "0", paramLabel = "<username>", description = "Your name: 1-32 of A-Z a-z 0-9 _ . -")
+    private String username;
+
+    @Parameters(index = "1", paramLabel = "<room>", description = "The room to join (same rule as names).")
+    private String room;
+
+    @Option(names = "--servers", paramLabel = "host:port,...",
+            description = "Seed nodes. Default: $" + SERVERS_ENV + ", else " + DEFAULT_SERVERS + ".")
+    private String servers;
+
+    @Option(names = "--client-id", paramLabel = "<id>",
+            description = "Stable device id (1-64 of A-Z a-z 0-9 _ -). Default: a random one per run.")
+    private String clientId;
+
+    @Option(names = "--pong-timeout", paramLabel = "<duration>", defaultValue = "1s",
+            converter = DurationConverter.class, description = "Silence that counts as a lost connection (default ${DEFAULT-VALUE}).")
+    private Duration pongTimeout;
+
+    @Option(names = "--max-pending", paramLabel = "<n>", defaultValue = "1000",
+            description = "Most unacknowledged messages buffered (default ${DEFAULT-VALUE}).")
+    private int maxPending;
+
+    @Option(names = "--ack-timeout", paramLabel = "<duration>", defaultValue = "30s",
+            converter = DurationConverter.class,
+            description = "At end of input (or /quit), how long to wait for acknowledgements (default ${DEFAULT-VALUE}).")
+    private Duration ackTimeout;
+
+    @Option(names = "--join-timeout", paramLabel = "<duration>", defaultValue = "30s",
+            converter = DurationConverter.class, description = "How long to look for a leader when joining (default ${DEFAULT-VALUE}).")
+    private Duration joinTimeout;
+
+    @Option(names = "--reconnect-timeout", paramLabel = "<duration>", defaultValue = "60s",
+            converter = DurationConverter.class,
+            description = "After a lost connection, how long to keep trying before giving up; 0 = forever (default ${DEFAULT-VALUE}).")
+    private Duration reconnectTimeout;
+
+    @Option(names = "--scripted", description = "Scripted mode even on a terminal.")
+    private boolean scripted;
+
+    @Option(names = "--log-file", paramLabel = "<path>",
+            description = "Write the client's log there (default: no log, so nothing mixes with the chat).")
+    private String logFile;
+
+    private final InputStream in;
+    private final PrintStream out;
+    private final PrintStream err;
+    private final Map<String, String> env;
+    private final boolean terminal;
+
+    private ChatCli(InputStream in, PrintStream out, PrintStream err, Map<String, String> env, boolean terminal) {
+        this.in = in;
+        this.out = out;
+        this.err = err;
+        this.env = env;
+        this.terminal = terminal;
+    }
+
+    /** Process entry point. */
+    public static void main(String[] args) {
+        LogSetup.beforeAnyLogger(args);
+        PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+        PrintStream err = new PrintStream(new FileOutputStream(FileDescriptor.err), true, StandardCharsets.UTF_8);
+        int code = run(args, System.in, out, err, System.getenv(), System.console() != null);
+        out.flush();
+        err.flush();
+        System.exit(code);
+    }
+
+    /** Runs the CLI with the given streams and environment; returns the exit code. */
+    static int run(String[] args, InputStream in, PrintStream out, PrintStream err, Map<String, String> env,
+                   boolean terminal) {
+        CommandLine cmd = new CommandLine(new ChatCli(in, out, err, env, terminal));
+        cmd.setOut(new PrintWriter(out, true));
+        cmd.setErr(new PrintWriter(err, true));
+        cmd.setParameterExceptionHandler((e, a) -> {
+            err.println(e.getMessage());
+            err.println("Usage: client.app [--servers host:port,...] [options] <username> <room>  (--help for more)");
+            return ExitCode.USAGE;
+        });
+        cmd.setExecutionExceptionHandler((e, c, p) -> {
+            err.println(ExitCode.sentence(e));
+            return ExitCode.ERROR;
+        });
+        return cmd.execute(args);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        String seeds = servers;
+        if (seeds == null) {
+            String fromEnv = env.get(SERVERS_ENV);
+            seeds = fromEnv == null || fromEnv.isBlank() ? DEFAULT_SERVERS : fromEnv;
+        }
+        MessengerClient.Builder builder;
+        try {
+            builder = MessengerClient.builder().servers(seeds).username(username).room(room).clientId(clientId)
+                    .pongTimeout(pongTimeout).maxPendingSends(maxPending).joinTimeout(joinTimeout)
+                    .reconnectTimeout(reconnectTimeout.isZero() ? null : reconnectTimeout);
+            builder.config(); // checks every setting now, before any terminal or network work
+        } catch (IllegalArgumentException e) {
+            err.println(e.getMessage());
+            return ExitCode.USAGE;
+        }
+        Function<MessengerListener, MessengerClient> clients = listener -> builder.listener(listener).build();
+        Transcript transcript = new Transcript(username, ZoneId.systemDefault());
+        if (terminal && !scripted) {
+            return new InteractiveChat(clients, err, transcript, room, ackTimeout).run();
+        }
+        return new ScriptedChat(clients, in, out, err, transcript, ackTimeout).run();
+    }
+}

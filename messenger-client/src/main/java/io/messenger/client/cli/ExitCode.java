@@ -1,0 +1,46 @@
+package io.messenger.client.cli;
+
+import io.messenger.client.RejectedException;
+
+/** The CLI's process exit codes, and which failure maps to which. */
+final class ExitCode {
+
+    /** Everything sent was acknowledged, or the user quit. */
+    static final int OK = 0;
+    /** Could not join or lost the connection for good, or another error. */
+    static final int ERROR = 1;
+    /** Bad command line or a name the client or server refuses. */
+    static final int USAGE = 2;
+    /** The username is already online on the maximum number of devices. */
+    static final int TOO_MANY_DEVICES = 3;
+    /** Scripted mode: some input lines were refused or not acknowledged before --ack-timeout. */
+    static final int UNACKNOWLEDGED = 4;
+
+    private ExitCode() {
+    }
+
+    static int of(Throwable failure) {
+        if (failure instanceof RejectedException r) {
+            return switch (r.reason()) {
+                case TOO_MANY_DEVICES -> TOO_MANY_DEVICES;
+                case INVALID_USERNAME, INVALID_ROOM, INVALID_CLIENT_ID -> USAGE;
+                default -> ERROR;
+            };
+        }
+        return ERROR;
+    }
+
+    /** A timeout as a person writes it: {@code 300 ms}, {@code 30 s}. */
+    static String describe(java.time.Duration d) {
+        return d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : d.toMillis() + " ms";
+    }
+
+    /** One sentence for stderr, never a stack trace. */
+    static String sentence(Throwable failure) {
+        String message = failure.getMessage();
+        if (message == null || message.isBlank()) {
+            message = "Unexpected error: " + failure.getClass().getSimpleName() + ".";
+        }
+        return message;
+    }
+}

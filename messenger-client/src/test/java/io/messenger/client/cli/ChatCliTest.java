@@ -1,0 +1,184 @@
+package io.messenger.client.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.messenger.client.FakeRoom;
+import io.messenger.client.FakeServer;
+import io.messenger.proto.client.Rejection;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The CLI's scripted mode, run in-process against fake nodes with piped stdin and captured stdout/stderr. */
+class ChatCliTest {
+
+    private static final String TIME = "\\[\\d\\d:\\d\\d:\\d\\d\\] ";
+
+    private EventLoopGroup group;
+    private FakeRoom room;
+    private final List<FakeServer> servers = new ArrayList<>();
+    private String stdout;
+    private String stderr;
+
+    @BeforeEach
+    void setUp() {
+        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        room = new FakeRoom("lobby");
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        servers.forEach(FakeServer::close);
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
+
+    private FakeServer node(int id) throws InterruptedException {
+        FakeServer s = FakeServer.start(id, room, group);
+        servers.add(s);
+        return s;
+    }
+
+    private int cli(String stdin, Map<String, String> env, String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = ChatCli.run(args, new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8),
+                env, false);
+        stdout = out.toString(StandardCharsets.UTF_8);
+        stderr = err.toString(StandardCharsets.UTF_8);
+        return code;
+    }
+
+    private List<String> lines() {
+        return stdout.isEmpty() ? List.of() : List.of(stdout.split("\n"));
+    }
+
+    @Test
+    void transcriptHasHistoryPresenceAndOwnMessagesInRoomOrder() throws Exception {
+        room.post("bob", "hi");
+        room.post("bob", "multi\nline");
+        FakeServer s1 = node(1);
+        s1.presentOnJoin = "carol";
+
+        int code = cli("hello\n\n   \nwörld\n", Map.of(), "--servers", s1.hostPort(), "alice", "lobby");
+
+        assertThat(code).as(stderr).isZero();
+        assertThat(stderr).isEmpty();
+        List<String> lines = lines();
+        assertThat(lines).hasSize(5);
+        assertThat(lines.get(0)).matches(TIME + "bob: hi");
+        assertThat(lines.get(1)).matches(TIME + "bob: multi\\\\nline");
+        assertThat(lines.get(2)).isEqualTo("-- carol joined lobby --");
+        assertThat(lines.get(3)).matches(TIME + "alice \\(you\\): hello");
+        assertThat(lines.get(4)).matches(TIME + "alice \\(you\\): wörld");
+        assertThat(room.texts()).containsExactly("hi", "multi\nline", "hello", "wörld");
+    }
+
+    @Test
+    void serverListComesFromTheEnvironment() throws Exception {
+        FakeServer s1 = node(1);
+        int code = cli("one\n", Map.of(ChatCli.SERVERS_ENV, s1.hostPort()), "alice", "lobby");
+        assertThat(code).as(stderr).isZero();
+        assertThat(lines()).singleElement().asString().matches(TIME + "alice \\(you\\): one");
+    }
+
+    @Test
+    void reconnectInTheMiddleOfAScriptSendsEveryLineExactlyOnce() throws Exception {
+        FakeServer s1 = node(1);
+        FakeServer s2 = node(2);
+        Rejection notLeader = Rejection.newBuilder().setReason(Rejection.Reason.NOT_LEADER)
+                .setMessage("Node 1 is not the leader.").setLeaderAddress(s2.hostPort()).setLeaderId(2).build();
+        s1.refuse = hello -> s1.hellos.size() > 1 ? notLeader : null;
+        s1.dropBeforeAck = true;
+
+        int code = cli("a\nb\nc\n", Map.of(), "--servers", s1.hostPort() + "," + s2.hostPort(), "alice", "lobby");
+
+        assertThat(code).as(stderr).isZero();
+        assertThat(room.texts()).containsExactly("a", "b", "c");
+        assertThat(lines()).hasSize(3);
+        assertThat(lines().get(0)).endsWith("alice (you): a");
+        assertThat(lines().get(1)).endsWith("alice (you): b");
+        assertThat(lines().get(2)).endsWith("alice (you): c");
+        assertThat(stderr).contains("-- reconnecting: ").contains("-- reconnected to node 2 (" + s2.hostPort() + ") --");
+    }
+
+    @Test
+    void tooManyDevicesIsOneSentenceAndExitCodeThree() throws Exception {
+        FakeServer s1 = node(1);
+        s1.refuseWith(Rejection.Reason.TOO_MANY_DEVICES, "alice is already online on 2 devices.");
+
+        int code = cli("hello\n", Map.of(), "--servers", s1.hostPort(), "alice", "lobby");
+
+        assertThat(code).isEqualTo(ExitCode.TOO_MANY_DEVICES);
+        assertThat(stderr).isEqualTo("alice is already online on 2 devices.\n");
+        assertThat(stdout).isEmpty();
+    }
+
+    @Test
+    void unacknowledgedLinesGiveExitCodeFour() throws Exception {
+        FakeServer s1 = node(1);
+        s1.applySends = false;
+
+        int code = cli("lost\n", Map.of(), "--servers", s1.hostPort(), "--ack-timeout", "300ms", "alice", "lobby");
+
+        assertThat(code).isEqualTo(ExitCode.UNACKNOWLEDGED);
+        assertThat(stderr).isEqualTo("1 of 1 messages were not acknowledged within 300 ms.\n");
+    }
+
+    @Test
+    void unreachableClusterIsOneSentenceAndExitCodeOne() throws Exception {
+        String nobody;
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            nobody = "127.0.0.1:" + s.getLocalPort();
+        }
+        int code = cli("", Map.of(), "--servers", nobody, "--join-timeout", "300ms", "alice", "lobby");
+
+        assertThat(code).isEqualTo(ExitCode.ERROR);
+        assertThat(stderr).startsWith("Could not join room lobby: no leader among " + nobody + " answered within 300 ms")
+                .doesNotContain("Exception").endsWith(".\n");
+        assertThat(stderr.lines()).hasSize(1);
+    }
+
+    @Test
+    void usageErrorsExitTwo() {
+        assertThat(cli("", Map.of(), "alice")).isEqualTo(ExitCode.USAGE);
+        assertThat(stderr).contains("Missing required parameter").contains("Usage:");
+
+        assertThat(cli("", Map.of(), "bad name", "lobby")).isEqualTo(ExitCode.USAGE);
+        assertThat(stderr).startsWith("Username 'bad name' is invalid");
+
+        assertThat(cli("", Map.of(), "--servers", "nohost", "alice", "lobby")).isEqualTo(ExitCode.USAGE);
+        assertThat(stderr).contains("'nohost' is not host:port");
+
+        assertThat(cli("", Map.of(), "--pong-timeout", "soon", "alice", "lobby")).isEqualTo(ExitCode.USAGE);
+        assertThat(stderr).contains("'soon' is not a duration");
+    }
+
+    @Test
+    void helpExitsZero() {
+        assertThat(cli("", Map.of(), "--help")).isZero();
+        assertThat(stdout).contains("--servers").contains("Exit codes");
+    }
+
+    @Test
+    void transcriptFormatsPresenceAndPendingLines() {
+        Transcript t = new Transcript("alice", java.time.ZoneOffset.UTC);
+        assertThat(t.message(new io.messenger.client.ChatMessage("lobby", 7, "bob", "yo",
+                java.time.Instant.parse("2026-01-02T03:04:05Z"), false))).isEqualTo("[03:04:05] bob: yo");
+        assertThat(t.presence(new io.messenger.client.PresenceEvent("lobby", "bob",
+                io.messenger.client.PresenceEvent.Kind.LEFT, java.time.Instant.EPOCH))).isEqualTo("-- bob left lobby --");
+        assertThat(t.pending("hey")).isEqualTo("[--:--:--] alice (sending…): hey");
+    }
+}
