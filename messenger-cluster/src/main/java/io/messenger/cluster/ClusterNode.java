@@ -30,6 +30,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,6 +44,8 @@ import org.slf4j.LoggerFactory;
  * committed commands to the {@link StateMachine} and complete their proposers' futures.
  *
  * <p>Start one with {@link #start(ClusterConfig, StateMachine)}; {@link #close()} stops it.
+ * Proposal futures complete, and listeners are called, on the node's thread right after the
+ * command is applied: dependent actions must not block (hop to another executor if they do).
  */
 public final class ClusterNode implements Replicator, AutoCloseable {
 
@@ -51,6 +54,13 @@ public final class ClusterNode implements Replicator, AutoCloseable {
 
     /** Most queued proposals handed to the core before its output is handled once. */
     static final int PROPOSAL_BATCH = 256;
+
+    /**
+     * Most peer messages waiting for the node's thread. Beyond it they are dropped, like the
+     * transport drops sends: the protocol retries, and memory stays bounded when the thread
+     * falls behind (a slow state machine, a stalled disk).
+     */
+    static final int MAX_INBOUND_BACKLOG = 10_000;
 
     private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
 
@@ -62,6 +72,8 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     private final AtomicBoolean proposalsScheduled = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
     private final AtomicLong applyFailures = new AtomicLong();
+    private final AtomicInteger inboundBacklog = new AtomicInteger();
+    private final AtomicLong inboundDropped = new AtomicLong();
 
     // Owned by the loop thread.
     private final Map<Long, Proposal> pending = new HashMap<>();
@@ -115,7 +127,15 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         transport = new PeerTransport(config, PeerLinkSettings.from(config), new PeerEvents() {
             @Override
             public void envelope(PeerEnvelope envelope) {
-                onLoop(() -> core.receive(envelope));
+                if (inboundBacklog.incrementAndGet() > MAX_INBOUND_BACKLOG) {
+                    inboundBacklog.decrementAndGet();
+                    inboundDropped.incrementAndGet();
+                    return;
+                }
+                onLoop(() -> {
+                    inboundBacklog.decrementAndGet();
+                    core.receive(envelope);
+                });
             }
 
             @Override
@@ -314,6 +334,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         report.put("members", config.members().size());
         PeerTransport links = transport;
         report.put("droppedPeerMessages", links == null ? 0L : links.dropped());
+        report.put("droppedInboundPeerMessages", inboundDropped.get());
         report.put("applyFailures", applyFailures.get());
         return report;
     }

@@ -45,6 +45,7 @@ import org.slf4j.LoggerFactory;
 public final class PeerTransport implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(PeerTransport.class);
+    private static final int MAX_WRITES_PER_DRAIN = 512;
 
     private final ClusterConfig config;
     private final PeerLinkSettings settings;
@@ -265,13 +266,15 @@ public final class PeerTransport implements AutoCloseable {
             return true;
         }
 
-        /** On {@link #loop}: writes everything queued, then flushes once. */
+        /** On {@link #loop}: writes up to a burst of what is queued, then flushes once. */
         private void drain() {
             drainScheduled.set(false);
             Channel ch = channel;
             boolean wrote = false;
+            int taken = 0;
             PeerEnvelope envelope;
-            while ((envelope = queue.poll()) != null) {
+            while (taken < MAX_WRITES_PER_DRAIN && (envelope = queue.poll()) != null) {
+                taken++;
                 queued.decrementAndGet();
                 if (ch == null || !ch.isWritable()) {
                     dropped.incrementAndGet();
@@ -282,6 +285,10 @@ public final class PeerTransport implements AutoCloseable {
             }
             if (wrote) {
                 ch.flush();
+            }
+            if (!queue.isEmpty() && drainScheduled.compareAndSet(false, true)) {
+                // Let keepalives, reads and other links have the loop between long bursts.
+                loop.execute(drain);
             }
         }
     }

@@ -25,6 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,7 +45,7 @@ public final class FaultInjectingProxy implements AutoCloseable {
     private static final int MAX_FRAME = 64 * 1024 * 1024;
 
     private final String name;
-    private final InetSocketAddress target;
+    private final Supplier<InetSocketAddress> target;
     private final EventLoopGroup group;
     private final boolean ownsGroup;
     private final Set<Relay> relays = ConcurrentHashMap.newKeySet();
@@ -56,7 +57,8 @@ public final class FaultInjectingProxy implements AutoCloseable {
     private volatile boolean severed;
     private Channel server;
 
-    private FaultInjectingProxy(String name, InetSocketAddress target, EventLoopGroup group, boolean ownsGroup) {
+    private FaultInjectingProxy(String name, Supplier<InetSocketAddress> target, EventLoopGroup group,
+                                boolean ownsGroup) {
         this.name = name;
         this.target = target;
         this.group = group;
@@ -67,11 +69,15 @@ public final class FaultInjectingProxy implements AutoCloseable {
     public static FaultInjectingProxy start(String name, InetSocketAddress target) {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("proxy-" + name, true),
                 NioIoHandler.newFactory());
-        return new FaultInjectingProxy(name, target, group, true).bind();
+        return new FaultInjectingProxy(name, () -> target, group, true).bind();
     }
 
-    /** Starts a proxy on an ephemeral loopback port, on a group the caller owns and shuts down. */
-    public static FaultInjectingProxy start(String name, InetSocketAddress target, EventLoopGroup group) {
+    /**
+     * Starts a proxy on an ephemeral loopback port, on a group the caller owns and shuts down.
+     *
+     * @param target asked at every accepted connection, so the proxied node may move ports
+     */
+    public static FaultInjectingProxy start(String name, Supplier<InetSocketAddress> target, EventLoopGroup group) {
         return new FaultInjectingProxy(name, target, group, false).bind();
     }
 
@@ -97,7 +103,7 @@ public final class FaultInjectingProxy implements AutoCloseable {
     }
 
     public InetSocketAddress target() {
-        return target;
+        return target.get();
     }
 
     /** Drops each frame with this probability (1.0: a black hole that keeps connections open). */
@@ -170,8 +176,9 @@ public final class FaultInjectingProxy implements AutoCloseable {
         }
         Relay relay = new Relay(accepted.eventLoop());
         relays.add(relay);
-        relay.downstream = new Direction(relay, "to " + target.getPort());
-        relay.upstream = new Direction(relay, "from " + target.getPort());
+        InetSocketAddress to = target.get();
+        relay.downstream = new Direction(relay, "to " + to.getPort());
+        relay.upstream = new Direction(relay, "from " + to.getPort());
         accepted.pipeline().addLast(new LengthFieldBasedFrameDecoder(MAX_FRAME, 0, 4, 0, 0), relay.downstream);
         // Both sides on the accepted channel's loop: all relay state is single-threaded.
         ChannelFuture connect = new Bootstrap()
@@ -184,7 +191,7 @@ public final class FaultInjectingProxy implements AutoCloseable {
                         ch.pipeline().addLast(new LengthFieldBasedFrameDecoder(MAX_FRAME, 0, 4, 0, 0), relay.upstream);
                     }
                 })
-                .connect(target);
+                .connect(to);
         relay.accepted = accepted;
         relay.connected = connect.channel();
         relay.downstream.out = connect.channel();

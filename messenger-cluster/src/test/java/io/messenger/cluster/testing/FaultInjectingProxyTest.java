@@ -72,7 +72,7 @@ class FaultInjectingProxyTest {
 
     private ClusterConfig config(int id, List<Member> members) {
         return new ClusterConfig(id, members, dir, "127.0.0.1", "127.0.0.1:1", "c", Duration.ofMillis(50),
-                Duration.ofMillis(300), ClusterConfig.DEFAULT_MAX_FRAME_BYTES, 64, 1 << 20);
+                Duration.ofMillis(1500), ClusterConfig.DEFAULT_MAX_FRAME_BYTES, 64, 1 << 20);
     }
 
     private void send(int from, int to) {

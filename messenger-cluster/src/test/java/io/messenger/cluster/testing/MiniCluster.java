@@ -2,6 +2,7 @@ package io.messenger.cluster.testing;
 
 import io.messenger.cluster.ClusterConfig;
 import io.messenger.cluster.ClusterNode;
+import io.messenger.cluster.ClusterStatus;
 import io.messenger.cluster.Member;
 import io.messenger.cluster.NotLeaderException;
 import io.messenger.cluster.Role;
@@ -40,7 +41,7 @@ public final class MiniCluster implements AutoCloseable {
     private final Duration heartbeat;
     private final Duration electionTimeout;
     private final List<Integer> ids;
-    private final Map<Integer, Integer> peerPorts = new TreeMap<>();
+    private final Map<Integer, Integer> peerPorts = new ConcurrentHashMap<>();
     /** Key {@code from * 1000 + to}: the proxy node {@code from} dials node {@code to} through. */
     private final Map<Integer, FaultInjectingProxy> proxies = new TreeMap<>();
     private final Map<Integer, ClusterNode> nodes = new ConcurrentHashMap<>();
@@ -65,14 +66,14 @@ public final class MiniCluster implements AutoCloseable {
     public static MiniCluster start(int size, Path baseDir, Duration heartbeat, Duration electionTimeout) {
         MiniCluster cluster = new MiniCluster(size, baseDir, heartbeat, electionTimeout);
         try {
-            for (int id : cluster.ids) {
-                cluster.peerPorts.put(id, FreePorts.next());
-            }
+            // Proxies first, nodes after: a node's port, chosen just before it binds, cannot
+            // collide with a proxy's, and proxies look up their node's port per connection.
             for (int from : cluster.ids) {
                 for (int to : cluster.ids) {
                     if (from != to) {
                         cluster.proxies.put(from * 1000 + to, FaultInjectingProxy.start(from + "-" + to,
-                                new InetSocketAddress("127.0.0.1", cluster.peerPorts.get(to)), cluster.proxyGroup));
+                                () -> new InetSocketAddress("127.0.0.1", cluster.peerPorts.get(to)),
+                                cluster.proxyGroup));
                     }
                 }
             }
@@ -100,14 +101,32 @@ public final class MiniCluster implements AutoCloseable {
 
     private void startNode(int id) {
         RecordingStateMachine machine = new RecordingStateMachine();
-        ClusterNode node = ClusterNode.start(config(id), machine);
-        node.addListener(status -> {
-            if (status.role() == Role.LEADER) {
-                leadersByEpoch.computeIfAbsent(status.epoch(), e -> ConcurrentHashMap.newKeySet()).add(id);
+        ClusterNode node = null;
+        for (int attempt = 1; node == null; attempt++) {
+            if (attempt > 1 || !peerPorts.containsKey(id)) {
+                peerPorts.put(id, FreePorts.next());
             }
-        });
+            try {
+                node = ClusterNode.start(config(id), machine);
+            } catch (IllegalStateException e) {
+                // Another test (or an outgoing connection) took the port meanwhile: peers reach
+                // this node only through proxies, so it may simply move.
+                if (attempt == 5 || !String.valueOf(e.getMessage()).contains("cannot bind the peer port")) {
+                    throw e;
+                }
+            }
+        }
+        node.addListener(status -> recordLeader(id, status));
+        // It may have been elected before the listener was added.
+        recordLeader(id, node.status());
         machines.put(id, machine);
         nodes.put(id, node);
+    }
+
+    private void recordLeader(int id, ClusterStatus status) {
+        if (status.role() == Role.LEADER) {
+            leadersByEpoch.computeIfAbsent(status.epoch(), e -> ConcurrentHashMap.newKeySet()).add(id);
+        }
     }
 
     public List<Integer> ids() {

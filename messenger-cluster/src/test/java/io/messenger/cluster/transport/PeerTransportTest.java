@@ -59,7 +59,7 @@ class PeerTransportTest {
 
     private ClusterConfig config(int id, List<Member> members, String cluster) {
         return new ClusterConfig(id, members, dir.resolve("n" + id), "127.0.0.1", "127.0.0.1:1", cluster,
-                Duration.ofMillis(50), Duration.ofMillis(300), ClusterConfig.DEFAULT_MAX_FRAME_BYTES, 64, 1 << 20);
+                Duration.ofMillis(50), Duration.ofMillis(1500), ClusterConfig.DEFAULT_MAX_FRAME_BYTES, 64, 1 << 20);
     }
 
     private PeerTransport start(ClusterConfig config, PeerEvents events) {
@@ -130,12 +130,15 @@ class PeerTransportTest {
     @Test
     void idleLinksStayUpOnKeepalives() {
         List<Member> members = members(FreePorts.next(), FreePorts.next());
+        PeerLinkSettings quick = new PeerLinkSettings(Duration.ofMillis(50), Duration.ofMillis(600),
+                Duration.ofMillis(20), Duration.ofSeconds(1), 64);
         Recorder one = new Recorder();
-        PeerTransport first = start(config(1, members, "c"), one);
+        PeerTransport first = new PeerTransport(config(1, members, "c"), quick, one).start();
+        started.add(first);
         Recorder two = new Recorder();
-        start(config(2, members, "c"), two);
+        started.add(new PeerTransport(config(2, members, "c"), quick, two).start());
         await().atMost(Duration.ofSeconds(10)).until(() -> first.connectedPeers().contains(2));
-        // Several silence timeouts (1 s) pass with no traffic but keepalives.
+        // Several silence timeouts (600 ms) pass with no traffic but keepalives.
         await().during(Duration.ofMillis(2500)).atMost(Duration.ofSeconds(4))
                 .until(() -> first.connectedPeers().contains(2));
         assertThat(one.changes).containsExactly("2 up");
