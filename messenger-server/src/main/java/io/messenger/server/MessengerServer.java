@@ -1,0 +1,176 @@
+package io.messenger.server;
+
+import io.messenger.cluster.ClusterConfig;
+import io.messenger.cluster.ClusterNode;
+import io.messenger.cluster.Replicator;
+import io.messenger.cluster.Role;
+import io.messenger.cluster.StateMachine;
+import io.messenger.cluster.admin.AdminHttpServer;
+import io.messenger.server.chat.ChatStateMachine;
+import io.messenger.server.chat.LeaderDuties;
+import io.messenger.server.chat.LocalConnections;
+import io.messenger.server.client.ClientServer;
+import io.messenger.server.client.ClientServerContext;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One messenger node: the replicated log with the chat state machine on top, the client
+ * server and the admin endpoint, started in that order and closed in the reverse one.
+ */
+public final class MessengerServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(MessengerServer.class);
+
+    /** Starts the replicated log for a state machine; tests may start something lighter. */
+    @FunctionalInterface
+    public interface ClusterStarter {
+        StartedCluster start(ClusterConfig config, StateMachine stateMachine);
+    }
+
+    /** A running replicated log: what the server proposes to, reports and finally stops. */
+    public record StartedCluster(Replicator replicator, Supplier<Map<String, Object>> statusReport,
+                                 AutoCloseable stopper) {}
+
+    private final ServerConfig config;
+    private final LocalConnections connections = new LocalConnections();
+    private final ChatStateMachine chat;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private StartedCluster cluster;
+    private LeaderDuties duties;
+    private ClientServer clients;
+    private AdminHttpServer admin;
+
+    private MessengerServer(ServerConfig config) {
+        this.config = config;
+        this.chat = new ChatStateMachine(config.nodeId(), config.chatLimits(), connections);
+    }
+
+    /** The real thing: a {@link ClusterNode} with durable storage and peer links. */
+    public static StartedCluster startClusterNode(ClusterConfig config, StateMachine stateMachine) {
+        ClusterNode node = ClusterNode.start(config, stateMachine);
+        return new StartedCluster(node, node::statusReport, node);
+    }
+
+    /** Starts a node; on failure everything started so far is closed again. */
+    public static MessengerServer start(ServerConfig config, ClusterStarter starter) throws InterruptedException {
+        MessengerServer server = new MessengerServer(config);
+        try {
+            server.cluster = starter.start(config.clusterConfig(), server.chat);
+            Replicator replicator = server.cluster.replicator();
+            server.duties = new LeaderDuties(config.nodeId(), replicator, server.chat, config.sessionGrace(),
+                    System::currentTimeMillis).start();
+            server.clients = ClientServer.start(new ClientServerContext(config.nodeId(), replicator, server.chat,
+                    server.connections, config.maxMessageBytes(), config.maxFrameBytes(), config.idleTimeout(),
+                    config.maxInFlight(), System::currentTimeMillis), config.clientHost(), config.clientPort());
+            server.admin = AdminHttpServer.start(config.adminHost(), config.adminPort(), server::statusReport,
+                    server::healthy);
+        } catch (RuntimeException | InterruptedException e) {
+            server.close();
+            throw e;
+        }
+        log.info("node {} serves clients on {}:{} (advertised as {}), admin on {}:{}", config.nodeId(),
+                config.clientHost(), server.clientPort(), config.advertisedClientAddress(), config.adminHost(),
+                server.adminPort());
+        return server;
+    }
+
+    private Map<String, Object> statusReport() {
+        Map<String, Object> report = new LinkedHashMap<>(cluster.statusReport().get());
+        report.put("connectedClients", clients.connectedClients());
+        report.put("sessionsHere", connections.size());
+        report.put("chatAppliedIndex", chat.appliedIndex());
+        return report;
+    }
+
+    private boolean healthy() {
+        return !closed.get() && cluster.replicator().status().role() != Role.STOPPED;
+    }
+
+    public int clientPort() {
+        return clients.port();
+    }
+
+    public int adminPort() {
+        return admin.port();
+    }
+
+    public ChatStateMachine chat() {
+        return chat;
+    }
+
+    public Replicator replicator() {
+        return cluster.replicator();
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    /** Blocks until {@link #close()} has finished. */
+    public void awaitStopped() throws InterruptedException {
+        stopped.await();
+    }
+
+    /**
+     * Stops in reverse start order: the admin endpoint, the client server (no new clients,
+     * existing ones disconnected), leader duties, then the log, which finishes its fsyncs.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            closeQuietly("admin endpoint", admin);
+            closeQuietly("client server", clients);
+            closeQuietly("leader duties", duties);
+            closeQuietly("replicated log", cluster == null ? null : cluster.stopper());
+            log.info("node {} stopped", config.nodeId());
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    private static void closeQuietly(String what, AutoCloseable closeable) {
+        if (closeable == null) {
+            return;
+        }
+        try {
+            closeable.close();
+        } catch (Exception e) {
+            log.warn("closing the {} failed: {}", what, e.toString());
+        }
+    }
+
+    /** Runs a node until SIGTERM/SIGINT; exit code 2 for a bad configuration, 1 if it cannot start. */
+    public static void main(String[] args) throws InterruptedException {
+        PrintWriter out = new PrintWriter(System.out, true, StandardCharsets.UTF_8);
+        PrintWriter err = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
+        ServerCommandLine.Outcome outcome = new ServerCommandLine().parse(args, System.getenv(), out, err);
+        if (outcome instanceof ServerCommandLine.Outcome.Exit exit) {
+            System.exit(exit.code());
+            return;
+        }
+        ServerConfig config = ((ServerCommandLine.Outcome.Run) outcome).config();
+        log.info(config.describe());
+        MessengerServer server;
+        try {
+            server = start(config, MessengerServer::startClusterNode);
+        } catch (RuntimeException e) {
+            log.error("node {} could not start: {}", config.nodeId(), e.getMessage());
+            System.exit(1);
+            return;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(server::close, "shutdown"));
+        server.awaitStopped();
+    }
+}

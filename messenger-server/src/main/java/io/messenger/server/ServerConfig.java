@@ -1,0 +1,285 @@
+package io.messenger.server;
+
+import io.messenger.cluster.ClusterConfig;
+import io.messenger.cluster.Member;
+import io.messenger.server.chat.ChatLimits;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A server node's typed configuration, with every default and range check in one place.
+ * Values come, highest precedence first, from command-line flags, {@code MESSENGER_*}
+ * environment variables, a properties file and the defaults of {@link Setting}.
+ */
+public record ServerConfig(
+        int nodeId,
+        String clientHost,
+        int clientPort,
+        String peerHost,
+        int peerPort,
+        String adminHost,
+        int adminPort,
+        List<Member> members,
+        String advertisedClientAddress,
+        String clusterName,
+        Path dataDir,
+        int historySize,
+        int retainedMessages,
+        int maxDevices,
+        int maxMessageBytes,
+        int maxFrameBytes,
+        Duration idleTimeout,
+        Duration sessionGrace,
+        Duration heartbeat,
+        Duration electionTimeout,
+        int maxInFlight,
+        int dedupWindow,
+        Map<Setting, String> sources) {
+
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})\\s*(ms|s|m|h|d)");
+    private static final Pattern CLUSTER_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
+    private static final Pattern HOST_PORT = Pattern.compile("[^\\s:]+:(\\d{1,5})|\\[[0-9a-fA-F:]+]:(\\d{1,5})");
+
+    public ServerConfig {
+        members = List.copyOf(members);
+        sources = Map.copyOf(sources);
+    }
+
+    /** Where one setting's value may come from, in precedence order. */
+    @FunctionalInterface
+    public interface Source {
+        /** The raw value for the setting, or {@code null} if this source does not set it. */
+        String lookup(Setting setting);
+    }
+
+    /** A source reading {@code MESSENGER_*} variables from {@code env}. */
+    public static Source environment(Map<String, String> env) {
+        return s -> env.get(s.environmentVariable());
+    }
+
+    /** A source reading keys named like the flags without dashes ({@code node-id=2}). */
+    public static Source file(Properties properties) {
+        return s -> properties.getProperty(s.key());
+    }
+
+    /**
+     * Resolves every setting from the named sources (first one that sets it wins), then
+     * checks ranges and consistency.
+     *
+     * @throws IllegalArgumentException with one sentence naming the setting, if a value is bad
+     */
+    public static ServerConfig resolve(Map<String, Source> sources) {
+        Map<Setting, String> raw = new EnumMap<>(Setting.class);
+        Map<Setting, String> from = new EnumMap<>(Setting.class);
+        for (Setting s : Setting.values()) {
+            for (Map.Entry<String, Source> source : sources.entrySet()) {
+                String value = source.getValue().lookup(s);
+                if (value != null) {
+                    raw.put(s, value.trim());
+                    from.put(s, source.getKey());
+                    break;
+                }
+            }
+            if (!raw.containsKey(s) && s.defaultValue() != null) {
+                raw.put(s, s.defaultValue());
+                from.put(s, "default");
+            }
+        }
+        Function<Setting, String> get = raw::get;
+
+        int nodeId = integer(get, Setting.NODE_ID, 1, 255);
+        int clientPort = integer(get, Setting.CLIENT_PORT, 0, 65535);
+        int peerPort = integer(get, Setting.PEER_PORT, 0, 65535);
+        int adminPort = integer(get, Setting.ADMIN_PORT, 0, 65535);
+
+        List<Member> members;
+        if (raw.containsKey(Setting.PEERS)) {
+            members = new ArrayList<>();
+            for (String spec : raw.get(Setting.PEERS).split(",")) {
+                if (spec.isBlank()) {
+                    continue;
+                }
+                try {
+                    members.add(Member.parse(spec.trim()));
+                } catch (IllegalArgumentException e) {
+                    throw bad(Setting.PEERS, e.getMessage());
+                }
+            }
+            if (members.stream().map(Member::id).distinct().count() != members.size()) {
+                throw bad(Setting.PEERS, "each node id may appear only once, got " + raw.get(Setting.PEERS));
+            }
+            Member self = members.stream().filter(m -> m.id() == nodeId).findFirst().orElseThrow(() -> bad(
+                    Setting.PEERS, "this node's id " + nodeId + " is not among the members " + members));
+            if (!"default".equals(from.get(Setting.PEER_PORT)) && self.peerPort() != peerPort) {
+                throw bad(Setting.PEER_PORT, peerPort + " differs from this node's entry " + self + " in "
+                        + Setting.PEERS.flag() + "; give the same port or leave " + Setting.PEER_PORT.flag()
+                        + " out");
+            }
+            peerPort = self.peerPort();
+        } else {
+            if (peerPort == 0) {
+                throw bad(Setting.PEER_PORT, "must be a fixed port when " + Setting.PEERS.flag()
+                        + " is not given, since it becomes this node's member entry");
+            }
+            members = List.of(new Member(nodeId, "127.0.0.1", peerPort));
+            raw.put(Setting.PEERS, members.get(0).toString());
+            from.put(Setting.PEERS, "default");
+        }
+
+        String advertised = raw.computeIfAbsent(Setting.ADVERTISED_CLIENT_ADDRESS, s -> {
+            from.put(s, "default");
+            return "127.0.0.1:" + clientPort;
+        });
+        Matcher hp = HOST_PORT.matcher(advertised);
+        if (!hp.matches() || Integer.parseInt(hp.group(1) != null ? hp.group(1) : hp.group(2)) > 65535) {
+            throw bad(Setting.ADVERTISED_CLIENT_ADDRESS, "must look like host:port (for example 127.0.0.1:7001), got '"
+                    + advertised + "'");
+        }
+        String clusterName = raw.get(Setting.CLUSTER_NAME);
+        if (!CLUSTER_NAME.matcher(clusterName).matches()) {
+            throw bad(Setting.CLUSTER_NAME, "must be 1 to 64 letters, digits, '_', '.' or '-', got '"
+                    + clusterName + "'");
+        }
+        String dataDir = raw.computeIfAbsent(Setting.DATA_DIR, s -> {
+            from.put(s, "default");
+            return "./data/node-" + nodeId;
+        });
+        if (dataDir.isEmpty()) {
+            throw bad(Setting.DATA_DIR, "must not be empty");
+        }
+
+        int historySize = integer(get, Setting.HISTORY_SIZE, 0, 10_000);
+        int retained = integer(get, Setting.RETAINED_MESSAGES, Math.max(1, historySize), 1_000_000);
+        int maxDevices = integer(get, Setting.MAX_DEVICES, 1, 100);
+        int maxFrame = integer(get, Setting.MAX_FRAME_BYTES, 2048, 16 * 1024 * 1024);
+        int maxMessage = integer(get, Setting.MAX_MESSAGE_BYTES, 1, Math.min(60 * 1024, maxFrame - 1024));
+        Duration idle = duration(get, Setting.IDLE_TIMEOUT, Duration.ofMillis(100), Duration.ofHours(1));
+        Duration grace = duration(get, Setting.SESSION_GRACE, Duration.ofMillis(100), Duration.ofDays(1));
+        Duration heartbeat = duration(get, Setting.HEARTBEAT, Duration.ofMillis(1), Duration.ofSeconds(10));
+        Duration election = duration(get, Setting.ELECTION_TIMEOUT, heartbeat.multipliedBy(2), Duration.ofSeconds(60));
+        int maxInFlight = integer(get, Setting.MAX_IN_FLIGHT, 1, 100_000);
+        int dedupWindow = integer(get, Setting.DEDUP_WINDOW, 1, 1_000_000);
+
+        return new ServerConfig(nodeId, raw.get(Setting.CLIENT_HOST), clientPort, raw.get(Setting.PEER_HOST),
+                peerPort, raw.get(Setting.ADMIN_HOST), adminPort, members, advertised, clusterName, Path.of(dataDir),
+                historySize, retained, maxDevices, maxMessage, maxFrame, idle, grace, heartbeat, election,
+                maxInFlight, dedupWindow, from);
+    }
+
+    /** Defaults only (plus nothing else): a single node on the standard ports. */
+    public static ServerConfig defaults() {
+        return resolve(Map.of());
+    }
+
+    /** The replicated log's part of the configuration. */
+    public ClusterConfig clusterConfig() {
+        return new ClusterConfig(nodeId, members, dataDir, peerHost, advertisedClientAddress, clusterName,
+                heartbeat, electionTimeout, ClusterConfig.DEFAULT_MAX_FRAME_BYTES,
+                ClusterConfig.DEFAULT_MAX_APPEND_ENTRIES, ClusterConfig.DEFAULT_MAX_APPEND_BYTES);
+    }
+
+    /** The chat state machine's part of the configuration; equal on every node of a cluster. */
+    public ChatLimits chatLimits() {
+        return new ChatLimits(historySize, retainedMessages, maxDevices, dedupWindow, maxMessageBytes);
+    }
+
+    /** The effective configuration, one setting per line with where its value came from. */
+    public String describe() {
+        Map<Setting, Object> values = new EnumMap<>(Setting.class);
+        values.put(Setting.NODE_ID, nodeId);
+        values.put(Setting.CLIENT_HOST, clientHost);
+        values.put(Setting.CLIENT_PORT, clientPort);
+        values.put(Setting.PEER_HOST, peerHost);
+        values.put(Setting.PEER_PORT, peerPort);
+        values.put(Setting.ADMIN_HOST, adminHost);
+        values.put(Setting.ADMIN_PORT, adminPort);
+        values.put(Setting.PEERS, String.join(",", members.stream().map(Member::toString).toList()));
+        values.put(Setting.ADVERTISED_CLIENT_ADDRESS, advertisedClientAddress);
+        values.put(Setting.CLUSTER_NAME, clusterName);
+        values.put(Setting.DATA_DIR, dataDir.toAbsolutePath().normalize());
+        values.put(Setting.HISTORY_SIZE, historySize);
+        values.put(Setting.RETAINED_MESSAGES, retainedMessages);
+        values.put(Setting.MAX_DEVICES, maxDevices);
+        values.put(Setting.MAX_MESSAGE_BYTES, maxMessageBytes);
+        values.put(Setting.MAX_FRAME_BYTES, maxFrameBytes);
+        values.put(Setting.IDLE_TIMEOUT, text(idleTimeout));
+        values.put(Setting.SESSION_GRACE, text(sessionGrace));
+        values.put(Setting.HEARTBEAT, text(heartbeat));
+        values.put(Setting.ELECTION_TIMEOUT, text(electionTimeout));
+        values.put(Setting.MAX_IN_FLIGHT, maxInFlight);
+        values.put(Setting.DEDUP_WINDOW, dedupWindow);
+        StringBuilder out = new StringBuilder("effective configuration of node ").append(nodeId).append(':');
+        for (Setting s : Setting.values()) {
+            out.append(String.format(Locale.ROOT, "%n  %-26s %-40s (%s)", s.key(), values.get(s),
+                    sources.getOrDefault(s, "default")));
+        }
+        return out.toString();
+    }
+
+    private static String text(Duration d) {
+        long ms = d.toMillis();
+        return ms % 1000 == 0 ? (ms / 1000) + "s" : ms + "ms";
+    }
+
+    private static int integer(Function<Setting, String> get, Setting s, int min, int max) {
+        String value = get.apply(s);
+        long n;
+        try {
+            n = Long.parseLong(value);
+        } catch (NumberFormatException e) {
+            throw bad(s, "must be a whole number, got '" + value + "'");
+        }
+        if (n < min || n > max) {
+            throw bad(s, "must be between " + min + " and " + max + ", got " + n);
+        }
+        return (int) n;
+    }
+
+    /** Parses {@code 250ms}, {@code 10s}, {@code 2m}, {@code 1h}, {@code 1d} or ISO-8601 ({@code PT10S}). */
+    static Duration parseDuration(String value) {
+        Matcher m = DURATION.matcher(value.toLowerCase(Locale.ROOT));
+        if (m.matches()) {
+            long n = Long.parseLong(m.group(1));
+            return switch (m.group(2)) {
+                case "ms" -> Duration.ofMillis(n);
+                case "s" -> Duration.ofSeconds(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                default -> Duration.ofDays(n);
+            };
+        }
+        try {
+            return Duration.parse(value);
+        } catch (DateTimeParseException e) {
+            throw new IllegalArgumentException("must be a duration with a unit such as 500ms, 10s or 2m, got '"
+                    + value + "'", e);
+        }
+    }
+
+    private static Duration duration(Function<Setting, String> get, Setting s, Duration min, Duration max) {
+        Duration d;
+        try {
+            d = parseDuration(get.apply(s));
+        } catch (IllegalArgumentException e) {
+            throw bad(s, e.getMessage());
+        }
+        if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+            throw bad(s, "must be between " + text(min) + " and " + text(max) + ", got " + text(d));
+        }
+        return d;
+    }
+
+    private static IllegalArgumentException bad(Setting s, String problem) {
+        return new IllegalArgumentException(s.flag() + " (" + s.environmentVariable() + ") " + problem + ".");
+    }
+}

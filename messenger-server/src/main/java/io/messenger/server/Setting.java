@@ -1,0 +1,79 @@
+package io.messenger.server;
+
+import java.util.Locale;
+
+/**
+ * Every server setting in one table: its flag, the environment variable and config-file key
+ * derived from it, its default (as text) and a one-line description for the usage text.
+ * A default of {@code null} is derived from other settings (see {@link ServerConfig}).
+ */
+public enum Setting {
+    NODE_ID("node-id", "ID", "1", "this node's id, 1-255"),
+    CLIENT_HOST("client-host", "HOST", "0.0.0.0", "interface the client port binds to"),
+    CLIENT_PORT("client-port", "PORT", "7001", "port clients connect to (0 = any free port)"),
+    PEER_HOST("peer-host", "HOST", "0.0.0.0", "interface the peer port binds to"),
+    PEER_PORT("peer-port", "PORT", "9001", "port other nodes connect to; must match this node's entry in --peers"),
+    ADMIN_HOST("admin-host", "HOST", "0.0.0.0", "interface the admin HTTP port binds to"),
+    ADMIN_PORT("admin-port", "PORT", "8001", "admin HTTP port: GET /status, GET /health (0 = any free port)"),
+    PEERS("peers", "ID=HOST:PORT,...", null,
+            "every member of the cluster, this node included (default: only this node, at 127.0.0.1:<peer-port>)"),
+    ADVERTISED_CLIENT_ADDRESS("advertised-client-address", "HOST:PORT", null,
+            "this node's client address as clients reach it, sent in redirects (default: 127.0.0.1:<client-port>)"),
+    CLUSTER_NAME("cluster-name", "NAME", "messenger", "nodes of differently named clusters refuse each other"),
+    DATA_DIR("data-dir", "DIR", null, "where the replicated log lives (default: ./data/node-<node-id>)"),
+    HISTORY_SIZE("history-size", "N", "10", "messages a newcomer receives on joining a room, 0-10000"),
+    RETAINED_MESSAGES("retained-messages", "N", "10000",
+            "messages kept per room for history and resume, history-size to 1000000"),
+    MAX_DEVICES("max-devices", "N", "2", "devices (client ids) one username may be online with, 1-100"),
+    MAX_MESSAGE_BYTES("max-message-bytes", "BYTES", "4096", "longest message in UTF-8 bytes, 1 to max-frame-bytes - 1024"),
+    MAX_FRAME_BYTES("max-frame-bytes", "BYTES", "65536", "largest client frame; larger ones close the connection, 2048-16777216"),
+    IDLE_TIMEOUT("idle-timeout", "DURATION", "10s", "a client silent this long is disconnected, 100ms-1h"),
+    SESSION_GRACE("session-grace", "DURATION", "15s",
+            "how long a dropped session keeps its device slot and may resume, 100ms-1d"),
+    HEARTBEAT("heartbeat", "DURATION", "100ms", "leader heartbeat interval, 1ms-10s"),
+    ELECTION_TIMEOUT("election-timeout", "DURATION", "500ms",
+            "silence after which a backup starts an election, at least twice the heartbeat, up to 60s"),
+    MAX_IN_FLIGHT("max-in-flight", "N", "256",
+            "uncommitted sends per connection before the server stops reading from it, 1-100000"),
+    DEDUP_WINDOW("dedup-window", "N", "4096",
+            "send sequences remembered per client id to acknowledge resends, at least the client's buffer, 1-1000000");
+
+    private final String flag;
+    private final String label;
+    private final String defaultValue;
+    private final String description;
+
+    Setting(String flag, String label, String defaultValue, String description) {
+        this.flag = flag;
+        this.label = label;
+        this.defaultValue = defaultValue;
+        this.description = description;
+    }
+
+    /** The long option without dashes, also the key in a config file. */
+    public String key() {
+        return flag;
+    }
+
+    public String flag() {
+        return "--" + flag;
+    }
+
+    /** {@code MESSENGER_} and the key in upper case with underscores. */
+    public String environmentVariable() {
+        return "MESSENGER_" + flag.toUpperCase(Locale.ROOT).replace('-', '_');
+    }
+
+    public String label() {
+        return label;
+    }
+
+    /** The default as text, or {@code null} when it is derived from other settings. */
+    public String defaultValue() {
+        return defaultValue;
+    }
+
+    public String description() {
+        return description;
+    }
+}
