@@ -103,6 +103,11 @@ public final class MessengerServer implements AutoCloseable {
         return admin.port();
     }
 
+    /** Client connections open on this node right now. */
+    public int connectedClients() {
+        return clients.connectedClients();
+    }
+
     public ChatStateMachine chat() {
         return chat;
     }

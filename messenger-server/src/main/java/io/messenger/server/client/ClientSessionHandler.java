@@ -240,6 +240,9 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (evt instanceof IdleStateEvent) {
+            if (!ctx.channel().config().isAutoRead() && inFlight > 0) {
+                return; // we stopped reading (backpressure); the client is not silent
+            }
             connection.close("silent for " + context.idleTimeout().toMillis() + " ms");
             phase = Phase.CLOSED;
             return;
