@@ -164,7 +164,8 @@ public final class LoadGenerator {
         }
         long measureEnd = System.nanoTime();
         long cpuEnd = ProcessCpu.selfNanos();
-        long serverCpuEnd = ProcessCpu.nanosOf(system.serverPids());
+        // The same processes as at the start: a node restarted meanwhile makes the figure unknown, not wrong.
+        long serverCpuEnd = ProcessCpu.nanosOf(window.serverPids);
         sending = false;
         if (pacer != null) {
             pacer.interrupt();
@@ -269,7 +270,8 @@ public final class LoadGenerator {
     private final class Measurement {
         final long startNanos = System.nanoTime();
         final long cpuStart = ProcessCpu.selfNanos();
-        final long serverCpuStart = ProcessCpu.nanosOf(system.serverPids());
+        final List<Long> serverPids = system.serverPids();
+        final long serverCpuStart = ProcessCpu.nanosOf(serverPids);
         final Thread disturbance;
 
         Measurement(Runnable duringMeasurement) {
