@@ -27,6 +27,8 @@ import picocli.CommandLine.Spec;
         description = "Run the same load against the messenger and NATS JetStream, alternating, and compare.")
 final class CompareCommand implements Callable<Integer> {
 
+    private static final List<String> SYSTEMS = List.of("messenger", "nats");
+
     @Spec
     picocli.CommandLine.Model.CommandSpec commandSpec;
 
@@ -37,7 +39,10 @@ final class CompareCommand implements Callable<Integer> {
     Output output;
 
     @Mixin
-    SystemOptions systems;
+    SystemOptions messenger;
+
+    @Mixin
+    NatsOptions natsOptions;
 
     @Option(names = "--systems", split = ",", defaultValue = "messenger,nats",
             description = "Systems to run, in order, comma-separated (default: ${DEFAULT-VALUE}).")
@@ -55,11 +60,18 @@ final class CompareCommand implements Callable<Integer> {
             offered.add(parseRate(rate));
         }
         for (String name : systemNames) {
-            systems.check(commandSpec, name);
+            if (!SYSTEMS.contains(name)) {
+                throw new ParameterException(commandSpec.commandLine(),
+                        "Unknown system '" + name + "'; choose from " + SYSTEMS);
+            }
+        }
+        if (systemNames.contains("nats") && natsOptions.binary() == null) {
+            throw new ParameterException(commandSpec.commandLine(),
+                    "nats-server is not installed: run 'make bench-deps' or pass --nats-server PATH");
         }
         List<Scenario> scenarios = new ArrayList<>();
         boolean allOk = true;
-        NatsCluster nats = systemNames.contains("nats") ? systems.startNats() : null;
+        NatsCluster nats = systemNames.contains("nats") ? natsOptions.start() : null;
         try {
             for (int r = 0; r < offered.size(); r++) {
                 double rate = offered.get(r);
@@ -70,7 +82,8 @@ final class CompareCommand implements Callable<Integer> {
                 }
                 Map<String, RunResult> byName = new LinkedHashMap<>();
                 for (String name : order) {
-                    try (ChatSystem system = systems.open(name, nats)) {
+                    try (ChatSystem system = name.equals("nats") ? new NatsSystem(nats, natsOptions.nodes)
+                            : messenger.messenger()) {
                         System.out.println("== " + name + ": " + load.describe(rate));
                         RunResult result = new LoadGenerator(system, load.spec(rate), System.out::println).run(null);
                         byName.put(name, result);

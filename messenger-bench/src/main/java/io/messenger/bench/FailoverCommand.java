@@ -49,8 +49,8 @@ final class FailoverCommand implements Callable<Integer> {
     int kills;
 
     @Option(names = "--kill-interval", defaultValue = "10",
-            description = "Seconds between kills; the first comes half an interval into measurement "
-                    + "(default: ${DEFAULT-VALUE}).")
+            description = "Seconds between kills; the first comes half an interval into measurement, which "
+                    + "lasts kills × interval (--duration does not apply) (default: ${DEFAULT-VALUE}).")
     int intervalSeconds;
 
     @Override
@@ -75,7 +75,7 @@ final class FailoverCommand implements Callable<Integer> {
                 + load.describe(rate).replaceAll("\\d+ s measured", spec.duration().toSeconds() + " s measured"));
         RunResult result;
         LeaderKiller killer;
-        try (MessengerSystem system = (MessengerSystem) systems.open("messenger", null)) {
+        try (MessengerSystem system = systems.messenger()) {
             LoadGenerator generator = new LoadGenerator(system, spec, System.out::println);
             killer = new LeaderKiller(nodes, kills, interval, generator::nextCounters, System.out::println);
             result = generator.run(killer);

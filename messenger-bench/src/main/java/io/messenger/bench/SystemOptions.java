@@ -1,25 +1,17 @@
 package io.messenger.bench;
 
-import io.messenger.bench.load.ChatSystem;
 import io.messenger.bench.messenger.MessengerSystem;
-import io.messenger.bench.nats.NatsCluster;
-import io.messenger.bench.nats.NatsSystem;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.ParameterException;
 
 /**
- * Where the systems under test are: the messenger cluster's client addresses and PID files, and how to
- * start the NATS cluster.
+ * Where the messenger cluster is: its client addresses and its local nodes' PID files.
  */
 final class SystemOptions {
-
-    static final List<String> NAMES = List.of("messenger", "nats");
 
     @Option(names = "--servers", defaultValue = "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003",
             description = "Messenger client addresses (default: ${DEFAULT-VALUE}).")
@@ -34,34 +26,8 @@ final class SystemOptions {
             description = "Event loop threads shared by all messenger clients (default: ${DEFAULT-VALUE}).")
     int ioThreads;
 
-    @Option(names = "--nats-server", description = "nats-server binary (default: found on PATH or /usr/sbin).")
-    Path natsBinary;
-
-    @Option(names = "--nats-nodes", defaultValue = "3",
-            description = "NATS JetStream cluster size; the stream is replicated on all of them (default: ${DEFAULT-VALUE}).")
-    int natsNodes;
-
-    void check(CommandSpec spec, String name) {
-        if (!NAMES.contains(name)) {
-            throw new ParameterException(spec.commandLine(), "Unknown system '" + name + "'; choose from " + NAMES);
-        }
-        if (name.equals("nats") && natsBinary() == null) {
-            throw new ParameterException(spec.commandLine(),
-                    "nats-server is not installed: run 'make bench-deps' or pass --nats-server PATH");
-        }
-    }
-
-    NatsCluster startNats() throws IOException, InterruptedException {
-        System.out.println("starting a " + natsNodes + "-node NATS JetStream cluster on 127.0.0.1");
-        return NatsCluster.start(natsBinary(), natsNodes);
-    }
-
-    ChatSystem open(String name, NatsCluster nats) {
-        return switch (name) {
-            case "messenger" -> new MessengerSystem(servers, ioThreads, this::messengerPids);
-            case "nats" -> new NatsSystem(nats, natsNodes);
-            default -> throw new IllegalArgumentException("Unknown system " + name);
-        };
+    MessengerSystem messenger() {
+        return new MessengerSystem(servers, ioThreads, this::messengerPids);
     }
 
     /** PIDs of the local messenger nodes from their PID files; empty when there are none. */
@@ -80,7 +46,4 @@ final class SystemOptions {
         return pids;
     }
 
-    private Path natsBinary() {
-        return natsBinary != null ? natsBinary : NatsCluster.findBinary();
-    }
 }

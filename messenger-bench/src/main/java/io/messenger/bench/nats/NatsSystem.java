@@ -63,7 +63,8 @@ public final class NatsSystem implements ChatSystem {
                 .storageType(StorageType.File)
                 .replicas(replicas)
                 .build();
-        try (Connection admin = Nats.connect(options("bench-admin"))) {
+        Connection admin = Nats.connect(options("bench-admin"));
+        try {
             JetStreamManagement jsm = admin.jetStreamManagement();
             long deadline = System.nanoTime() + STREAM_TIMEOUT.toNanos();
             while (true) {
@@ -79,6 +80,8 @@ public final class NatsSystem implements ChatSystem {
                     TimeUnit.MILLISECONDS.sleep(250);
                 }
             }
+        } finally {
+            closeQuietly(admin);
         }
     }
 
