@@ -71,6 +71,8 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     private final Queue<Proposal> proposals = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean proposalsScheduled = new AtomicBoolean();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Completes once {@link #close()} has released everything. */
+    private final CompletableFuture<Void> stopped = new CompletableFuture<>();
     private final AtomicLong applyFailures = new AtomicLong();
     private final AtomicInteger inboundBacklog = new AtomicInteger();
     private final AtomicLong inboundDropped = new AtomicLong();
@@ -276,8 +278,11 @@ public final class ClusterNode implements Replicator, AutoCloseable {
 
     private void publishStatus(boolean changed) {
         ClusterStatus now = core.status();
+        // Links that are actually up, rather than the core's view (which counts a peer as
+        // reachable until a link to it is seen to fail).
+        int connected = transport == null ? 0 : transport.connectedPeerCount();
         status = new ClusterStatus(now.nodeId(), now.role(), now.epoch(), now.leaderId(), now.leaderClientAddress(),
-                now.lastIndex(), now.commitIndex(), appliedIndex, now.connectedPeers());
+                now.lastIndex(), now.commitIndex(), appliedIndex, connected);
         if (!changed) {
             return;
         }
@@ -341,13 +346,29 @@ public final class ClusterNode implements Replicator, AutoCloseable {
 
     /**
      * Stops the node: no more ticks or input, pending proposals fail with
-     * {@link NotLeaderException}, peer links close, and the log finishes its fsyncs. Idempotent.
+     * {@link NotLeaderException}, peer links close, and the log finishes its fsyncs. Idempotent;
+     * a later call waits for the first to finish. Called on the node's own thread (from a
+     * listener or a proposal callback) it returns at once and the node stops right after.
      */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
+            if (!loop.inEventLoop()) {
+                stopped.join();
+            }
             return;
         }
+        if (loop.inEventLoop()) {
+            // Called from a listener or a proposal callback: the node's own thread cannot wait
+            // for itself to stop, so another thread does the waiting.
+            Thread closer = new Thread(this::stop, "cluster-close-" + config.nodeId());
+            closer.start();
+            return;
+        }
+        stop();
+    }
+
+    private void stop() {
         if (!loop.isShuttingDown()) {
             loop.submit(() -> {
                 if (ticker != null) {
@@ -364,7 +385,11 @@ public final class ClusterNode implements Replicator, AutoCloseable {
                 }
             }).awaitUninterruptibly(10, TimeUnit.SECONDS);
         }
-        closeResources();
+        try {
+            closeResources();
+        } finally {
+            stopped.complete(null);
+        }
         log.info("node {} stopped", config.nodeId());
     }
 

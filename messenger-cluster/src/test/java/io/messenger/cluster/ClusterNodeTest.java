@@ -122,4 +122,16 @@ class ClusterNodeTest {
             await().atMost(Duration.ofSeconds(5)).until(() -> again.status().isLeader());
         }
     }
+
+    @Test
+    void closingFromAProposalCallbackOnTheNodesThreadDoesNotDeadlock() throws Exception {
+        ClusterNode node = ClusterNode.start(singleNode(FreePorts.next()), new RecordingStateMachine());
+        try {
+            await().atMost(Duration.ofSeconds(5)).until(() -> node.status().isLeader());
+            node.propose(bytes("last")).thenRun(node::close).get(5, TimeUnit.SECONDS);
+            await().atMost(Duration.ofSeconds(10)).until(() -> node.status().role() == Role.STOPPED);
+        } finally {
+            node.close();
+        }
+    }
 }
