@@ -1,0 +1,622 @@
+package io.messenger.cluster.sim;
+
+import com.google.protobuf.ByteString;
+import io.messenger.cluster.NotLeaderException;
+import io.messenger.cluster.Role;
+import io.messenger.cluster.core.CoreConfig;
+import io.messenger.cluster.core.Outbound;
+import io.messenger.cluster.core.Ready;
+import io.messenger.cluster.core.ReplicationCore;
+import io.messenger.cluster.storage.DurableState;
+import io.messenger.cluster.storage.LogStorage;
+import io.messenger.cluster.storage.MemoryLogStorage;
+import io.messenger.proto.peer.Entry;
+import io.messenger.proto.peer.PeerEnvelope;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.stream.IntStream;
+
+/**
+ * A deterministic simulation of a cluster of {@link ReplicationCore}s: one seeded random
+ * source drives a {@link PriorityQueue} of timed events (ticks, message deliveries, fsync
+ * completions, client proposals and faults: drops, duplicates, reordering through random
+ * delays, partitions and healing, crashes and restarts). After every event the safety
+ * invariants are checked; at the end the faults stop and the cluster must converge.
+ * The same seed replays the same run exactly.
+ */
+public final class ClusterSimulation {
+
+    /** Knobs of one run; the defaults are what the JUnit suite uses. */
+    public record Options(int chaosTicks, int quietTicks, double dropRate, double duplicateRate,
+            int maxDelay, boolean trace) {
+
+        public static Options defaults() {
+            return new Options(300, 400, 0.05, 0.03, 3, false);
+        }
+
+        public Options withTrace(boolean on) {
+            return new Options(chaosTicks, quietTicks, dropRate, duplicateRate, maxDelay, on);
+        }
+    }
+
+    /** What one run did, for the summary line. */
+    public record Result(long steps, int elections, long commits) {
+    }
+
+    /** Thrown when an invariant breaks; the message says how to replay the run. */
+    public static final class InvariantViolation extends AssertionError {
+        InvariantViolation(String message) {
+            super(message);
+        }
+    }
+
+    private static final int HEARTBEAT = 3;
+    private static final int ELECTION = 20;
+
+    private enum Kind { TICK, DELIVER, FSYNC, CHAOS, PROPOSE, RESTART, HEAL }
+
+    private record Event(long time, long seq, Kind kind, int node, PeerEnvelope envelope) {
+    }
+
+    private record EntryId(long epoch, long index) {
+    }
+
+    /** What the first log to hold an (epoch, index) had there: every later holder must agree. */
+    private record EntryFact(ByteString command, long prevEpoch) {
+    }
+
+    private final int size;
+    private final long seed;
+    private final Options options;
+    private final SplittableRandom random;
+    private final List<Integer> ids;
+    private final int majority;
+    private final PriorityQueue<Event> queue = new PriorityQueue<>((a, b) -> a.time != b.time
+            ? Long.compare(a.time, b.time) : Long.compare(a.seq, b.seq));
+    private final Map<Integer, SimNode> nodes = new HashMap<>();
+    private final Set<Long> cutLinks = new HashSet<>();
+    private final Map<EntryId, EntryFact> facts = new HashMap<>();
+    private final Map<Long, Integer> leaderOfEpoch = new HashMap<>();
+    /** The committed log as first reported by any node; index i at position i - 1. */
+    private final List<Entry> committed = new ArrayList<>();
+    /** Lowest epoch at which each committed index was reported committed. */
+    private final List<Long> commitEpoch = new ArrayList<>();
+    private long seqCounter;
+    private long now;
+    private long steps;
+    private int elections;
+    private int proposals;
+    private boolean chaos = true;
+    private final List<String> trace = new ArrayList<>();
+
+    /** One simulated machine: a disk that survives crashes and a core that does not. */
+    private final class SimNode {
+        final int id;
+        final MemoryLogStorage disk = new MemoryLogStorage();
+        final LogStorage log;
+        DurableState saved = DurableState.INITIAL;
+        ReplicationCore core;
+        int incarnation;
+        boolean up;
+        long appliedIndex;
+        long lastLeaderEpoch = -1;
+
+        SimNode(int id) {
+            this.id = id;
+            this.log = new CheckedLog(this);
+        }
+
+        void start() {
+            incarnation++;
+            CoreConfig config = new CoreConfig(id, ids, HEARTBEAT, ELECTION, 1 + random.nextInt(4),
+                    64 + random.nextInt(256), 1 + random.nextInt(4), "10.0.0." + id + ":7000");
+            core = new ReplicationCore(config, log, saved,
+                    new SplittableRandom(seed * 7919 + id * 131L + incarnation));
+            up = true;
+            appliedIndex = 0;
+            lastLeaderEpoch = -1;
+        }
+    }
+
+    /** The node's log, checking every append against what other logs hold at that position. */
+    private final class CheckedLog implements LogStorage {
+        private final SimNode node;
+
+        CheckedLog(SimNode node) {
+            this.node = node;
+        }
+
+        @Override
+        public long lastIndex() {
+            return node.disk.lastIndex();
+        }
+
+        @Override
+        public long lastEpoch() {
+            return node.disk.lastEpoch();
+        }
+
+        @Override
+        public long epochAt(long index) {
+            return node.disk.epochAt(index);
+        }
+
+        @Override
+        public Entry entry(long index) {
+            return node.disk.entry(index);
+        }
+
+        @Override
+        public List<Entry> entries(long fromIndex, int maxEntries, long maxBytes) {
+            return node.disk.entries(fromIndex, maxEntries, maxBytes);
+        }
+
+        @Override
+        public void append(List<Entry> entries) {
+            long prevEpoch = node.disk.lastEpoch();
+            for (Entry e : entries) {
+                EntryFact fact = new EntryFact(e.getCommand(), prevEpoch);
+                EntryFact known = facts.putIfAbsent(new EntryId(e.getEpoch(), e.getIndex()), fact);
+                if (known != null && !known.equals(fact)) {
+                    fail("log matching: node " + node.id + " appends (epoch " + e.getEpoch() + ", index "
+                            + e.getIndex() + ") with command/previous epoch " + describe(fact)
+                            + " but another log holds " + describe(known));
+                }
+                prevEpoch = e.getEpoch();
+            }
+            node.disk.append(entries);
+        }
+
+        @Override
+        public void truncateFrom(long index) {
+            node.disk.truncateFrom(index);
+        }
+
+        @Override
+        public long durableIndex() {
+            return node.disk.durableIndex();
+        }
+
+        @Override
+        public void close() {
+            node.disk.close();
+        }
+    }
+
+    public ClusterSimulation(int size, long seed, Options options) {
+        this.size = size;
+        this.seed = seed;
+        this.options = options;
+        this.random = new SplittableRandom(seed);
+        this.ids = IntStream.rangeClosed(1, size).boxed().toList();
+        this.majority = size / 2 + 1;
+        for (int id : ids) {
+            SimNode n = new SimNode(id);
+            nodes.put(id, n);
+            n.start();
+            schedule(random.nextInt(2), Kind.TICK, id, null);
+            schedule(1 + random.nextInt(3), Kind.FSYNC, id, null);
+        }
+        schedule(5 + random.nextInt(20), Kind.CHAOS, 0, null);
+        schedule(1 + random.nextInt(4), Kind.PROPOSE, 0, null);
+    }
+
+    /** Runs the chaos phase, then the quiet phase, checking invariants after every step. */
+    public Result run() {
+        try {
+            while (now < options.chaosTicks()) {
+                step();
+            }
+            quiet();
+            return new Result(steps, elections, committed.size());
+        } catch (InvariantViolation e) {
+            throw e;
+        } catch (RuntimeException | AssertionError e) {
+            InvariantViolation v = new InvariantViolation(header() + "unexpected " + e + replay());
+            v.initCause(e);
+            throw v;
+        }
+    }
+
+    // ------------------------------------------------------------------ the schedule
+
+    private void schedule(long delay, Kind kind, int node, PeerEnvelope envelope) {
+        queue.add(new Event(now + delay, seqCounter++, kind, node, envelope));
+    }
+
+    private void step() {
+        Event e = queue.poll();
+        now = e.time();
+        steps++;
+        SimNode n = nodes.get(e.node());
+        switch (e.kind()) {
+            case TICK -> {
+                if (n.up) {
+                    n.core.tick();
+                    afterInput(n);
+                }
+                // A node is sometimes slow: its next tick comes late (clock skew, GC pause).
+                schedule(chaos && random.nextInt(20) == 0 ? 2 + random.nextInt(3) : 1, Kind.TICK, n.id, null);
+            }
+            case DELIVER -> {
+                int from = e.envelope().getFrom();
+                if (n.up && !cutLinks.contains(link(from, n.id))) {
+                    traceEvent(() -> "deliver " + from + "->" + n.id + " " + brief(e.envelope()));
+                    n.core.receive(e.envelope());
+                    afterInput(n);
+                }
+            }
+            case FSYNC -> {
+                if (n.up) {
+                    long last = n.disk.lastIndex();
+                    long durable = n.disk.durableIndex();
+                    long target = random.nextInt(3) == 0 || !chaos ? last
+                            : durable + random.nextLong(last - durable + 1);
+                    n.core.durable(n.disk.makeDurable(target));
+                    afterInput(n);
+                }
+                schedule(chaos ? 1 + random.nextInt(4) : 1, Kind.FSYNC, n.id, null);
+            }
+            case PROPOSE -> {
+                propose();
+                schedule(1 + random.nextInt(6), Kind.PROPOSE, 0, null);
+            }
+            case CHAOS -> {
+                if (chaos) {
+                    injectFault();
+                    schedule(5 + random.nextInt(30), Kind.CHAOS, 0, null);
+                }
+            }
+            case RESTART -> restart(n);
+            case HEAL -> heal();
+            default -> throw new IllegalStateException("unknown event " + e.kind());
+        }
+        checkEveryStep();
+    }
+
+    private void afterInput(SimNode n) {
+        Ready ready = n.core.drain();
+        if (ready.stateToSave() != null) {
+            n.saved = ready.stateToSave();
+        }
+        for (Outbound o : ready.messages()) {
+            send(n.id, o);
+        }
+        for (Entry entry : ready.committed()) {
+            apply(n, entry);
+        }
+        if (n.core.role() == Role.LEADER) {
+            long epoch = n.core.status().epoch();
+            Integer known = leaderOfEpoch.putIfAbsent(epoch, n.id);
+            if (known != null && known != n.id) {
+                fail("two leaders in epoch " + epoch + ": nodes " + known + " and " + n.id);
+            }
+            if (n.lastLeaderEpoch != epoch) {
+                n.lastLeaderEpoch = epoch;
+                elections++;
+                traceEvent(() -> "node " + n.id + " leads epoch " + epoch);
+                checkLeaderCompleteness(n, epoch);
+            }
+        }
+    }
+
+    private void send(int from, Outbound o) {
+        if (o.to() == from) {
+            fail("node " + from + " sent a message to itself: " + brief(o.envelope()));
+        }
+        if (cutLinks.contains(link(from, o.to()))) {
+            return;
+        }
+        if (chaos && random.nextDouble() < options.dropRate()) {
+            return;
+        }
+        schedule(random.nextInt(options.maxDelay() + 1), Kind.DELIVER, o.to(), o.envelope());
+        if (chaos && random.nextDouble() < options.duplicateRate()) {
+            schedule(random.nextInt(options.maxDelay() * 3 + 1), Kind.DELIVER, o.to(), o.envelope());
+        }
+    }
+
+    private void propose() {
+        SimNode n = nodes.get(ids.get(random.nextInt(size)));
+        if (!n.up) {
+            return;
+        }
+        try {
+            String command = "c" + proposals;
+            n.core.propose(ByteString.copyFromUtf8(command));
+            proposals++;
+            traceEvent(() -> "node " + n.id + " proposes " + command);
+        } catch (NotLeaderException e) {
+            if (n.core.role() == Role.LEADER) {
+                fail("leader " + n.id + " refused a proposal: " + e.getMessage());
+            }
+        }
+        afterInput(n);
+    }
+
+    // ------------------------------------------------------------------ faults
+
+    private void injectFault() {
+        int choice = random.nextInt(10);
+        if (choice < 4) {
+            crash(nodes.get(ids.get(random.nextInt(size))));
+        } else if (choice < 8) {
+            partition();
+        } else {
+            heal();
+        }
+    }
+
+    private void crash(SimNode n) {
+        if (!n.up) {
+            return;
+        }
+        traceEvent(() -> "crash " + n.id);
+        n.up = false;
+        n.disk.crash();
+        for (SimNode other : nodes.values()) {
+            if (other != n && other.up) {
+                other.core.peerConnectivity(n.id, false);
+                afterInput(other);
+            }
+        }
+        schedule(1 + random.nextInt(40), Kind.RESTART, n.id, null);
+    }
+
+    private void restart(SimNode n) {
+        if (n.up) {
+            return;
+        }
+        traceEvent(() -> "restart " + n.id + " saved " + n.saved + " log " + n.disk.lastIndex());
+        n.start();
+        for (SimNode other : nodes.values()) {
+            if (other == n) {
+                continue;
+            }
+            if (!other.up || cutLinks.contains(link(n.id, other.id))) {
+                n.core.peerConnectivity(other.id, false);
+            } else {
+                other.core.peerConnectivity(n.id, true);
+                afterInput(other);
+            }
+        }
+        afterInput(n);
+    }
+
+    private void partition() {
+        List<Integer> side = new ArrayList<>();
+        for (int id : ids) {
+            if (random.nextBoolean()) {
+                side.add(id);
+            }
+        }
+        boolean oneWay = random.nextInt(5) == 0;
+        boolean noticed = random.nextInt(10) < 7;
+        traceEvent(() -> "partition " + side + (oneWay ? " one-way" : "") + (noticed ? "" : " unnoticed"));
+        for (int a : side) {
+            for (int b : ids) {
+                if (side.contains(b)) {
+                    continue;
+                }
+                cutLinks.add(link(a, b));
+                if (!oneWay) {
+                    cutLinks.add(link(b, a));
+                }
+                if (noticed) {
+                    notifyConnectivity(a, b, false);
+                    notifyConnectivity(b, a, false);
+                }
+            }
+        }
+        schedule(5 + random.nextInt(60), Kind.HEAL, 0, null);
+    }
+
+    private void heal() {
+        if (cutLinks.isEmpty()) {
+            return;
+        }
+        traceEvent(() -> "heal");
+        cutLinks.clear();
+        for (int a : ids) {
+            for (int b : ids) {
+                if (a != b && nodes.get(b).up) {
+                    notifyConnectivity(a, b, true);
+                }
+            }
+        }
+    }
+
+    private void notifyConnectivity(int at, int peer, boolean connected) {
+        SimNode n = nodes.get(at);
+        if (n.up) {
+            n.core.peerConnectivity(peer, connected);
+            afterInput(n);
+        }
+    }
+
+    /** Stops every fault, brings every node back, and requires a leader and a converged log. */
+    private void quiet() {
+        chaos = false;
+        heal();
+        for (SimNode n : nodes.values()) {
+            restart(n);
+        }
+        long deadline = now + options.quietTicks();
+        long marker = -1;
+        long markerEpoch = -1;
+        while (now < deadline) {
+            step();
+            SimNode leader = stableLeader();
+            if (leader == null) {
+                continue;
+            }
+            if (leader.core.status().epoch() != markerEpoch) {
+                // A new leader: an earlier final entry may have been lost with the old one.
+                markerEpoch = leader.core.status().epoch();
+                try {
+                    marker = leader.core.propose(ByteString.copyFromUtf8("final"));
+                } catch (NotLeaderException e) {
+                    fail("leader " + leader.id + " refused the final proposal");
+                }
+                afterInput(leader);
+            }
+            long target = marker;
+            if (target > 0 && nodes.values().stream().allMatch(n -> n.appliedIndex >= target)
+                    && committed.size() >= target
+                    && committed.get((int) target - 1).getCommand().toStringUtf8().equals("final")) {
+                return;
+            }
+        }
+        StringBuilder state = new StringBuilder();
+        for (SimNode n : nodes.values()) {
+            state.append("\n  node ").append(n.id).append(": ").append(n.core.status())
+                    .append(" durable=").append(n.disk.durableIndex()).append(" saved=").append(n.saved);
+        }
+        fail("liveness: no single leader with a converged log " + options.quietTicks()
+                + " quiet ticks after the faults stopped (final entry at " + marker + ")" + state);
+    }
+
+    private SimNode stableLeader() {
+        SimNode leader = null;
+        for (SimNode n : nodes.values()) {
+            if (n.core.role() == Role.LEADER) {
+                if (leader != null) {
+                    return null;
+                }
+                leader = n;
+            }
+        }
+        if (leader == null) {
+            return null;
+        }
+        for (SimNode n : nodes.values()) {
+            if (n.core.status().leaderId() != leader.id) {
+                return null;
+            }
+        }
+        return leader;
+    }
+
+    // ------------------------------------------------------------------ invariants
+
+    private void apply(SimNode n, Entry entry) {
+        long index = n.appliedIndex + 1;
+        if (entry.getIndex() != index) {
+            fail("node " + n.id + " applied index " + entry.getIndex() + " after " + n.appliedIndex);
+        }
+        n.appliedIndex = index;
+        long epoch = n.core.status().epoch();
+        if (index <= committed.size()) {
+            Entry known = committed.get((int) index - 1);
+            if (!known.equals(entry)) {
+                fail("apply order: node " + n.id + " applied " + brief(entry) + " at " + index
+                        + " where another node applied " + brief(known));
+            }
+            if (epoch < commitEpoch.get((int) index - 1)) {
+                commitEpoch.set((int) index - 1, epoch);
+            }
+        } else {
+            committed.add(entry);
+            commitEpoch.add(epoch);
+        }
+    }
+
+    private void checkEveryStep() {
+        // Committed entries never disappear: a majority always holds the last one durably,
+        // and by log matching everything before it.
+        if (committed.isEmpty()) {
+            return;
+        }
+        int last = committed.size();
+        long epoch = committed.get(last - 1).getEpoch();
+        int holders = 0;
+        for (SimNode n : nodes.values()) {
+            if (n.disk.durableIndex() >= last && n.disk.epochAt(last) == epoch) {
+                holders++;
+            }
+        }
+        if (holders < majority) {
+            fail("committed entry " + last + " (epoch " + epoch + ") is durable on only " + holders
+                    + " nodes, fewer than a majority");
+        }
+    }
+
+    /** Every entry committed in an earlier epoch is in the log of the new leader. */
+    private void checkLeaderCompleteness(SimNode leader, long epoch) {
+        for (int i = committed.size(); i >= 1; i--) {
+            if (commitEpoch.get(i - 1) < epoch) {
+                Entry expected = committed.get(i - 1);
+                if (leader.disk.lastIndex() < i || !leader.disk.entry(i).equals(expected)) {
+                    fail("leader completeness: node " + leader.id + " leads epoch " + epoch
+                            + " without committed entry " + brief(expected));
+                }
+                return; // log matching covers everything before it
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ reporting
+
+    private void fail(String message) {
+        throw new InvariantViolation(header() + message + replay());
+    }
+
+    private String header() {
+        return "simulation of " + size + " nodes, seed " + seed + ", step " + steps + ", tick " + now + ": ";
+    }
+
+    private String replay() {
+        StringBuilder b = new StringBuilder();
+        b.append("\nReplay exactly: mvn -B -o -pl messenger-cluster -am test -Dtest=ClusterSimulationTest")
+                .append(" -Dsurefire.failIfNoSpecifiedTests=false -Dsim.size=").append(size)
+                .append(" -Dsim.seed=").append(seed).append(" [-Dsim.trace=true]");
+        if (!trace.isEmpty()) {
+            b.append("\nLast events:");
+            for (String t : trace.subList(Math.max(0, trace.size() - 400), trace.size())) {
+                b.append("\n  ").append(t);
+            }
+        }
+        return b.toString();
+    }
+
+    private void traceEvent(java.util.function.Supplier<String> what) {
+        if (options.trace()) {
+            trace.add("t=" + now + " " + what.get());
+        }
+    }
+
+    private static long link(int from, int to) {
+        return ((long) from << 32) | to;
+    }
+
+    private static String describe(EntryFact f) {
+        return "'" + f.command().toStringUtf8() + "'/prev epoch " + f.prevEpoch();
+    }
+
+    private static String brief(Entry e) {
+        return "(epoch " + e.getEpoch() + ", index " + e.getIndex() + ", '" + e.getCommand().toStringUtf8() + "')";
+    }
+
+    private static String brief(PeerEnvelope e) {
+        String body = switch (e.getBodyCase()) {
+            case APPEND -> "Append(prev " + e.getAppend().getPrevIndex() + "/" + e.getAppend().getPrevEpoch()
+                    + ", " + e.getAppend().getEntriesCount() + " entries, commit " + e.getAppend().getCommitIndex() + ")";
+            case APPEND_RESULT -> "AppendResult(" + e.getAppendResult().getSuccess() + ", match "
+                    + e.getAppendResult().getMatchIndex() + ", hint " + e.getAppendResult().getHintIndex() + ")";
+            case ELECTION_TOKEN -> "Token(epoch " + e.getElectionToken().getEpoch() + ", initiator "
+                    + e.getElectionToken().getInitiator() + ", participants " + e.getElectionToken().getParticipantsList()
+                    + ", candidate " + e.getElectionToken().getCandidate() + ")";
+            case ELECTED -> "Elected(epoch " + e.getElected().getEpoch() + ", leader " + e.getElected().getLeader() + ")";
+            case HEARTBEAT -> "Heartbeat(commit " + e.getHeartbeat().getCommitIndex() + ")";
+            case HEARTBEAT_REPLY -> "HeartbeatReply(match " + e.getHeartbeatReply().getMatchIndex() + ")";
+            default -> e.getBodyCase().toString();
+        };
+        return "[epoch " + e.getEpoch() + "] " + body;
+    }
+}

@@ -1,0 +1,58 @@
+package io.messenger.cluster.sim;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * Runs the deterministic simulation over many seeds for 3 and 5 nodes. {@code -Dsim.seed=N}
+ * (with {@code -Dsim.size=K}) replays one seed; {@code -Dsim.seeds=N} runs more seeds;
+ * {@code -Dsim.trace=true} prints the events of a failing run.
+ */
+class ClusterSimulationTest {
+
+    private static final int DEFAULT_SEEDS_3 = 1500;
+    private static final int DEFAULT_SEEDS_5 = 600;
+
+    @Test
+    void threeNodes() {
+        runSeeds(3, DEFAULT_SEEDS_3);
+    }
+
+    @Test
+    void fiveNodes() {
+        runSeeds(5, DEFAULT_SEEDS_5);
+    }
+
+    private static void runSeeds(int size, int defaultSeeds) {
+        String one = System.getProperty("sim.seed");
+        boolean trace = Boolean.getBoolean("sim.trace");
+        String onlySize = System.getProperty("sim.size");
+        if (onlySize != null && Integer.parseInt(onlySize) != size) {
+            return;
+        }
+        long first;
+        long count;
+        if (one != null) {
+            first = Long.parseLong(one);
+            count = 1;
+        } else {
+            first = Long.getLong("sim.firstSeed", 1);
+            count = Long.getLong("sim.seeds", defaultSeeds);
+        }
+        ClusterSimulation.Options options = ClusterSimulation.Options.defaults().withTrace(trace);
+        long steps = 0;
+        long elections = 0;
+        long commits = 0;
+        long started = System.nanoTime();
+        for (long seed = first; seed < first + count; seed++) {
+            ClusterSimulation.Result r = new ClusterSimulation(size, seed, options).run();
+            steps += r.steps();
+            elections += r.elections();
+            commits += r.commits();
+        }
+        long millis = (System.nanoTime() - started) / 1_000_000;
+        String summary = String.format("simulation %d nodes: %d seeds (%d..%d), %d steps, %d elections, "
+                + "%d committed entries, %d ms", size, count, first, first + count - 1, steps, elections, commits, millis);
+        System.out.println(summary);
+        System.err.println(summary);
+    }
+}
