@@ -83,6 +83,9 @@ public final class ReplicationCore {
 
     /** Epoch of the election this incarnation started and has not yet decided, or 0. */
     private long electionInFlight;
+    /** Elections started since a leader was last adopted; widens the backoff. */
+    private int failedElections;
+    private static final int MAX_BACKOFF_SHIFT = 3;
     private int heartbeatCountdown;
 
     private final List<Outbound> outbox = new ArrayList<>();
@@ -141,8 +144,10 @@ public final class ReplicationCore {
                 heartbeatCountdown = config.heartbeatTicks();
                 int stallTicks = Math.max(2 * config.heartbeatTicks(), config.electionTimeoutTicks() / 2);
                 for (PeerProgress p : progress.values()) {
+                    // Only up to the backup's known match: that much of its log is durable and
+                    // matches ours, even if it restarted and forgot (etcd-raft does the same).
                     send(p.peerId, envelope().setHeartbeat(Heartbeat.newBuilder()
-                            .setCommitIndex(commitIndex)
+                            .setCommitIndex(Math.min(commitIndex, p.matchIndex))
                             .setLeaderClientAddress(config.clientAddress())));
                     if (!p.inflight.isEmpty() && p.ticksSinceProgress >= stallTicks) {
                         // Appends or their answers were lost: probe again rather than wait forever.
@@ -308,6 +313,8 @@ public final class ReplicationCore {
         changeRole(Role.ELECTING);
         followNobody();
         electionInFlight = epoch;
+        failedElections = Math.min(failedElections + 1, MAX_BACKOFF_SHIFT);
+        resetElectionCountdown();
         ElectionToken token = ring.open(epoch, log.epochAt(durableIndex), durableIndex);
         forward(token);
     }
@@ -325,6 +332,10 @@ public final class ReplicationCore {
         boolean newer = epoch > state.epoch();
         boolean duplicate = epoch == state.epoch() && state.promisedTo() == token.getInitiator();
         if (!newer && !duplicate) {
+            if (epoch == state.epoch()) {
+                // A rival election of this epoch is under way: give it time rather than add a third.
+                resetElectionCountdown();
+            }
             return; // this epoch (or a higher one) is promised to another token
         }
         if (newer) {
@@ -434,6 +445,7 @@ public final class ReplicationCore {
     private void becomeLeader() {
         changeRole(Role.LEADER);
         electionInFlight = 0;
+        failedElections = 0;
         setLeader(self, config.clientAddress());
         resetBackupState();
         long opening = log.lastIndex() + 1;
@@ -446,7 +458,7 @@ public final class ReplicationCore {
         heartbeatCountdown = 0;
         for (PeerProgress p : progress.values()) {
             send(p.peerId, envelope().setHeartbeat(Heartbeat.newBuilder()
-                    .setCommitIndex(commitIndex)
+                    .setCommitIndex(0)
                     .setLeaderClientAddress(config.clientAddress())));
             sendAppends(p);
         }
@@ -469,6 +481,7 @@ public final class ReplicationCore {
             progress.clear();
         }
         electionInFlight = 0;
+        failedElections = 0;
         setLeader(leader, address.isEmpty() && !newLeader ? leaderAddress : address);
         ticksSinceLeaderContact = 0;
         resetElectionCountdown();
@@ -495,7 +508,10 @@ public final class ReplicationCore {
 
     private void resetElectionCountdown() {
         int timeout = config.electionTimeoutTicks();
-        electionCountdown = timeout + random.nextInt(timeout + 1);
+        // The jitter window widens with each election this node started without a leader
+        // emerging, so rival initiators drift apart (randomized backoff).
+        int jitter = timeout << Math.max(0, failedElections - 1);
+        electionCountdown = timeout + random.nextInt(jitter + 1);
     }
 
     private boolean hasMajorityContact() {
@@ -538,7 +554,7 @@ public final class ReplicationCore {
         if (!admitLeader(envelope, heartbeat.getLeaderClientAddress())) {
             return;
         }
-        advanceCommit(Math.min(heartbeat.getCommitIndex(), matchedFromLeader));
+        advanceCommit(heartbeat.getCommitIndex());
         send(envelope.getFrom(), envelope().setHeartbeatReply(HeartbeatReply.newBuilder()
                 .setMatchIndex(Math.min(durableIndex, matchedFromLeader))));
     }

@@ -34,14 +34,14 @@ public final class ClusterSimulation {
 
     /** Knobs of one run; the defaults are what the JUnit suite uses. */
     public record Options(int chaosTicks, int quietTicks, double dropRate, double duplicateRate,
-            int maxDelay, boolean trace) {
+            int maxDelay, int crashAfterSendPerMille, boolean trace) {
 
         public static Options defaults() {
-            return new Options(300, 400, 0.05, 0.03, 3, false);
+            return new Options(300, 400, 0.05, 0.03, 8, 4, false);
         }
 
         public Options withTrace(boolean on) {
-            return new Options(chaosTicks, quietTicks, dropRate, duplicateRate, maxDelay, on);
+            return new Options(chaosTicks, quietTicks, dropRate, duplicateRate, maxDelay, crashAfterSendPerMille, on);
         }
     }
 
@@ -291,6 +291,17 @@ public final class ClusterSimulation {
         for (Entry entry : ready.committed()) {
             apply(n, entry);
         }
+        if (chaos && !ready.messages().isEmpty() && random.nextInt(1000) < options.crashAfterSendPerMille()) {
+            // Crash right after the messages left: the moments where a lost non-durable
+            // tail or a forgotten promise would hurt.
+            checkLeaderAfterInput(n);
+            crash(n);
+            return;
+        }
+        checkLeaderAfterInput(n);
+    }
+
+    private void checkLeaderAfterInput(SimNode n) {
         if (n.core.role() == Role.LEADER) {
             long epoch = n.core.status().epoch();
             Integer known = leaderOfEpoch.putIfAbsent(epoch, n.id);
@@ -316,10 +327,15 @@ public final class ClusterSimulation {
         if (chaos && random.nextDouble() < options.dropRate()) {
             return;
         }
-        schedule(random.nextInt(options.maxDelay() + 1), Kind.DELIVER, o.to(), o.envelope());
+        schedule(delay(), Kind.DELIVER, o.to(), o.envelope());
         if (chaos && random.nextDouble() < options.duplicateRate()) {
-            schedule(random.nextInt(options.maxDelay() * 3 + 1), Kind.DELIVER, o.to(), o.envelope());
+            schedule(delay(), Kind.DELIVER, o.to(), o.envelope());
         }
+    }
+
+    /** Mostly quick, now and then slow: later messages overtake earlier ones. */
+    private int delay() {
+        return random.nextInt(8) == 0 ? random.nextInt(options.maxDelay() + 1) : random.nextInt(2);
     }
 
     private void propose() {
