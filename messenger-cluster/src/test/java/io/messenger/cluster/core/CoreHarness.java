@@ -29,11 +29,15 @@ final class CoreHarness {
 
     final Map<Integer, Node> nodes = new LinkedHashMap<>();
     final ArrayDeque<Outbound> network = new ArrayDeque<>();
+    /** Every message any node sent, dropped or not. */
+    final List<Outbound> sent = new ArrayList<>();
     final Set<Long> cut = new HashSet<>();
     final List<Integer> ids;
     private final long seed;
     int maxAppendEntries = 64;
     boolean autoDurable = true;
+    /** Messages for which this is false are dropped when sent. */
+    Predicate<Outbound> appendFilter = o -> true;
 
     /** One simulated node: its disk (log and saved state), its core, and what it applied. */
     final class Node {
@@ -61,6 +65,17 @@ final class CoreHarness {
         }
 
         void restart() {
+            start();
+        }
+
+        /** Replaces this node's disk with {@code entries} (all durable) and {@code state}, and restarts it. */
+        void load(List<Entry> entries, DurableState state) {
+            if (log.lastIndex() > 0) {
+                log.truncateFrom(1);
+            }
+            log.append(entries);
+            log.makeAllDurable();
+            saved = state;
             start();
         }
 
@@ -103,7 +118,8 @@ final class CoreHarness {
                 n.saved = r.stateToSave();
             }
             for (Outbound o : r.messages()) {
-                if (!cut.contains(link(n.id, o.to()))) {
+                sent.add(o);
+                if (!cut.contains(link(n.id, o.to())) && appendFilter.test(o)) {
                     network.add(o);
                 }
             }
@@ -115,17 +131,33 @@ final class CoreHarness {
         return ((long) from << 32) | to;
     }
 
+    /** Cuts every link of {@code id}; both ends notice, as the transport's silence detector would. */
     void isolate(int id) {
         for (int other : ids) {
             if (other != id) {
                 cut.add(link(id, other));
                 cut.add(link(other, id));
+                connectivity(id, other, false);
+                connectivity(other, id, false);
             }
         }
     }
 
     void heal() {
         cut.clear();
+        for (int a : ids) {
+            for (int b : ids) {
+                if (a != b && node(b).up) {
+                    connectivity(a, b, true);
+                }
+            }
+        }
+    }
+
+    private void connectivity(int at, int peer, boolean up) {
+        if (node(at).up) {
+            node(at).core.peerConnectivity(peer, up);
+        }
     }
 
     /** Delivers queued messages (and what they cause) until the network is quiet. */

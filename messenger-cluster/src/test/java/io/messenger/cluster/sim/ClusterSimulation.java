@@ -291,7 +291,9 @@ public final class ClusterSimulation {
         for (Entry entry : ready.committed()) {
             apply(n, entry);
         }
-        if (chaos && !ready.messages().isEmpty() && random.nextInt(1000) < options.crashAfterSendPerMille()) {
+        boolean electionTraffic = ready.messages().stream().anyMatch(o -> o.envelope().hasElectionToken());
+        int crashPerMille = electionTraffic ? 10 * options.crashAfterSendPerMille() : options.crashAfterSendPerMille();
+        if (chaos && !ready.messages().isEmpty() && random.nextInt(1000) < crashPerMille) {
             // Crash right after the messages left: the moments where a lost non-durable
             // tail or a forgotten promise would hurt.
             checkLeaderAfterInput(n);
@@ -382,7 +384,9 @@ public final class ClusterSimulation {
                 afterInput(other);
             }
         }
-        schedule(1 + random.nextInt(40), Kind.RESTART, n.id, null);
+        // Quick restarts matter: a node back within a tick or two still gets the answers
+        // to what it sent before crashing.
+        schedule(random.nextBoolean() ? 1 + random.nextInt(3) : 1 + random.nextInt(40), Kind.RESTART, n.id, null);
     }
 
     private void restart(SimNode n) {
