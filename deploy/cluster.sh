@@ -73,9 +73,9 @@ up() {
   status_lines
   cat <<EOF
 
-Connect a chat client to the cluster (any node; it follows the leader):
-  build/client.app --servers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 --username alice --room lobby
-  (build it with: make build-client)
+Chat through the cluster (the client's default seeds are these three nodes; it follows the leader):
+  build/client.app alice lobby          (build it first with: make build-client)
+  java -jar messenger-client/target/messenger-client-0.1.0-SNAPSHOT-app.jar alice lobby   (same thing)
 Status: make deploy-status   Logs: make deploy-logs   Stop: make deploy-stop (data kept)
 EOF
 }
