@@ -85,9 +85,10 @@ class ClusterFailoverTest {
         assertThat(cluster.node(oldId).status().role()).isEqualTo(Role.BACKUP);
     }
 
-    @Test
-    void aFrozenLeaderStepsDownAndRejoinsAsBackup() throws Exception {
-        cluster = MiniCluster.start(3, dir);
+    @ParameterizedTest(name = "{0} nodes")
+    @ValueSource(ints = {3, 5})
+    void aFrozenLeaderStepsDownAndRejoinsAsBackup(int size) throws Exception {
+        cluster = MiniCluster.start(size, dir);
         ClusterNode frozen = awaitLeader();
         write("before", 20);
         int frozenId = frozen.status().nodeId();
