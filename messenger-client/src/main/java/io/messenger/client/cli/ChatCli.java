@@ -13,6 +13,7 @@ import java.time.ZoneId;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
+import org.jline.terminal.TerminalBuilder;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -141,7 +142,8 @@ public final class ChatCli implements Callable<Integer> {
         Function<MessengerListener, MessengerClient> clients = listener -> builder.listener(listener).build();
         Transcript transcript = new Transcript(username, ZoneId.systemDefault());
         if (terminal && !scripted) {
-            return new InteractiveChat(clients, err, transcript, room, ackTimeout).run();
+            return new InteractiveChat(() -> TerminalBuilder.builder().system(true).build(), clients, err, transcript,
+                    room, ackTimeout).run();
         }
         return new ScriptedChat(clients, in, out, err, transcript, ackTimeout).run();
     }

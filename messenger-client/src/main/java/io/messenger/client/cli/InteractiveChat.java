@@ -21,7 +21,6 @@ import org.jline.reader.LineReader;
 import org.jline.reader.LineReaderBuilder;
 import org.jline.reader.UserInterruptException;
 import org.jline.terminal.Terminal;
-import org.jline.terminal.TerminalBuilder;
 
 /**
  * Terminal mode: a JLine prompt at the bottom while room lines are printed above it without breaking what
@@ -45,8 +44,16 @@ final class InteractiveChat implements MessengerListener {
     private volatile boolean online;
     private volatile Throwable failure;
 
-    InteractiveChat(Function<MessengerListener, MessengerClient> clients, PrintStream err, Transcript transcript,
-                    String room, Duration ackTimeout) {
+    /** Opens the terminal to chat on. */
+    interface TerminalSource {
+        Terminal open() throws IOException;
+    }
+
+    private final TerminalSource terminals;
+
+    InteractiveChat(TerminalSource terminals, Function<MessengerListener, MessengerClient> clients, PrintStream err,
+                    Transcript transcript, String room, Duration ackTimeout) {
+        this.terminals = terminals;
         this.clients = clients;
         this.err = err;
         this.transcript = transcript;
@@ -55,7 +62,7 @@ final class InteractiveChat implements MessengerListener {
     }
 
     int run() throws IOException, InterruptedException {
-        try (Terminal term = TerminalBuilder.builder().system(true).build()) {
+        try (Terminal term = terminals.open()) {
             terminal = term;
             reader = LineReaderBuilder.builder().terminal(term).appName("messenger").build();
             boolean ansi = !Terminal.TYPE_DUMB.equals(term.getType()) && !Terminal.TYPE_DUMB_COLOR.equals(term.getType());
@@ -65,7 +72,6 @@ final class InteractiveChat implements MessengerListener {
                 } catch (ExecutionException e) {
                     return fail(e.getCause());
                 }
-                show("-- joined " + room + " as " + client.config().username() + "; /who lists members, /quit leaves --");
                 while (failure == null) {
                     String line;
                     try {
@@ -120,11 +126,14 @@ final class InteractiveChat implements MessengerListener {
         });
     }
 
-    private void who(MessengerClient client) {
-        client.who().whenComplete((members, e) -> {
-            List<String> list = members != null ? members : client.members();
-            show("-- in " + room + ": " + String.join(", ", list) + " --");
-        });
+    private void who(MessengerClient client) throws InterruptedException {
+        List<String> members;
+        try {
+            members = client.who().get(2, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            members = client.members();
+        }
+        show("-- in " + room + ": " + String.join(", ", members) + " --");
     }
 
     /** On the way out, give messages still in flight a bounded chance to be committed. */
@@ -180,7 +189,11 @@ final class InteractiveChat implements MessengerListener {
     @Override
     public void onConnectionState(ConnectionEvent event) {
         switch (event.state()) {
-            case CONNECTED -> online = true;
+            case CONNECTED -> {
+                online = true;
+                show("-- joined " + room + " on node " + event.nodeId() + " (" + ServerAddresses.format(event.address())
+                        + "); /who lists members, /quit leaves --");
+            }
             case RECONNECTING -> {
                 online = false;
                 show("-- reconnecting… (" + event.reason() + ") --");

@@ -1,0 +1,86 @@
+package io.messenger.client.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.messenger.client.FakeRoom;
+import io.messenger.client.FakeServer;
+import io.messenger.client.MessengerClient;
+import io.messenger.proto.client.Rejection;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.ZoneOffset;
+import java.util.concurrent.TimeUnit;
+import org.jline.terminal.Terminal;
+import org.jline.terminal.impl.DumbTerminal;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The interactive mode on a dumb JLine terminal fed from a byte stream. */
+class InteractiveChatTest {
+
+    private EventLoopGroup group;
+    private FakeRoom room;
+    private FakeServer server;
+    private final ByteArrayOutputStream screen = new ByteArrayOutputStream();
+    private final ByteArrayOutputStream err = new ByteArrayOutputStream();
+
+    @BeforeEach
+    void setUp() throws Exception {
+        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        room = new FakeRoom("lobby");
+        server = FakeServer.start(1, room, group);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        server.close();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+    }
+
+    private int chat(String keys) throws Exception {
+        // A DumbTerminal reads the stream directly (a pty-backed one would race its pump to end of input).
+        InteractiveChat.TerminalSource terminal = () -> new DumbTerminal("test", Terminal.TYPE_DUMB,
+                new ByteArrayInputStream(keys.getBytes(StandardCharsets.UTF_8)), screen, StandardCharsets.UTF_8);
+        return new InteractiveChat(terminal, listener -> MessengerClient.builder().servers(server.hostPort())
+                .username("alice").room("lobby").listener(listener).build(),
+                new PrintStream(err, true, StandardCharsets.UTF_8), new Transcript("alice", ZoneOffset.UTC), "lobby",
+                Duration.ofSeconds(10)).run();
+    }
+
+    @Test
+    void chatsListsMembersAndQuits() throws Exception {
+        room.post("bob", "earlier");
+
+        int code = chat("hello\n/who\n/nope\n/quit\nnever sent\n");
+
+        String out = screen.toString(StandardCharsets.UTF_8);
+        assertThat(code).as(err.toString(StandardCharsets.UTF_8)).isZero();
+        assertThat(out).contains("-- joined lobby on node 1 (" + server.hostPort() + ")")
+                .contains("bob: earlier")
+                .contains("alice (you): hello")
+                .contains("-- in lobby: alice --")
+                .contains("-- unknown command /nope; try /who or /quit --");
+        assertThat(room.texts()).containsExactly("earlier", "hello");
+    }
+
+    @Test
+    void endOfInputLeavesCleanly() throws Exception {
+        assertThat(chat("bye all\n")).isZero();
+        assertThat(room.texts()).containsExactly("bye all");
+        assertThat(server.received(io.messenger.proto.client.ClientEnvelope.BodyCase.BYE)).hasSize(1);
+    }
+
+    @Test
+    void refusalIsOneSentenceOnStderr() throws Exception {
+        server.refuseWith(Rejection.Reason.TOO_MANY_DEVICES, "alice is already online on 2 devices.");
+        assertThat(chat("")).isEqualTo(ExitCode.TOO_MANY_DEVICES);
+        assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("alice is already online on 2 devices.\n");
+    }
+}
