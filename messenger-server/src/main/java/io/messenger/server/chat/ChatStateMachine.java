@@ -44,6 +44,10 @@ public final class ChatStateMachine implements StateMachine {
     private static final Logger log = LoggerFactory.getLogger(ChatStateMachine.class);
     private static final int VERSION = ClientProtocolVersion.CLIENT_PROTOCOL_V1_VALUE;
     private static final ChatOutcome DONE = new ChatOutcome.Done();
+    /** A Welcome stays well inside the 64 KiB frame limit of clients. */
+    static final int WELCOME_MAX_BYTES = 56 * 1024;
+    /** Members named in a Welcome or WhoReply; a bigger room is listed in part. */
+    public static final int WELCOME_MAX_MEMBERS = 1000;
 
     private final int nodeId;
     private final ChatLimits limits;
@@ -152,26 +156,51 @@ public final class ChatStateMachine implements StateMachine {
         long lastApplied = clientSends == null ? 0 : clientSends.highest();
         ClientConnection c = connections.get(sid);
         if (c != null) {
-            Welcome.Builder w = Welcome.newBuilder()
-                    .setSessionId(sid)
-                    .setRoom(room.name)
-                    .setRoomSeq(room.lastSeq())
-                    .setLastAppliedSendSeq(lastApplied)
-                    .setNodeId(nodeId)
-                    .addAllMembers(room.members())
-                    .setMaxMessageBytes(limits.maxMessageBytes());
-            if (cmd.getResume()) {
-                w.addAllHistory(room.after(cmd.getResumeAfter()));
-                w.setHistoryTruncated(room.lostAfter(cmd.getResumeAfter()));
-            } else {
-                w.addAllHistory(room.last(limits.historySize()));
-            }
-            c.send(envelope().setWelcome(w).build());
+            welcome(c, cmd, room, sid, lastApplied);
         }
         if (joined) {
             announce(room, user, Presence.Kind.JOINED, now, sid);
         }
         return new ChatOutcome.SessionOpened(sid, room.lastSeq());
+    }
+
+    /**
+     * Writes the Welcome and, if the history does not fit in one frame a client accepts, the
+     * rest of it as Deliver frames right behind it. Welcome.room_seq then names the last
+     * message the Welcome carries, so the client takes the Delivers that follow as new.
+     */
+    private void welcome(ClientConnection c, OpenSession cmd, Room room, String sid, long lastApplied) {
+        List<String> members = room.members();
+        if (members.size() > WELCOME_MAX_MEMBERS) {
+            members = members.subList(0, WELCOME_MAX_MEMBERS);
+        }
+        List<Deliver> backlog = cmd.getResume() ? room.after(cmd.getResumeAfter()) : room.last(limits.historySize());
+        int budget = WELCOME_MAX_BYTES - members.size() * 36;
+        int fits = 0;
+        for (Deliver d : backlog) {
+            budget -= d.getSerializedSize() + 8;
+            if (budget < 0 && fits > 0) {
+                break;
+            }
+            fits++;
+        }
+        long roomSeq = fits == backlog.size() ? room.lastSeq() : backlog.get(fits - 1).getRoomSeq();
+        Welcome.Builder w = Welcome.newBuilder()
+                .setSessionId(sid)
+                .setRoom(room.name)
+                .setRoomSeq(roomSeq)
+                .setLastAppliedSendSeq(lastApplied)
+                .setNodeId(nodeId)
+                .addAllMembers(members)
+                .setMaxMessageBytes(limits.maxMessageBytes())
+                .addAllHistory(backlog.subList(0, fits));
+        if (cmd.getResume()) {
+            w.setHistoryTruncated(room.lostAfter(cmd.getResumeAfter()));
+        }
+        c.send(envelope().setWelcome(w).build());
+        for (Deliver d : backlog.subList(fits, backlog.size())) {
+            c.send(envelope().setDeliver(d).build());
+        }
     }
 
     private ChatOutcome close(CloseSession cmd, long now) {

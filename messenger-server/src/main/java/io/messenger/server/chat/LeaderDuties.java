@@ -8,6 +8,7 @@ import io.messenger.proto.chat.LeaderChanged;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
@@ -51,8 +52,12 @@ public final class LeaderDuties implements AutoCloseable {
     /** Starts watching: reacts at once to leadership changes and checks expiry periodically. */
     public LeaderDuties start() {
         replicator.addListener(status -> {
-            if (status.isLeader()) {
-                timer.execute(this::tick);
+            if (status.isLeader() && !timer.isShutdown()) {
+                try {
+                    timer.execute(this::tick);
+                } catch (RejectedExecutionException e) {
+                    log.debug("leader duties closed; epoch {} not announced here", status.epoch());
+                }
             }
         });
         long period = Math.max(10, Math.min(1_000, grace.toMillis() / 4));

@@ -17,6 +17,9 @@ final class ChannelConnection implements ClientConnection {
 
     private static final Logger log = LoggerFactory.getLogger(ChannelConnection.class);
 
+    /** Unsent bytes beyond the write buffer's low water mark at which a client is dropped. */
+    static final long SLOW_CONSUMER_BYTES = 16L * 1024 * 1024;
+
     private final Channel channel;
     private final AtomicBoolean closing = new AtomicBoolean();
 
@@ -30,9 +33,11 @@ final class ChannelConnection implements ClientConnection {
 
     @Override
     public void send(ClientEnvelope envelope) {
-        if (!channel.isWritable() && channel.isActive()) {
-            close("the client reads too slowly (more than " + channel.config().getWriteBufferHighWaterMark()
-                    + " bytes waiting)");
+        // Past the high water mark there is slack for a resume backlog; past that, the client
+        // is not keeping up and memory, not it, would pay.
+        if (channel.bytesBeforeWritable() > SLOW_CONSUMER_BYTES && channel.isActive()) {
+            close("the client reads too slowly (more than " + (SLOW_CONSUMER_BYTES >> 20)
+                    + " MiB waiting to be sent)");
             return;
         }
         channel.writeAndFlush(envelope);

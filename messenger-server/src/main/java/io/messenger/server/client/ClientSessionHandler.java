@@ -16,6 +16,7 @@ import io.messenger.proto.client.Send;
 import io.messenger.proto.client.SendFailed;
 import io.messenger.proto.client.WhoReply;
 import io.messenger.server.chat.ChatOutcome;
+import io.messenger.server.chat.ChatStateMachine;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.CorruptedFrameException;
@@ -24,6 +25,7 @@ import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.timeout.IdleStateEvent;
 import java.io.IOException;
 import java.util.ArrayDeque;
+import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -92,11 +94,16 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
             case PING -> ctx.writeAndFlush(envelope().setPong(Pong.newBuilder()
                     .setNonce(envelope.getPing().getNonce())).build());
             case WHO_REQUEST -> ctx.writeAndFlush(envelope().setWhoReply(WhoReply.newBuilder()
-                    .setRoom(room).addAllMembers(context.chat().members(room))).build());
+                    .setRoom(room).addAllMembers(firstMembers(context.chat().members(room)))).build());
             case BYE -> bye();
             default -> reject(Rejection.Reason.PROTOCOL_ERROR,
                     "A client may not send " + envelope.getBodyCase() + " here.");
         }
+    }
+
+    private static List<String> firstMembers(List<String> members) {
+        int max = ChatStateMachine.WELCOME_MAX_MEMBERS;
+        return members.size() > max ? members.subList(0, max) : members;
     }
 
     private void hello(Hello hello) {

@@ -135,6 +135,29 @@ class ChatStateMachineTest {
     }
 
     @Test
+    void aBacklogTooBigForOneFrameFollowsTheWelcomeAsDeliveries() {
+        chat.join("b1", "bob", "lobby", "bob-phone");
+        for (int i = 1; i <= 100; i++) {
+            chat.post("b1", "bob-phone", i, i + "x".repeat(4000));
+        }
+        RecordingConnection back = chat.connect("a1");
+        chat.resume("a1", "alice", "lobby", "phone", 20);
+        chat.post("b1", "bob-phone", 101, "live");
+
+        ClientEnvelope first = back.frames.get(0);
+        assertThat(first.getSerializedSize()).isLessThan(60 * 1024);
+        Welcome w = first.getWelcome();
+        assertThat(w.getHistoryCount()).isBetween(5, 15);
+        assertThat(w.getRoomSeq()).as("history ends at the last message it carries")
+                .isEqualTo(w.getHistory(w.getHistoryCount() - 1).getRoomSeq());
+        List<Long> all = new java.util.ArrayList<>(seqs(w.getHistoryList()));
+        back.frames.stream().skip(1).filter(f -> f.getBodyCase() == DELIVER)
+                .forEach(f -> all.add(f.getDeliver().getRoomSeq()));
+        assertThat(all).as("gap-free, in order, live last")
+                .isEqualTo(java.util.stream.LongStream.rangeClosed(21, 101).boxed().toList());
+    }
+
+    @Test
     void resentSendIsAckedWithItsOriginalRoomSeqAndNotAppliedTwice() {
         RecordingConnection bob = chat.join("b1", "bob", "lobby", "bob-phone");
         RecordingConnection alice = chat.join("a1", "alice", "lobby", "phone");
