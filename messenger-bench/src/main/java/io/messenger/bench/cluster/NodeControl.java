@@ -50,8 +50,20 @@ public final class NodeControl {
 
     /** Status of every node that answers now, by node id. */
     public Map<Integer, NodeStatus> statuses() throws InterruptedException {
+        return statusesExcept(0);
+    }
+
+    /** Like {@link #statuses()}, without asking {@code node} (a killed one would only cost a failed request). */
+    private Map<Integer, NodeStatus> statusesExcept(int node) throws InterruptedException {
+        String skip;
+        synchronized (adminOfNode) {
+            skip = adminOfNode.get(node);
+        }
         Map<Integer, NodeStatus> byNode = new LinkedHashMap<>();
         for (String admin : admins) {
+            if (admin.equals(skip)) {
+                continue;
+            }
             try {
                 NodeStatus status = NodeStatus.fetch(admin);
                 if (status.nodeId() > 0) {
@@ -89,7 +101,7 @@ public final class NodeControl {
     public Election awaitNewLeader(int killed, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            for (NodeStatus status : statuses().values()) {
+            for (NodeStatus status : statusesExcept(killed).values()) {
                 int leader = status.leaderId();
                 if (status.nodeId() != killed && leader != 0 && leader != killed) {
                     return new Election(leader, System.nanoTime());

@@ -39,7 +39,10 @@ public final class ResultJson {
             Map<String, Object> fields = new LinkedHashMap<>();
             for (RecordComponent component : value.getClass().getRecordComponents()) {
                 try {
-                    fields.put(component.getName(), plain(component.getAccessor().invoke(value)));
+                    // Result records may be package-private (nested in a command); their fields are still public data.
+                    java.lang.reflect.Method accessor = component.getAccessor();
+                    accessor.setAccessible(true);
+                    fields.put(component.getName(), plain(accessor.invoke(value)));
                 } catch (ReflectiveOperationException e) {
                     throw new IllegalStateException("Cannot read " + component, e);
                 }
