@@ -229,6 +229,7 @@ class MessengerClientTest {
         for (int i = 4; i <= 6; i++) {
             room.post("bob", "missed " + i);
         }
+        await().atMost(WAIT).until(() -> s1.hellos.size() >= 3);
         // A sloppy server replays from too early: the client must drop what it already has.
         s1.historyOverlap = 2;
         s1.welcome();
@@ -238,6 +239,10 @@ class MessengerClientTest {
         await().atMost(WAIT).until(() -> l.messages.size() >= 7);
         assertThat(l.seqs()).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L);
         assertThat(l.messages).noneMatch(ChatMessage::fromHistory);
+        // Several refused attempts, yet one RECONNECTING notice for the whole outage.
+        assertThat(s1.hellos.size()).isGreaterThan(2);
+        assertThat(l.states()).containsExactly(ConnectionState.CONNECTING, ConnectionState.CONNECTED,
+                ConnectionState.RECONNECTING, ConnectionState.RECONNECTED);
         Hello resume = s1.hellos.get(s1.hellos.size() - 1);
         assertThat(resume.getResume()).isTrue();
         assertThat(resume.getResumeAfter()).isEqualTo(3L);
@@ -399,6 +404,26 @@ class MessengerClientTest {
         assertThat(waiting).isCompletedExceptionally();
         assertThat(l.states()).last().isEqualTo(ConnectionState.CLOSED);
         assertThat(c.send("after")).isCompletedExceptionally();
+    }
+
+    @Test
+    void aThrowingListenerDoesNotStopDelivery() throws Exception {
+        FakeServer s1 = node(1);
+        List<Long> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        MessengerClient c = MessengerClient.builder().servers(s1.hostPort()).username("alice").room("lobby")
+                .listener(new MessengerListener() {
+                    @Override
+                    public void onMessage(ChatMessage m) {
+                        seen.add(m.roomSeq());
+                        throw new IllegalStateException("listener bug (expected by the test)");
+                    }
+                }).build();
+        clients.add(c);
+        join(c.connect());
+        s1.post("bob", "one");
+        s1.post("bob", "two");
+        await().atMost(WAIT).until(() -> seen.size() == 2);
+        assertThat(join(c.send("three"))).isEqualTo(3L);
     }
 
     @Test
