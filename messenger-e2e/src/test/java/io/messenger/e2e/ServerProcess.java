@@ -87,6 +87,10 @@ public final class ServerProcess implements AutoCloseable {
                 "-XX:TieredStopAtLevel=1",
                 "-jar", jar.toString(),
                 "--node-id", Integer.toString(nodeId),
+                // Loopback only: tests never open ports to the network.
+                "--client-host", "127.0.0.1",
+                "--peer-host", "127.0.0.1",
+                "--admin-host", "127.0.0.1",
                 "--client-port", Integer.toString(clientPort),
                 "--peer-port", Integer.toString(peerPort),
                 "--admin-port", Integer.toString(adminPort),

@@ -1,0 +1,179 @@
+package io.messenger.e2e;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Three real server processes under twelve real clients chatting in three rooms, while the test SIGKILLs
+ * the leader again and again (and a backup once) and restarts what it killed. Afterwards every client's
+ * history must show no acknowledged message lost, none twice, and one gap-free order per room. The pause
+ * clients felt after each leader kill is printed, not asserted.
+ */
+class FailoverProcessTest {
+
+    private static final int CLIENTS = 12;
+    private static final int ROOMS = 3;
+    /** Per client; with twelve clients about 40 messages a second in all. */
+    private static final Duration SEND_INTERVAL = Duration.ofMillis(300);
+    private static final Duration JOIN_BOUND = Duration.ofSeconds(30);
+    private static final Duration SETTLE_BOUND = Duration.ofSeconds(30);
+    /** Leader kills per run; {@code -De2e.kills=10} for a longer measurement. */
+    private static final int LEADER_KILLS = Integer.getInteger("e2e.kills", 5);
+
+    private final History history = new History();
+    private final List<ChatParticipant> participants = new ArrayList<>();
+    private final ScheduledExecutorService load = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread thread = new Thread(r, "e2e-load");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private LocalCluster cluster;
+
+    @AfterEach
+    void tearDown() {
+        load.shutdownNow();
+        for (ChatParticipant participant : participants) {
+            participant.client().close();
+        }
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void noAcknowledgedMessageIsLostDuplicatedOrReorderedAcrossLeaderKills() throws Exception {
+        cluster = LocalCluster.create("failover", 3, List.of()).start();
+        for (int i = 0; i < CLIENTS; i++) {
+            participants.add(new ChatParticipant(history, String.format("c%02d", i), cluster.clientAddresses(),
+                    String.format("u%02d", i), "room" + (i % ROOMS), builder -> builder));
+        }
+        for (ChatParticipant participant : participants) {
+            // Everyone joins empty rooms before anyone sends, so every view must start at room seq 1.
+            assertThat(participant.join(JOIN_BOUND).getRoomSeq()).isZero();
+        }
+        long loadStart = System.nanoTime();
+        for (int i = 0; i < participants.size(); i++) {
+            ChatParticipant participant = participants.get(i);
+            // Staggered so sends spread over the interval instead of arriving in bursts of twelve.
+            load.scheduleAtFixedRate(participant::sendNext, i * SEND_INTERVAL.toMillis() / CLIENTS,
+                    SEND_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        }
+        awaitAcksBeyond(acked() + 50);
+
+        List<String> elections = new ArrayList<>();
+        for (int kill = 1; kill <= LEADER_KILLS; kill++) {
+            ServerProcess leader = cluster.awaitLeader();
+            history.fault("kill leader " + leader.nodeId() + " (#" + kill + ")");
+            long killedAt = System.nanoTime();
+            cluster.kill(leader);
+            ServerProcess successor = cluster.awaitNewLeader(leader);
+            elections.add("node " + leader.nodeId() + " -> " + successor.nodeId() + " in "
+                    + Duration.ofNanos(System.nanoTime() - killedAt).toMillis() + " ms");
+            awaitAcksBeyond(acked() + 40);
+            // Marked too, so a kill's pause is measured up to the restart and a restart's own cost shows apart.
+            history.fault("restart node " + leader.nodeId());
+            cluster.restart(leader);
+            awaitFollowing(leader, successor);
+            if (kill == LEADER_KILLS / 2) {
+                killAndRestartABackup();
+            }
+        }
+
+        load.shutdown();
+        assertThat(load.awaitTermination(5, TimeUnit.SECONDS)).isTrue();
+        long loadEnd = System.nanoTime();
+        await("every send acknowledged or failed").atMost(SETTLE_BOUND).pollInterval(Duration.ofMillis(100))
+                .until(() -> participants.stream().mapToInt(ChatParticipant::pending).sum() == 0);
+        Map<String, Long> roomEnds = roomEnds();
+        await("every receiver caught up with its room").atMost(SETTLE_BOUND).pollInterval(Duration.ofMillis(100))
+                .until(() -> participants.stream()
+                        .allMatch(p -> history.receiver(p.name()).lastSeq() >= roomEnds.getOrDefault(
+                                history.receiver(p.name()).room(), 0L)));
+
+        // A newcomer per room: its last-N history must be the tail of the very same order.
+        for (int r = 0; r < ROOMS; r++) {
+            ChatParticipant newcomer = new ChatParticipant(history, "new" + r, cluster.clientAddresses(),
+                    "newcomer" + r, "room" + r, builder -> builder);
+            participants.add(newcomer);
+            newcomer.join(JOIN_BOUND);
+            long end = roomEnds.get("room" + r);
+            await("newcomer history in room" + r).atMost(Duration.ofSeconds(10))
+                    .until(() -> history.receiver(newcomer.name()).deliveries().size() >= Math.min(10, end));
+            assertThat(history.receiver(newcomer.name()).deliveries())
+                    .as("a newcomer sees the room's last 10 messages")
+                    .hasSize((int) Math.min(10, end))
+                    .allMatch(History.Delivery::fromHistory);
+        }
+
+        HistoryChecker.Verdict verdict = HistoryChecker.check(history);
+        List<PauseMeter.Pause> pauses = PauseMeter.measure(history, loadEnd);
+        System.out.println("FailoverProcessTest: " + verdict.summary());
+        System.out.println("FailoverProcessTest: load " + Duration.ofNanos(loadEnd - loadStart).toSeconds() + " s, "
+                + "buffer-full refusals " + participants.stream().mapToInt(ChatParticipant::bufferFull).sum());
+        System.out.println("FailoverProcessTest: elections " + elections);
+        pauses.forEach(p -> System.out.println("FailoverProcessTest: " + p.fault() + ": longest gap without an ack "
+                + p.longestGap().toMillis() + " ms"));
+        System.out.println("FailoverProcessTest: " + PauseMeter.summary(pauses.stream()
+                .filter(p -> p.fault().startsWith("kill leader")).toList()));
+
+        assertThat(verdict.ok()).as(verdict.toString()).isTrue();
+        assertThat(verdict.acked()).isGreaterThan(200);
+        assertThat(participants.stream().flatMap(p -> p.failures().stream()).toList())
+                .as("sends may only fail fast on a full buffer, never otherwise while the cluster recovers")
+                .isEmpty();
+        assertThat(cluster.leakReports()).as("Netty leak reports in server logs").isEmpty();
+    }
+
+    private void killAndRestartABackup() {
+        ServerProcess leader = cluster.awaitLeader();
+        ServerProcess backup = cluster.nodes().stream().filter(n -> n != leader).findFirst().orElseThrow();
+        history.fault("kill backup " + backup.nodeId());
+        cluster.kill(backup);
+        awaitAcksBeyond(acked() + 40);
+        history.fault("restart node " + backup.nodeId());
+        cluster.restart(backup);
+        awaitFollowing(backup, leader);
+    }
+
+    /** Waits until a restarted node follows the leader again, so the next kill leaves a working majority. */
+    private void awaitFollowing(ServerProcess node, ServerProcess leader) {
+        await("node " + node.nodeId() + " follows leader " + leader.nodeId()).atMost(LocalCluster.ELECTION_BOUND)
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> node.status().map(s -> s.leaderId() == leader.nodeId()
+                        || s.leaderId() != 0 && cluster.leader().isPresent()).orElse(false));
+    }
+
+    private void awaitAcksBeyond(long target) {
+        await("acks beyond " + target).atMost(SETTLE_BOUND).pollInterval(Duration.ofMillis(50))
+                .until(() -> acked() >= target);
+    }
+
+    private long acked() {
+        return history.sends().stream().filter(s -> s.roomSeq().isPresent()).count();
+    }
+
+    /** The highest room seq known per room, from acks and deliveries. */
+    private Map<String, Long> roomEnds() {
+        Map<String, Long> ends = new TreeMap<>();
+        for (History.Send send : history.sends()) {
+            send.roomSeq().ifPresent(seq -> ends.merge(send.room(), seq, Math::max));
+        }
+        for (History.Receiver receiver : history.receivers()) {
+            ends.merge(receiver.room(), receiver.lastSeq(), Math::max);
+        }
+        return ends;
+    }
+}
