@@ -21,8 +21,14 @@ mkdir -p "$CONTEXT"
 cp "$JAR" "$CONTEXT/messenger-server.jar"
 revision=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 echo "build-image: $TAG on $base (revision $revision)"
+previous=$(docker image inspect -f '{{.Id}}' "$TAG" 2>/dev/null || true)
 docker build -q --build-arg "JRE_IMAGE=$base" \
   --label "org.opencontainers.image.revision=$revision" \
   --label "org.opencontainers.image.title=messenger-server" \
   -t "$TAG" -f "$ROOT/deploy/Dockerfile" "$CONTEXT" >/dev/null
+# The previous build of this tag is now untagged; drop it unless a container still uses it.
+current=$(docker image inspect -f '{{.Id}}' "$TAG")
+if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
+  docker image rm "$previous" >/dev/null 2>&1 || true
+fi
 echo "build-image: built $TAG ($(docker image inspect -f '{{.Size}}' "$TAG" | awk '{ printf "%.0f MB", $1 / 1e6 }'))"

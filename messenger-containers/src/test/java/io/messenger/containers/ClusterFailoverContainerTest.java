@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * The deploy/ image as a 3-node cluster, with clients chatting through the real client library while
  * the leader's container is killed, paused, cut from the network, and while every container restarts.
  * After each fault: nothing acknowledged is lost, nothing is delivered twice, every client sees one order
- * of the room, no epoch ever had two leaders, and all nodes converge on one commit index.
+ * of the room, no epoch ever had two leaders, and all nodes converge on one commit index. The nodes run
+ * with Netty's paranoid leak detector and their logs must not report a leak.
  * Skipped, with the reason, when no Docker engine answers.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -129,6 +130,12 @@ class ClusterFailoverContainerTest {
         traffic.awaitMoreAcked(20, HEAL);
         settleAndCheck("restart");
         assertThat(cluster.awaitConverged(SETTLE, before)).as("commit index after the restart").isGreaterThan(before);
+    }
+
+    @Test
+    @Order(5)
+    void nodesReportNoBufferLeak() {
+        cluster.logs().forEach((id, text) -> assertThat(text).as("node%d's log", id).doesNotContain("LEAK: "));
     }
 
     private ChatTraffic startTraffic(String room) {

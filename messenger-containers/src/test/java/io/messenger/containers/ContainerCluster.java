@@ -54,8 +54,10 @@ final class ContainerCluster implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ContainerCluster.class);
     private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
     private static final Duration STATUS_TIMEOUT = Duration.ofSeconds(1);
-    // Three JVMs share a small CI machine with the test JVM: small heaps, cheap JIT.
-    private static final String JVM_OPTIONS = "-Xmx192m -XX:+UseSerialGC -XX:TieredStopAtLevel=1";
+    // Three JVMs share a small CI machine with the test JVM: small heaps, cheap JIT. The nodes run with
+    // Netty's strictest leak detector, like every test here, and their logs are scanned for its reports.
+    private static final String JVM_OPTIONS =
+            "-Xmx192m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dio.netty.leakDetectionLevel=paranoid";
 
     /** One node: its container and the loopback ports its client and admin ports are published on. */
     record Node(int id, GenericContainer<?> container, int clientPort, int adminPort) {
@@ -268,6 +270,13 @@ final class ContainerCluster implements AutoCloseable {
         log.info("fault: restart all nodes");
         nodes.values().parallelStream()
                 .forEach(node -> docker.restartContainerCmd(node.containerId()).withTimeout(10).exec());
+    }
+
+    /** Each node's container log so far, across its restarts. */
+    Map<Integer, String> logs() {
+        Map<Integer, String> logs = new LinkedHashMap<>();
+        nodes.values().forEach(node -> logs.put(node.id(), node.container().getLogs()));
+        return logs;
     }
 
     /** Writes each node's container log (across its restarts) to {@code directory/nodeN.log}. */
