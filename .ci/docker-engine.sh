@@ -65,9 +65,23 @@ install_compose() {
   apt_install docker-compose || say "docker-compose could not be installed (see $STATE/apt.log)"
 }
 
+# Neither the process we launched nor the one in dockerd's own pid file is alive (read twice, a second
+# apart, because a forking setsid leaves a moment in which neither is visible yet).
+dockerd_gone() {
+  local launched=$1 attempt self
+  for attempt in 1 2; do
+    kill -0 "$launched" 2>/dev/null && return 1
+    self=$(cat "$STATE/dockerd.self.pid" 2>/dev/null || true)
+    [ -n "$self" ] && kill -0 "$self" 2>/dev/null && return 1
+    [ "$attempt" = 1 ] && sleep 1
+  done
+  return 0
+}
+
 launch_dockerd() {
   local extra=("$@")
   : >"$LOG"
+  rm -f "$STATE/dockerd.self.pid"
   # --ip: published ports bind to loopback unless a port says otherwise (only loopback may receive
   # traffic here). setsid: dockerd must outlive the shell that started it.
   setsid dockerd --ip=127.0.0.1 --pidfile "$STATE/dockerd.self.pid" "${extra[@]}" >>"$LOG" 2>&1 < /dev/null &
@@ -76,10 +90,15 @@ launch_dockerd() {
   local waited=0
   while [ "$waited" -lt "$READY_TIMEOUT" ]; do
     if engine_up; then
+      # dockerd's own pid file is the truth should setsid have forked (it does under job control).
+      if [ -s "$STATE/dockerd.self.pid" ]; then
+        pid=$(cat "$STATE/dockerd.self.pid")
+        echo "$pid" >"$PIDFILE"
+      fi
       say "dockerd (pid $pid) is ready after ${waited}s; log: $LOG"
       return 0
     fi
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if dockerd_gone "$pid"; then
       say "dockerd exited early; last log lines:"
       tail -n 5 "$LOG" | sed 's/^/    /'
       rm -f "$PIDFILE"
