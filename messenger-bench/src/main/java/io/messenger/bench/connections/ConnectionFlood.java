@@ -1,5 +1,6 @@
 package io.messenger.bench.connections;
 
+import io.messenger.client.ClientPipeline;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -67,7 +68,7 @@ public final class ConnectionFlood implements AutoCloseable {
                     return;
                 }
                 IdleSessionHandler handler = (IdleSessionHandler) connect.channel().pipeline()
-                        .get(IdleSessionPipeline.SESSION_HANDLER);
+                        .get(ClientPipeline.CLIENT_HANDLER);
                 handler.joined().whenComplete((ok, error) -> {
                     if (error == null) {
                         joined.complete(null);

@@ -1,5 +1,7 @@
 package io.messenger.bench.connections;
 
+import io.messenger.client.ClientConfig;
+import io.messenger.client.ClientPipeline;
 import io.messenger.proto.client.ClientEnvelope;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -11,11 +13,9 @@ import java.time.Duration;
 
 /**
  * Builds the pipeline of one idle session: the client link's framing, then an {@link IdleSessionHandler}
- * that joins with the given name and room.
+ * that joins with the given name and room, under the client library's handler names.
  */
 final class IdleSessionInitializer extends ChannelInitializer<Channel> {
-
-    private static final int MAX_FRAME_BYTES = 64 * 1024;
 
     private final IdleSessionHandler.Identity identity;
     private final Duration pingInterval;
@@ -28,10 +28,11 @@ final class IdleSessionInitializer extends ChannelInitializer<Channel> {
     @Override
     protected void initChannel(Channel channel) {
         channel.pipeline()
-                .addLast(IdleSessionPipeline.FRAME_DECODER, new LengthFieldBasedFrameDecoder(MAX_FRAME_BYTES, 0, 4, 0, 4))
-                .addLast(IdleSessionPipeline.FRAME_ENCODER, new LengthFieldPrepender(4))
-                .addLast(IdleSessionPipeline.PROTOBUF_DECODER, new ProtobufDecoder(ClientEnvelope.getDefaultInstance()))
-                .addLast(IdleSessionPipeline.PROTOBUF_ENCODER, new ProtobufEncoder())
-                .addLast(IdleSessionPipeline.SESSION_HANDLER, new IdleSessionHandler(identity, pingInterval));
+                .addLast(ClientPipeline.FRAME_DECODER, new LengthFieldBasedFrameDecoder(
+                        ClientConfig.MAX_FRAME_BYTES, 0, 4, 0, 4))
+                .addLast(ClientPipeline.FRAME_ENCODER, new LengthFieldPrepender(4))
+                .addLast(ClientPipeline.PROTOBUF_DECODER, new ProtobufDecoder(ClientEnvelope.getDefaultInstance()))
+                .addLast(ClientPipeline.PROTOBUF_ENCODER, new ProtobufEncoder())
+                .addLast(ClientPipeline.CLIENT_HANDLER, new IdleSessionHandler(identity, pingInterval));
     }
 }

@@ -1,5 +1,6 @@
 package io.messenger.bench.jmh;
 
+import io.messenger.client.ClientConfig;
 import io.messenger.proto.client.ClientEnvelope;
 import io.messenger.proto.client.Deliver;
 import io.messenger.proto.client.Send;
@@ -40,8 +41,6 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = "-Dio.netty.leakDetection.level=disabled")
 public class ClientFrameCodecBenchmark {
 
-    private static final int MAX_FRAME = 64 * 1024;
-
     @Param({"128", "4096"})
     int textBytes;
 
@@ -60,7 +59,7 @@ public class ClientFrameCodecBenchmark {
                         .setText(text).setServerTimeMs(1_764_000_000_000L)).build();
         encoder = new EmbeddedChannel(new LengthFieldPrepender(4), new ProtobufEncoder());
         encoder.config().setAllocator(PooledByteBufAllocator.DEFAULT);
-        decoder = new EmbeddedChannel(new LengthFieldBasedFrameDecoder(MAX_FRAME, 0, 4, 0, 4),
+        decoder = new EmbeddedChannel(new LengthFieldBasedFrameDecoder(ClientConfig.MAX_FRAME_BYTES, 0, 4, 0, 4),
                 new ProtobufDecoder(ClientEnvelope.getDefaultInstance()));
         decoder.config().setAllocator(PooledByteBufAllocator.DEFAULT);
         EmbeddedChannel frameMaker = new EmbeddedChannel(new LengthFieldPrepender(4), new ProtobufEncoder());

@@ -76,6 +76,24 @@ public final class TimelineChart {
             svg.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">%.0f s</text>",
                     x, latencyTopY + PANEL + 15, maxSeconds * i / 10));
         }
+        double warmupEnd = 0;
+        for (RunResult run : scenario.runs()) {
+            for (TimelinePoint p : run.timeline()) {
+                if (!p.measuring()) {
+                    warmupEnd = Math.max(warmupEnd, p.seconds());
+                }
+            }
+        }
+        if (warmupEnd > 0) {
+            double width = plotWidth * warmupEnd / maxSeconds;
+            for (int top : new int[] {rateTopY, latencyTopY}) {
+                svg.append(String.format(Locale.ROOT,
+                        "<rect x=\"%d\" y=\"%d\" width=\"%.1f\" height=\"%d\" fill=\"#eee\"/>",
+                        LEFT, top, width, PANEL));
+            }
+            svg.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" fill=\"#888\">warm-up</text>",
+                    LEFT + 4, rateTopY + PANEL - 4));
+        }
         final double seconds = maxSeconds;
         for (int r = 0; r < scenario.runs().size(); r++) {
             RunResult run = scenario.runs().get(r);

@@ -1,5 +1,6 @@
 package io.messenger.bench.connections;
 
+import io.messenger.client.ClientPipeline;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.messenger.proto.client.ClientEnvelope;
@@ -54,9 +55,9 @@ class IdleSessionHandlerTest {
     void pipelineFramesHelloOnTheWireAndNamesEveryHandler() {
         EmbeddedChannel channel = new EmbeddedChannel(new IdleSessionInitializer(identity, Duration.ofSeconds(5)));
 
-        assertThat(channel.pipeline().names()).containsSubsequence(IdleSessionPipeline.FRAME_DECODER,
-                IdleSessionPipeline.FRAME_ENCODER, IdleSessionPipeline.PROTOBUF_DECODER,
-                IdleSessionPipeline.PROTOBUF_ENCODER, IdleSessionPipeline.SESSION_HANDLER);
+        assertThat(channel.pipeline().names()).containsSubsequence(ClientPipeline.FRAME_DECODER,
+                ClientPipeline.FRAME_ENCODER, ClientPipeline.PROTOBUF_DECODER,
+                ClientPipeline.PROTOBUF_ENCODER, ClientPipeline.CLIENT_HANDLER);
         EmbeddedChannel reader = new EmbeddedChannel(new LengthFieldBasedFrameDecoder(65536, 0, 4, 0, 4),
                 new ProtobufDecoder(ClientEnvelope.getDefaultInstance()));
         for (ByteBuf part; (part = channel.readOutbound()) != null; ) {
