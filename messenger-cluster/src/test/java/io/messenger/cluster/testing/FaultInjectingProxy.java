@@ -75,7 +75,8 @@ public final class FaultInjectingProxy implements AutoCloseable {
     /**
      * Starts a proxy on an ephemeral loopback port, on a group the caller owns and shuts down.
      *
-     * @param target asked at every accepted connection, so the proxied node may move ports
+     * @param target asked at every accepted connection, so the proxied node may move ports;
+     *     null refuses the connection
      */
     public static FaultInjectingProxy start(String name, Supplier<InetSocketAddress> target, EventLoopGroup group) {
         return new FaultInjectingProxy(name, target, group, false).bind();
@@ -174,9 +175,15 @@ public final class FaultInjectingProxy implements AutoCloseable {
             accepted.close();
             return;
         }
-        Relay relay = new Relay(accepted.eventLoop());
-        relays.add(relay);
         InetSocketAddress to = target.get();
+        if (to == null) {
+            // The proxied node has no address yet (not started): as if nothing listened.
+            accepted.close();
+            return;
+        }
+        Relay relay = new Relay(accepted.eventLoop());
+        relay.accepted = accepted;
+        relays.add(relay);
         relay.downstream = new Direction(relay, "to " + to.getPort());
         relay.upstream = new Direction(relay, "from " + to.getPort());
         accepted.pipeline().addLast(new LengthFieldBasedFrameDecoder(MAX_FRAME, 0, 4, 0, 0), relay.downstream);
@@ -192,7 +199,6 @@ public final class FaultInjectingProxy implements AutoCloseable {
                     }
                 })
                 .connect(to);
-        relay.accepted = accepted;
         relay.connected = connect.channel();
         relay.downstream.out = connect.channel();
         relay.upstream.out = accepted;
@@ -231,7 +237,9 @@ public final class FaultInjectingProxy implements AutoCloseable {
             relays.remove(this);
             loop.execute(() -> {
                 accepted.close();
-                connected.close();
+                if (connected != null) {
+                    connected.close();
+                }
                 downstream.discard();
                 upstream.discard();
             });

@@ -72,7 +72,10 @@ public final class MiniCluster implements AutoCloseable {
                 for (int to : cluster.ids) {
                     if (from != to) {
                         cluster.proxies.put(from * 1000 + to, FaultInjectingProxy.start(from + "-" + to,
-                                () -> new InetSocketAddress("127.0.0.1", cluster.peerPorts.get(to)),
+                                () -> {
+                                    Integer port = cluster.peerPorts.get(to);
+                                    return port == null ? null : new InetSocketAddress("127.0.0.1", port);
+                                },
                                 cluster.proxyGroup));
                     }
                 }
