@@ -47,6 +47,8 @@ final class ConnectionSupervisor {
     private static final long BYE_GRACE_MILLIS = 500;
     /** Redirects followed at once before backoff applies, so two confused nodes cannot make us spin. */
     private static final int IMMEDIATE_REDIRECTS = 3;
+    /** At most one resume per this interval to fetch messages missing from the live stream. */
+    private static final long GAP_RESUME_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private enum Phase { IDLE, JOINING, ONLINE, RECONNECTING, CLOSED, FAILED }
 
@@ -77,6 +79,7 @@ final class ConnectionSupervisor {
     private String lastProblem = "no attempt yet";
     private boolean welcomedOnce;
     private long pingNonce;
+    private long lastGapResumeNanos;
     private ScheduledFuture<?> retryTask;
     private final ArrayDeque<CompletableFuture<List<String>>> whoRequests = new ArrayDeque<>();
 
@@ -335,7 +338,7 @@ final class ConnectionSupervisor {
             }
             case DELIVER -> {
                 if (a.welcomed) {
-                    deliver(envelope.getDeliver(), false);
+                    onLiveDeliver(a, envelope.getDeliver());
                 }
             }
             case PRESENCE -> {
@@ -487,6 +490,29 @@ final class ConnectionSupervisor {
             SendRejectedException error = new SendRejectedException(failed.getReason(), sentence);
             events.run(() -> p.future().completeExceptionally(error));
         }
+    }
+
+    /**
+     * Room sequences are contiguous, so a live delivery beyond the next one means some never arrived: resume
+     * from the last one seen to fetch them, rather than skip them. Rate-limited so a server that keeps
+     * skipping cannot make the client reconnect forever; then the gap is accepted and logged.
+     */
+    private void onLiveDeliver(Attempt a, Deliver d) {
+        long expected = lastSeenRoomSeq + 1;
+        if (d.getRoomSeq() > expected) {
+            long now = System.nanoTime();
+            if (lastGapResumeNanos == 0 || now - lastGapResumeNanos > GAP_RESUME_INTERVAL_NANOS) {
+                lastGapResumeNanos = now;
+                String missing = expected == d.getRoomSeq() - 1 ? "message " + expected
+                        : "messages " + expected + " to " + (d.getRoomSeq() - 1);
+                log.warn("Room {} {} did not arrive; resuming to fetch them", config.room(), missing);
+                lose(a, missing + " of room " + config.room() + " did not arrive");
+                return;
+            }
+            log.warn("Room {} skipped from {} to {} again; accepting the gap", config.room(), lastSeenRoomSeq,
+                    d.getRoomSeq());
+        }
+        deliver(d, false);
     }
 
     private void deliver(Deliver d, boolean fromHistory) {

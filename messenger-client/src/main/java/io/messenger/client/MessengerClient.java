@@ -15,6 +15,7 @@ import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
@@ -44,7 +45,8 @@ public final class MessengerClient implements AutoCloseable {
     private final EventLoopGroup ownedGroup;
     private final ConnectionSupervisor supervisor;
 
-    private MessengerClient(ClientConfig config, MessengerListener listener, EventLoopGroup sharedGroup) {
+    private MessengerClient(ClientConfig config, MessengerListener listener, EventLoopGroup sharedGroup,
+                            Executor callbackExecutor) {
         this.config = config;
         this.ownedGroup = sharedGroup == null
                 ? new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory()) : null;
@@ -56,7 +58,8 @@ public final class MessengerClient implements AutoCloseable {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
                         config.connectTimeout().toMillis()));
-        EventDispatcher events = new EventDispatcher("messenger-client-" + config.username() + "-events");
+        EventDispatcher events = callbackExecutor != null ? EventDispatcher.on(callbackExecutor)
+                : EventDispatcher.ownThread("messenger-client-" + config.username() + "-events");
         Runnable release = ownedGroup == null ? () -> { } : () -> ownedGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         this.supervisor = new ConnectionSupervisor(config, loop, bootstrap, events, listener, release);
     }
@@ -158,6 +161,7 @@ public final class MessengerClient implements AutoCloseable {
         private Duration initialBackoff = ClientConfig.DEFAULT_INITIAL_BACKOFF;
         private Duration maxBackoff = ClientConfig.DEFAULT_MAX_BACKOFF;
         private EventLoopGroup eventLoopGroup;
+        private Executor callbackExecutor;
 
         private Builder() {
         }
@@ -239,12 +243,22 @@ public final class MessengerClient implements AutoCloseable {
         }
 
         /**
+         * Runs this client's listener callbacks and future completions on the given executor (still one at a
+         * time and in order) instead of a thread of its own, so many clients can share a few threads. The client
+         * never shuts it down. A slow callback delays the other clients sharing it.
+         */
+        public Builder callbackExecutor(Executor executor) {
+            this.callbackExecutor = executor;
+            return this;
+        }
+
+        /**
          * Checks the settings and creates the client (not yet connected).
          *
          * @throws IllegalArgumentException with a sentence naming the bad setting
          */
         public MessengerClient build() {
-            return new MessengerClient(config(), listener, eventLoopGroup);
+            return new MessengerClient(config(), listener, eventLoopGroup, callbackExecutor);
         }
 
         /**

@@ -1,8 +1,9 @@
 package io.messenger.client;
 
 /**
- * Receives what happens in the room. Every callback of one client runs on the same dedicated thread, in
- * order; a callback must not block on that client's futures (they complete on the same thread).
+ * Receives what happens in the room. The callbacks of one client run one at a time, in order, off the network
+ * thread (on a thread of the client's own, or its {@code callbackExecutor}); a callback must not block on that
+ * client's futures, which complete in the same sequence.
  */
 public interface MessengerListener {
 

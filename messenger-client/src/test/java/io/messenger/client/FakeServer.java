@@ -58,6 +58,8 @@ public final class FakeServer implements AutoCloseable {
     public volatile int maxMessageBytes;
     /** A resumed session's history starts this many messages before resume_after (a sloppy server). */
     public volatile int historyOverlap;
+    /** A room sequence this node never delivers live (a lost delivery). */
+    public volatile long withhold;
 
     private FakeServer(int nodeId, FakeRoom room, EventLoopGroup group) throws InterruptedException {
         this.nodeId = nodeId;
@@ -157,7 +159,13 @@ public final class FakeServer implements AutoCloseable {
 
     private void broadcast(Deliver d) {
         for (FakeServer node : room.nodes) {
-            node.sessions.keySet().forEach(ch -> ch.writeAndFlush(env().setDeliver(d).build()));
+            // Always through the channel's task queue: a direct in-loop write could overtake deliveries that
+            // other loops queued earlier, and the real server keeps one order per connection.
+            ClientEnvelope e = env().setDeliver(d).build();
+            if (d.getRoomSeq() == node.withhold) {
+                continue;
+            }
+            node.sessions.keySet().forEach(ch -> ch.eventLoop().execute(() -> ch.writeAndFlush(e)));
         }
     }
 

@@ -249,6 +249,25 @@ class MessengerClientTest {
     }
 
     @Test
+    void aGapInTheLiveStreamIsFilledByResuming() throws Exception {
+        FakeServer s1 = node(1);
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(s1.hostPort(), l, b -> { });
+        join(c.connect());
+        s1.withhold = 2;
+
+        s1.post("bob", "one");
+        s1.post("bob", "two, lost on the way");
+        s1.post("bob", "three");
+
+        await().atMost(WAIT).until(() -> l.messages.size() == 3);
+        assertThat(l.seqs()).containsExactly(1L, 2L, 3L);
+        assertThat(l.events).filteredOn(e -> e.state() == ConnectionState.RECONNECTING).singleElement()
+                .satisfies(e -> assertThat(e.reason()).isEqualTo("message 2 of room lobby did not arrive"));
+        assertThat(s1.hellos.get(1).getResumeAfter()).isEqualTo(1L);
+    }
+
+    @Test
     void fullBufferFailsTheSendAtOnce() throws Exception {
         FakeServer s1 = node(1);
         s1.applySends = false;
@@ -424,6 +443,35 @@ class MessengerClientTest {
         s1.post("bob", "two");
         await().atMost(WAIT).until(() -> seen.size() == 2);
         assertThat(join(c.send("three"))).isEqualTo(3L);
+    }
+
+    @Test
+    void clientsCanShareOneCallbackThread() throws Exception {
+        FakeServer s1 = node(1);
+        java.util.concurrent.ExecutorService shared = java.util.concurrent.Executors.newSingleThreadExecutor(
+                r -> new Thread(r, "shared-callbacks"));
+        try {
+            RecordingListener l1 = new RecordingListener();
+            RecordingListener l2 = new RecordingListener();
+            MessengerClient c1 = client(s1.hostPort(), l1, b -> b.callbackExecutor(shared).clientId("one"));
+            MessengerClient c2 = client(s1.hostPort(), l2, b -> b.callbackExecutor(shared).clientId("two")
+                    .username("bob"));
+            join(c1.connect());
+            join(c2.connect());
+            for (int i = 1; i <= 50; i++) {
+                c1.send("from alice " + i);
+            }
+            assertThat(join(c2.send("from bob"))).isPositive();
+            await().atMost(WAIT).untilAsserted(() -> assertThat(List.of(l1.messages.size(), l2.messages.size(), room.texts().size())).containsExactly(51, 51, 51));
+            assertThat(l1.seqs()).isEqualTo(l2.seqs()).isSorted().doesNotHaveDuplicates();
+            assertThat(l1.threads).containsExactly("shared-callbacks");
+            assertThat(l2.threads).containsExactly("shared-callbacks");
+            c1.close();
+            c2.close();
+            assertThat(shared.isShutdown()).isFalse();
+        } finally {
+            shared.shutdown();
+        }
     }
 
     @Test
