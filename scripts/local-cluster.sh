@@ -131,9 +131,12 @@ cmd_status() {
             echo "node $id: not running"
             continue
         fi
-        printf 'node %s: ' "$id"
-        curl -fsS --max-time 2 "http://127.0.0.1:$(admin_port "$id")/status" 2>/dev/null || printf 'running (pid %s) but /status does not answer' "$(pid_of "$id")"
-        echo
+        local out
+        if out=$(curl -fsS --max-time 5 "http://127.0.0.1:$(admin_port "$id")/status" 2>/dev/null); then
+            printf 'node %s: %s\n' "$id" "$out"
+        else
+            printf 'node %s: running (pid %s) but /status does not answer\n' "$id" "$(pid_of "$id")"
+        fi
     done
     ((any)) || echo "no local node is configured; start with 'make run'"
 }
