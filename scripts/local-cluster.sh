@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts, stops and inspects a local cluster of server processes under ./run.
 #
-# Node N listens for clients on 700N, for peers on 900N and for admin requests on 800N;
+# Node N listens on 127.0.0.1 only: for clients on 700N, for peers on 900N and for admin
+# requests on 800N;
 # its data lives in run/node-N/, its log in run/node-N.log and its PID in run/node-N.pid.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,6 +53,7 @@ start_node() {
     mkdir -p "$RUN_DIR/node-$id"
     nohup "$SERVER" \
         --node-id "$id" \
+        --client-host 127.0.0.1 --peer-host 127.0.0.1 --admin-host 127.0.0.1 \
         --client-port "$(client_port "$id")" \
         --peer-port "$(peer_port "$id")" \
         --admin-port "$(admin_port "$id")" \
