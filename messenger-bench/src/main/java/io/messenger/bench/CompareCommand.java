@@ -28,6 +28,10 @@ import picocli.CommandLine.Spec;
 final class CompareCommand implements Callable<Integer> {
 
     private static final List<String> SYSTEMS = List.of("messenger", "nats");
+    /** The two acks do not promise the same thing; a reader of the ratio must know. */
+    static final String NATS_NOTE = "a JetStream publish ack means stored on a majority of replicas, but not fsync'd "
+            + "(nats-server syncs to disk on a timer; 2.9 has no per-write sync option), while a messenger ack "
+            + "means fsync'd on a majority";
 
     @Spec
     picocli.CommandLine.Model.CommandSpec commandSpec;
@@ -108,6 +112,10 @@ final class CompareCommand implements Callable<Integer> {
         json.put("kind", "compare");
         json.put("finished", Instant.now().toString());
         json.put("machine", Machine.describe());
+        if (nats != null) {
+            json.put("nats", Map.of("version", NatsCluster.version(natsOptions.binary()), "note", NATS_NOTE));
+            System.out.println("note: " + NATS_NOTE);
+        }
         json.put("scenarios", scenarios);
         output.write("compare", "Messenger vs NATS JetStream", json, scenarios);
         if (!allOk) {

@@ -112,8 +112,24 @@ public final class NodeControl {
         return new Election(0, System.nanoTime());
     }
 
-    /** PID of a local node from its PID file, or from its /status; empty when neither tells. */
+    /**
+     * PID of a node on this machine: a container's main process as Docker reports it, or a local node's
+     * PID file, or what its /status says; empty when nothing tells.
+     */
     public OptionalLong pid(int node) {
+        if (method == Method.DOCKER) {
+            try {
+                long pid = Long.parseLong(run(List.of("docker", "inspect", "-f", "{{.State.Pid}}", container(node)),
+                        Duration.ofSeconds(10)).strip());
+                return pid > 0 ? OptionalLong.of(pid) : OptionalLong.empty();
+            } catch (IOException | NumberFormatException unknown) {
+                log.warn("No PID for container {}: {}", container(node), unknown.toString());
+                return OptionalLong.empty();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return OptionalLong.empty();
+            }
+        }
         Path file = pidDir.resolve("node-" + node + ".pid");
         try {
             if (Files.isReadable(file)) {
@@ -175,7 +191,8 @@ public final class NodeControl {
         return containerTemplate.replace("{id}", Integer.toString(node));
     }
 
-    private static void run(List<String> command, Duration timeout) throws IOException, InterruptedException {
+    /** Runs a command to completion and returns its output; a non-zero exit is an error with that output. */
+    private static String run(List<String> command, Duration timeout) throws IOException, InterruptedException {
         Path output = Files.createTempFile("bench-node-control", ".log");
         try {
             Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile())
@@ -189,6 +206,7 @@ public final class NodeControl {
                 throw new IOException("'" + String.join(" ", command) + "' failed with exit code "
                         + process.exitValue() + ": " + Files.readString(output).strip());
             }
+            return Files.readString(output);
         } finally {
             Files.deleteIfExists(output);
         }

@@ -135,6 +135,20 @@ public final class NatsCluster implements AutoCloseable {
                 + READY_TIMEOUT.toSeconds() + " s; see " + baseDir);
     }
 
+    /** What {@code nats-server --version} prints, e.g. "nats-server: v2.9.10"; "unknown" if it fails. */
+    public static String version(Path binary) {
+        try {
+            Process process = new ProcessBuilder(binary.toString(), "--version").redirectErrorStream(true).start();
+            String out = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            return process.waitFor(10, TimeUnit.SECONDS) && process.exitValue() == 0 ? out.strip() : "unknown";
+        } catch (IOException e) {
+            return "unknown";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "unknown";
+        }
+    }
+
     /** Client URLs of every node, for connection options. */
     public List<String> clientUrls() {
         return List.copyOf(clientUrls);
