@@ -119,7 +119,7 @@ final class FailoverCommand implements Callable<Integer> {
         }
 
         /** Messages sent between two counter cuts (the second null: until the end). */
-        private static long count(List<Verifier.MessageRef> messages, long[] from, long[] to) {
+        static long count(List<Verifier.MessageRef> messages, long[] from, long[] to) {
             if (from == null) {
                 return 0;
             }
