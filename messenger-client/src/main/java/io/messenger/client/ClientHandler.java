@@ -3,6 +3,7 @@ package io.messenger.client;
 import io.messenger.proto.client.ClientEnvelope;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,7 +20,7 @@ public final class ClientHandler extends SimpleChannelInboundHandler<ClientEnvel
         /** An envelope arrived from the server. */
         void received(ClientEnvelope envelope);
 
-        /** The connection is closed (by either side); {@code why} names a local error, else null. */
+        /** The connection is closed (by either side); {@code why} is a short phrase naming an error, else null. */
         void closed(String why);
     }
 
@@ -44,8 +45,14 @@ public final class ClientHandler extends SimpleChannelInboundHandler<ClientEnvel
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (error == null) {
-            error = "bad data from " + ctx.channel().remoteAddress() + ": " + cause.getMessage();
-            log.warn("Closing connection to {}: {}", ctx.channel().remoteAddress(), cause.toString());
+            if (cause instanceof IOException) {
+                // The network failed (reset, broken pipe): an ordinary loss, the client reconnects.
+                error = "connection failed: " + cause.getMessage();
+                log.debug("Connection to {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+            } else {
+                error = "bad data from the server: " + cause.getMessage();
+                log.warn("Closing connection to {}: {}", ctx.channel().remoteAddress(), cause.toString());
+            }
         }
         ctx.close();
     }

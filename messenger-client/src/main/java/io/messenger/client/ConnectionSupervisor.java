@@ -550,10 +550,10 @@ final class ConnectionSupervisor {
             return;
         }
         if (!a.welcomed) {
-            attemptFailed(a, why != null ? why
-                    : ServerAddresses.format(a.address) + " closed the connection before answering");
+            attemptFailed(a, ServerAddresses.format(a.address) + (why != null ? ": " + why
+                    : " closed the connection before answering"));
         } else {
-            lose(a, why != null ? why : "the connection to " + a.node() + " was lost");
+            lose(a, "the connection to " + a.node() + " was lost" + (why != null ? " (" + why + ")" : ""));
         }
     }
 
