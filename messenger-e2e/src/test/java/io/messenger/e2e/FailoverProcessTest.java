@@ -96,6 +96,7 @@ class FailoverProcessTest {
                 killAndRestartABackup();
             }
         }
+        freezeTheLeader();
         if (DOUBLE_FAULT) {
             killTheLeaderWhileARestartedNodeCatchesUp();
         }
@@ -167,6 +168,31 @@ class FailoverProcessTest {
         history.fault("restart node " + leader.nodeId());
         cluster.restart(leader);
         awaitFollowing(leader, successor);
+    }
+
+    /**
+     * SIGSTOP the leader: its sockets stay open, so clients notice only through missed pongs and backups
+     * only through missing heartbeats. After thawing, the old leader must not acknowledge anything on its
+     * own; any message it did would show up as a conflict or a loss.
+     */
+    private void freezeTheLeader() {
+        ServerProcess leader = cluster.awaitLeader();
+        history.fault("freeze leader " + leader.nodeId());
+        leader.freeze();
+        boolean thawed = false;
+        try {
+            ServerProcess successor = cluster.awaitNewLeader(leader);
+            awaitAcksBeyond(acked() + 40);
+            history.fault("thaw node " + leader.nodeId());
+            leader.thaw();
+            thawed = true;
+            awaitFollowing(leader, successor);
+        } finally {
+            if (!thawed && leader.alive()) {
+                leader.thaw();
+            }
+        }
+        awaitAcksBeyond(acked() + 40);
     }
 
     private void killAndRestartABackup() {

@@ -154,6 +154,42 @@ public final class ServerProcess implements AutoCloseable {
         note("killed (SIGKILL) pid " + handle.pid());
     }
 
+    /**
+     * SIGSTOP: the node stops dead with its sockets open, as in a long GC pause or a frozen VM; peers and
+     * clients see silence, not a closed connection. {@link #thaw} resumes it.
+     */
+    public synchronized void freeze() {
+        signal("STOP");
+        note("frozen (SIGSTOP)");
+    }
+
+    /** SIGCONT: a frozen node carries on where it stopped, believing whatever it believed before. */
+    public synchronized void thaw() {
+        signal("CONT");
+        note("thawed (SIGCONT)");
+    }
+
+    private void signal(String name) {
+        if (!alive()) {
+            throw new IllegalStateException("node " + nodeId + " is not running");
+        }
+        try {
+            // The JDK can only send TERM and KILL; the kill command reaches the same PID.
+            Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid()))
+                    .redirectErrorStream(true)
+                    .start();
+            if (!kill.waitFor(5, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+                throw new IllegalStateException("kill -" + name + " " + process.pid() + " failed: "
+                        + new String(kill.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot signal node " + nodeId, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while signalling node " + nodeId, e);
+        }
+    }
+
     /** SIGTERM, then SIGKILL if the node has not exited within the grace period. */
     public synchronized void stop(Duration grace) {
         if (process == null || !process.isAlive()) {
