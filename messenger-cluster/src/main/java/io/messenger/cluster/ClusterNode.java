@@ -126,6 +126,15 @@ public final class ClusterNode implements Replicator, AutoCloseable {
                 durableIndex -> onLoop(() -> core.durable(durableIndex)));
         core = new ReplicationCore(CoreConfig.from(config, TICK), logStorage, stateStore.load(),
                 new SplittableRandom());
+        // A peer counts as reachable only once its link is up. The core starts out trusting
+        // every peer, and the transport reports a link as down only after it was once up, so
+        // without this a node restarted while a peer is dead would hand every election token
+        // to that peer and no election could finish until it returned.
+        for (Member member : config.members()) {
+            if (member.id() != config.nodeId()) {
+                core.peerConnectivity(member.id(), false);
+            }
+        }
         transport = new PeerTransport(config, PeerLinkSettings.from(config), new PeerEvents() {
             @Override
             public void envelope(PeerEnvelope envelope) {
