@@ -35,7 +35,10 @@ import java.util.random.RandomGenerator;
  * <p><b>Algorithm.</b> Leaders are chosen by the ring vote described in {@link RingElection}
  * (Chang–Roberts ring carrying Raft's vote): a backup that hears no leader for the election
  * timeout plus a random jitter starts one; a node that heard a live leader within the
- * election timeout drops tokens (leader stickiness). Replication is Raft's (Ongaro and
+ * election timeout drops tokens (leader stickiness). Above epoch 1 the election is preceded
+ * by a pre-vote probe (Raft thesis 9.6) that raises no epoch: without it a node that times
+ * out alone (rejoining before its link to the leader is back) would promise itself a newer
+ * epoch, refuse the leader's appends with it and so depose a leader the others still hear. Replication is Raft's (Ongaro and
  * Ousterhout 2014, sections 5.3 and 5.4): the leader opens its epoch with an empty entry,
  * streams appends (previous index and epoch, a bounded batch of entries, its commit index)
  * pipelined per backup; a backup checks the previous entry, truncates only a conflicting
@@ -83,6 +86,8 @@ public final class ReplicationCore {
 
     /** Epoch of the election this incarnation started and has not yet decided, or 0. */
     private long electionInFlight;
+    /** Epoch of the pre-vote probe this node sent and has not yet decided, or 0. */
+    private long probeInFlight;
     /** Elections started since a leader was last adopted; widens the backoff. */
     private int failedElections;
     private static final int MAX_BACKOFF_SHIFT = 3;
@@ -309,6 +314,19 @@ public final class ReplicationCore {
         if (role.is(Role.LEADER)) {
             throw new IllegalStateException("a leader does not start elections");
         }
+        if (epoch > 1) {
+            // Pre-vote first: promising the epoch to itself would make this node refuse the
+            // current leader's appends with a newer epoch, which deposes a leader that the
+            // others still hear (a node rejoining before its links to the leader are back).
+            // Epoch 1 cannot be newer than any leader's, so a fresh cluster skips the round.
+            probeInFlight = epoch;
+            forward(ring.open(epoch, log.epochAt(durableIndex), durableIndex).toBuilder().setProbe(true).build());
+            return;
+        }
+        openElection(epoch);
+    }
+
+    private void openElection(long epoch) {
         promise(epoch, self);
         changeRole(Role.ELECTING);
         followNobody();
@@ -319,7 +337,31 @@ public final class ReplicationCore {
         forward(token);
     }
 
+    /** A pre-vote probe: passed on by every node that hears no live leader; nobody promises anything. */
+    private void onProbe(ElectionToken token) {
+        if (token.getInitiator() == self) {
+            onTokenHome(token);
+            return;
+        }
+        if (leaderLive()) {
+            return; // leader stickiness: this is exactly the election the probe asks about
+        }
+        forward(ring.join(token, log.epochAt(durableIndex), durableIndex));
+    }
+
+    private void onProbeHome(ElectionToken token) {
+        if (token.getEpoch() != probeInFlight || role.is(Role.LEADER) || leaderLive() || !ring.hasMajority(token)) {
+            return; // a stale copy, a leader heard meanwhile, or too few: the countdown retries
+        }
+        probeInFlight = 0;
+        openElection(Math.max(highestSeenEpoch, state.epoch()) + 1);
+    }
+
     private void onToken(ElectionToken token) {
+        if (token.getProbe()) {
+            onProbe(token);
+            return;
+        }
         long epoch = token.getEpoch();
         highestSeenEpoch = Math.max(highestSeenEpoch, epoch);
         if (token.getInitiator() == self) {
@@ -358,6 +400,10 @@ public final class ReplicationCore {
     }
 
     private void onTokenHome(ElectionToken token) {
+        if (token.getProbe()) {
+            onProbeHome(token);
+            return;
+        }
         long epoch = token.getEpoch();
         if (epoch != electionInFlight || state.epoch() != epoch || state.promisedTo() != self) {
             return; // an abandoned election, or a copy of a decided one: never announce twice
@@ -445,6 +491,7 @@ public final class ReplicationCore {
     private void becomeLeader() {
         changeRole(Role.LEADER);
         electionInFlight = 0;
+        probeInFlight = 0;
         failedElections = 0;
         setLeader(self, config.clientAddress());
         resetBackupState();
@@ -481,6 +528,7 @@ public final class ReplicationCore {
             progress.clear();
         }
         electionInFlight = 0;
+        probeInFlight = 0;
         failedElections = 0;
         setLeader(leader, address.isEmpty() && !newLeader ? leaderAddress : address);
         ticksSinceLeaderContact = 0;
