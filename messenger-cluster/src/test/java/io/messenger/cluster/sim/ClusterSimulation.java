@@ -106,6 +106,12 @@ public final class ClusterSimulation {
         boolean up;
         long appliedIndex;
         long lastLeaderEpoch = -1;
+        /** While now is below this, the process is frozen (GC pause, SIGSTOP): no ticks, no input. */
+        long pausedUntil;
+
+        boolean paused() {
+            return now < pausedUntil;
+        }
 
         SimNode(int id) {
             this.id = id;
@@ -119,6 +125,7 @@ public final class ClusterSimulation {
             core = new ReplicationCore(config, log, saved,
                     new SplittableRandom(seed * 7919 + id * 131L + incarnation));
             up = true;
+            pausedUntil = 0;
             appliedIndex = 0;
             lastLeaderEpoch = -1;
         }
@@ -237,7 +244,7 @@ public final class ClusterSimulation {
         SimNode n = nodes.get(e.node());
         switch (e.kind()) {
             case TICK -> {
-                if (n.up) {
+                if (n.up && !n.paused()) {
                     n.core.tick();
                     afterInput(n);
                 }
@@ -246,14 +253,17 @@ public final class ClusterSimulation {
             }
             case DELIVER -> {
                 int from = e.envelope().getFrom();
-                if (n.up && !cutLinks.contains(link(from, n.id))) {
+                if (n.up && n.paused()) {
+                    // Waits in the socket buffer until the process runs again.
+                    queue.add(new Event(n.pausedUntil, seqCounter++, Kind.DELIVER, n.id, e.envelope()));
+                } else if (n.up && !cutLinks.contains(link(from, n.id))) {
                     traceEvent(() -> "deliver " + from + "->" + n.id + " " + brief(e.envelope()));
                     n.core.receive(e.envelope());
                     afterInput(n);
                 }
             }
             case FSYNC -> {
-                if (n.up) {
+                if (n.up && !n.paused()) {
                     long last = n.disk.lastIndex();
                     long durable = n.disk.durableIndex();
                     long target = random.nextInt(3) == 0 || !chaos ? last
@@ -264,8 +274,12 @@ public final class ClusterSimulation {
                 schedule(chaos ? 1 + random.nextInt(4) : 1, Kind.FSYNC, n.id, null);
             }
             case PROPOSE -> {
-                propose();
-                schedule(1 + random.nextInt(6), Kind.PROPOSE, 0, null);
+                if (e.node() != 0) {
+                    propose(n);
+                } else {
+                    propose(nodes.get(ids.get(random.nextInt(size))));
+                    schedule(1 + random.nextInt(6), Kind.PROPOSE, 0, null);
+                }
             }
             case CHAOS -> {
                 if (chaos) {
@@ -340,9 +354,8 @@ public final class ClusterSimulation {
         return random.nextInt(8) == 0 ? random.nextInt(options.maxDelay() + 1) : random.nextInt(2);
     }
 
-    private void propose() {
-        SimNode n = nodes.get(ids.get(random.nextInt(size)));
-        if (!n.up) {
+    private void propose(SimNode n) {
+        if (!n.up || n.paused()) {
             return;
         }
         try {
@@ -362,12 +375,30 @@ public final class ClusterSimulation {
 
     private void injectFault() {
         int choice = random.nextInt(10);
-        if (choice < 4) {
+        if (choice < 3) {
             crash(nodes.get(ids.get(random.nextInt(size))));
-        } else if (choice < 8) {
+        } else if (choice < 6) {
             partition();
+        } else if (choice < 8) {
+            pause(nodes.get(ids.get(random.nextInt(size))));
         } else {
             heal();
+        }
+    }
+
+    /**
+     * Freezes a node long enough for the others to move on; when it wakes it still believes
+     * what it believed (a stale leader), and sometimes a client proposal is the first thing
+     * it handles.
+     */
+    private void pause(SimNode n) {
+        if (!n.up || n.paused()) {
+            return;
+        }
+        n.pausedUntil = now + 10 + random.nextInt(70);
+        traceEvent(() -> "pause " + n.id + " until " + n.pausedUntil);
+        if (random.nextBoolean()) {
+            queue.add(new Event(n.pausedUntil, seqCounter++, Kind.PROPOSE, n.id, null));
         }
     }
 
@@ -463,6 +494,9 @@ public final class ClusterSimulation {
     /** Stops every fault, brings every node back, and requires a leader and a converged log. */
     private void quiet() {
         chaos = false;
+        for (SimNode n : nodes.values()) {
+            n.pausedUntil = 0;
+        }
         heal();
         for (SimNode n : nodes.values()) {
             restart(n);
