@@ -152,6 +152,36 @@ class RingElectionTest {
     }
 
     @Test
+    void anInitiatorOpensItsTokenWithItsDurablePositionAndAnnouncesOnce() {
+        CoreHarness cluster = new CoreHarness(3, 41);
+        CoreHarness.Node one = cluster.node(1);
+        one.log.append(List.of(entry(1, 1, "a"), entry(1, 2, "b"), entry(1, 3, "c")));
+        one.log.makeDurable(2);
+        one.core.durable(2);
+        Ready ready = null;
+        for (int i = 0; i < 100 && one.role() != Role.ELECTING; i++) {
+            one.core.tick();
+            ready = one.core.drain();
+        }
+        ElectionToken sent = ready.messages().get(0).envelope().getElectionToken();
+        assertThat(sent.getCandidateLastIndex()).isEqualTo(2);
+        long epoch = sent.getEpoch();
+
+        // Two copies come home, joined by node 2 at different durable positions.
+        ElectionToken first = sent.toBuilder().addParticipants(2).build();
+        ElectionToken second = sent.toBuilder().addParticipants(2).setCandidate(2)
+                .setCandidateLastEpoch(1).setCandidateLastIndex(3).build();
+        one.core.receive(envelopeFrom(2, epoch).setElectionToken(first).build());
+        Ready announced = one.core.drain();
+        assertThat(announced.messages()).filteredOn(o -> o.envelope().hasElected())
+                .extracting(o -> o.envelope().getElected().getLeader()).containsExactly(1, 1);
+        assertThat(one.role()).isEqualTo(Role.LEADER);
+        one.core.receive(envelopeFrom(2, epoch).setElectionToken(second).build());
+        assertThat(one.core.drain().messages()).noneMatch(o -> o.envelope().hasElected());
+        assertThat(one.role()).isEqualTo(Role.LEADER);
+    }
+
+    @Test
     void ringOrderSkipsParticipantsAndUnreachableNodes() {
         RingElection ring = new RingElection(new CoreConfig(2, List.of(4, 1, 3, 2, 5), 1, 2, 1, 1, 1, "x"));
         ElectionToken fromFour = ElectionToken.newBuilder().setEpoch(1).setInitiator(4)
