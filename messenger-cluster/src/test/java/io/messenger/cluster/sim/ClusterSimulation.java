@@ -221,6 +221,7 @@ public final class ClusterSimulation {
                 step();
             }
             quiet();
+            checkLogMatchingPairwise();
             return new Result(steps, elections, committed.size());
         } catch (InvariantViolation e) {
             throw e;
@@ -598,6 +599,30 @@ public final class ClusterSimulation {
         if (holders < majority) {
             fail("committed entry " + last + " (epoch " + epoch + ") is durable on only " + holders
                     + " nodes, fewer than a majority");
+        }
+    }
+
+    /**
+     * Log matching over whole logs, independent of the per-append check: wherever two logs
+     * hold the same (epoch, index), they are identical up to it.
+     */
+    private void checkLogMatchingPairwise() {
+        for (SimNode a : nodes.values()) {
+            for (SimNode b : nodes.values()) {
+                if (a.id >= b.id) {
+                    continue;
+                }
+                long i = Math.min(a.disk.lastIndex(), b.disk.lastIndex());
+                while (i > 0 && a.disk.epochAt(i) != b.disk.epochAt(i)) {
+                    i--;
+                }
+                for (long j = 1; j <= i; j++) {
+                    if (!a.disk.entry(j).equals(b.disk.entry(j))) {
+                        fail("log matching: nodes " + a.id + " and " + b.id + " share (epoch " + a.disk.epochAt(i)
+                                + ", index " + i + ") but differ at " + j);
+                    }
+                }
+            }
         }
     }
 

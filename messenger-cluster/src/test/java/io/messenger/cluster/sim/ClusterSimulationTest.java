@@ -9,8 +9,8 @@ import org.junit.jupiter.api.Test;
  */
 class ClusterSimulationTest {
 
-    private static final int DEFAULT_SEEDS_3 = 1500;
-    private static final int DEFAULT_SEEDS_5 = 600;
+    private static final int DEFAULT_SEEDS_3 = 2000;
+    private static final int DEFAULT_SEEDS_5 = 1000;
 
     @Test
     void threeNodes() {
