@@ -105,8 +105,11 @@ final class CompareCommand implements Callable<Integer> {
                 nats.close();
             }
         }
-        for (Scenario scenario : scenarios) {
-            System.out.println(ComparisonTable.render(scenario));
+        if (scenarios.size() > 1) {
+            // Each table was printed after its rate; together again here so they can be read side by side.
+            for (Scenario scenario : scenarios) {
+                System.out.println(ComparisonTable.render(scenario));
+            }
         }
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("kind", "compare");
