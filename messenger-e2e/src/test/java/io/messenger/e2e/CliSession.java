@@ -33,8 +33,11 @@ public final class CliSession implements AutoCloseable {
     private final List<String> stderr = new CopyOnWriteArrayList<>();
     private final List<Thread> pumps = new ArrayList<>();
 
+    private final Path logFile;
+
     private CliSession(String name, Process process, Path dir) {
         this.name = name;
+        this.logFile = dir.resolve(name + ".log");
         this.process = process;
         this.stdin = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
         pumps.add(pump(process.getInputStream(), stdout, dir.resolve(name + ".out")));
@@ -50,7 +53,9 @@ public final class CliSession implements AutoCloseable {
         List<String> command = new ArrayList<>(List.of(
                 ProcessHandle.current().info().command().orElse("java"),
                 "-Dio.netty.leakDetectionLevel=paranoid", "-Xmx128m", "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1", "-jar", AppJars.client().toString()));
+                "-XX:TieredStopAtLevel=1", "-jar", AppJars.client().toString(),
+                // The CLI logs nowhere by default; a file lets the test see Netty's leak reports.
+                "--log-file", dir.resolve(name + ".log").toString()));
         command.addAll(args);
         try {
             Files.createDirectories(dir);
@@ -148,6 +153,18 @@ public final class CliSession implements AutoCloseable {
 
     public boolean alive() {
         return process.isAlive();
+    }
+
+    /** Lines of the client's log where Netty's leak detector reported a leaked buffer. */
+    public List<String> leakReports() {
+        if (!Files.exists(logFile)) {
+            return List.of();
+        }
+        try (java.util.stream.Stream<String> lines = Files.lines(logFile, StandardCharsets.UTF_8)) {
+            return lines.filter(line -> line.contains("LEAK: ")).map(line -> name + ": " + line).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + logFile, e);
+        }
     }
 
     /** Both streams, for failure messages. */

@@ -47,6 +47,7 @@ class ClientContractProcessTest {
         groups.forEach(g -> g.shutdownGracefully(0, 1, TimeUnit.SECONDS));
         if (cluster != null) {
             cluster.close();
+            assertThat(cluster.leakReports()).as("Netty leak reports in server logs").isEmpty();
         }
     }
 

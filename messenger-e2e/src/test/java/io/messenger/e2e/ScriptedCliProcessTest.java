@@ -38,7 +38,10 @@ class ScriptedCliProcessTest {
         sessions.forEach(CliSession::close);
         if (cluster != null) {
             cluster.close();
+            assertThat(cluster.leakReports()).as("Netty leak reports in server logs").isEmpty();
         }
+        assertThat(sessions.stream().flatMap(s -> s.leakReports().stream()).toList())
+                .as("Netty leak reports in CLI logs").isEmpty();
     }
 
     @Test
