@@ -97,6 +97,9 @@ public final class LoadGenerator {
             sending = false;
             timer.shutdownNow();
             for (Sender sender : senders) {
+                if (sender.client == null) {
+                    continue; // never connected; the system's close() releases anything half-opened
+                }
                 try {
                     sender.client.close();
                 } catch (RuntimeException e) {
