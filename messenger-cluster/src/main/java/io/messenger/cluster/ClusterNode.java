@@ -155,7 +155,12 @@ public final class ClusterNode implements Replicator, AutoCloseable {
             }
         }).start();
         ticker = loop.scheduleAtFixedRate(() -> {
-            core.tick();
+            try {
+                core.tick();
+            } catch (RuntimeException e) {
+                halt("a tick", e);
+                return;
+            }
             handleReady();
         }, TICK.toNanos(), TICK.toNanos(), TimeUnit.NANOSECONDS);
         handleReady();
@@ -168,7 +173,12 @@ public final class ClusterNode implements Replicator, AutoCloseable {
                 if (core == null || closed.get()) {
                     return;
                 }
-                input.run();
+                try {
+                    input.run();
+                } catch (RuntimeException e) {
+                    halt("an input", e);
+                    return;
+                }
                 handleReady();
             });
         } catch (RejectedExecutionException e) {
@@ -214,6 +224,11 @@ public final class ClusterNode implements Replicator, AutoCloseable {
                 pending.put(index, proposal);
             } catch (NotLeaderException e) {
                 proposal.future.completeExceptionally(e);
+            } catch (RuntimeException e) {
+                // The log refused the write (its writer failed): the rest of the batch now
+                // meets a stopped core and fails with NotLeaderException.
+                proposal.future.completeExceptionally(e);
+                halt("a proposal", e);
             }
         }
         if (!proposals.isEmpty() && proposalsScheduled.compareAndSet(false, true)) {
@@ -253,6 +268,22 @@ public final class ClusterNode implements Replicator, AutoCloseable {
             apply(entry);
         }
         publishStatus(ready.statusChanged());
+    }
+
+    /**
+     * On the loop: the core or its log threw (a failed log writer refuses every write). The core
+     * may be half-way through a change, and a leader that cannot write would keep heartbeating
+     * and so keep the others from replacing it: the node goes silent for good, like when its
+     * election state cannot be saved, and its pending proposals fail.
+     */
+    private void halt(String during, RuntimeException e) {
+        if (core.role() == Role.STOPPED) {
+            return;
+        }
+        log.error("node {}: the consensus core failed during {}, stopping it", config.nodeId(), during, e);
+        core.stop();
+        core.drain();
+        publishStatus(true);
     }
 
     private void apply(Entry entry) {
