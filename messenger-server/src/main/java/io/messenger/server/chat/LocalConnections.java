@@ -1,7 +1,5 @@
 package io.messenger.server.chat;
 
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -36,13 +34,5 @@ public final class LocalConnections {
 
     public int size() {
         return bySession.size();
-    }
-
-    /** Closes every connection, for instance when this node stops leading. */
-    public void closeAll(java.util.function.Consumer<ClientConnection> closer) {
-        List<ClientConnection> all = new ArrayList<>(bySession.values());
-        for (ClientConnection c : all) {
-            closer.accept(c);
-        }
     }
 }

@@ -40,7 +40,7 @@ final class ChannelConnection implements ClientConnection {
                     + " MiB waiting to be sent)");
             return;
         }
-        channel.writeAndFlush(envelope);
+        channel.writeAndFlush(envelope, channel.voidPromise());
     }
 
     @Override

@@ -247,9 +247,11 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
         if (evt instanceof IdleStateEvent) {
-            if (!ctx.channel().config().isAutoRead() && inFlight > 0) {
-                return; // we stopped reading (backpressure); the client is not silent
+            if (inFlight > 0 || !held.isEmpty()) {
+                return; // the client waits for us (commits, or reading paused by backpressure)
             }
+            log.debug("idle: phase {} inFlight {} held {} autoRead {}", phase, inFlight, held.size(),
+                    ctx.channel().config().isAutoRead());
             connection.close("silent for " + context.idleTimeout().toMillis() + " ms");
             phase = Phase.CLOSED;
             return;

@@ -45,6 +45,9 @@ final class Frames {
 
     /** Everything the channel wrote so far, decoded frame by frame; releases the buffers. */
     static List<ClientEnvelope> written(EmbeddedChannel channel) {
+        if (channel.isOpen()) {
+            channel.runPendingTasks(); // frames from the apply thread are written by event-loop tasks
+        }
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         for (Object o; (o = channel.readOutbound()) != null; ) {
             ByteBuf b = (ByteBuf) o;
