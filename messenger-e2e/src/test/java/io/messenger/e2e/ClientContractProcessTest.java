@@ -2,9 +2,11 @@ package io.messenger.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.messenger.client.BufferFullException;
 import io.messenger.client.ConnectionState;
+import io.messenger.client.MessengerClient;
 import io.messenger.client.RejectedException;
 import io.messenger.proto.client.Rejection;
 import io.netty.channel.EventLoopGroup;
@@ -16,6 +18,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -73,7 +76,7 @@ class ClientContractProcessTest {
 
         assertThat(overflow).as("the sixth send fails at once").isCompletedExceptionally();
         assertThat(buffered).noneMatch(CompletableFuture::isDone);
-        ExecutionException refused = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+        ExecutionException refused = assertThrows(ExecutionException.class,
                 overflow::get);
         assertThat(refused.getCause()).isInstanceOf(BufferFullException.class);
         assertThat(refused.getCause().getMessage()).contains("buffer is full");
@@ -115,7 +118,7 @@ class ClientContractProcessTest {
                         && laptop.client().state() == ConnectionState.RECONNECTED);
 
         ChatParticipant tablet = participant("dana-tablet", "dana", "den", b -> b.clientId("dana-tablet"));
-        ExecutionException refused = org.junit.jupiter.api.Assertions.assertThrows(ExecutionException.class,
+        ExecutionException refused = assertThrows(ExecutionException.class,
                 () -> tablet.join(JOIN_BOUND));
         assertThat(refused.getCause()).isInstanceOf(RejectedException.class);
         assertThat(((RejectedException) refused.getCause()).reason()).isEqualTo(Rejection.Reason.TOO_MANY_DEVICES);
@@ -133,7 +136,7 @@ class ClientContractProcessTest {
     }
 
     private ChatParticipant participant(String name, String user, String room,
-            java.util.function.UnaryOperator<io.messenger.client.MessengerClient.Builder> tuning) {
+            UnaryOperator<MessengerClient.Builder> tuning) {
         ChatParticipant participant = new ChatParticipant(history, name, cluster.clientAddresses(), user, room,
                 tuning);
         participants.add(participant);

@@ -51,14 +51,4 @@ public final class LoopbackPorts {
             return false;
         }
     }
-
-    /** Whether something accepts connections on the loopback port (used to see a node is gone). */
-    public static boolean listening(int port) {
-        try (java.net.Socket socket = new java.net.Socket()) {
-            socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 200);
-            return true;
-        } catch (IOException refused) {
-            return false;
-        }
-    }
 }

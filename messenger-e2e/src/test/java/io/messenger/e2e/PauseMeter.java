@@ -2,6 +2,7 @@ package io.messenger.e2e;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -57,6 +58,6 @@ public final class PauseMeter {
         long median = millis.length % 2 == 1 ? millis[millis.length / 2]
                 : (millis[millis.length / 2 - 1] + millis[millis.length / 2]) / 2;
         return "pauses over " + millis.length + " faults: median " + median + " ms, worst "
-                + millis[millis.length - 1] + " ms, all " + java.util.Arrays.toString(millis);
+                + millis[millis.length - 1] + " ms, all " + Arrays.toString(millis);
     }
 }
