@@ -33,11 +33,6 @@ class FailoverProcessTest {
     private static final int LEADER_KILLS = Integer.getInteger("e2e.kills", 5);
     /** Cluster size; {@code -De2e.nodes=5} for five (heavier on a shared machine). */
     private static final int NODES = Integer.getInteger("e2e.nodes", 3);
-    /**
-     * Also kill the leader right after restarting a backup ({@code -De2e.doubleFault=true}). Off by
-     * default while the election livelock it exposes is open (see {@link RestartElectionProcessTest}).
-     */
-    private static final boolean DOUBLE_FAULT = Boolean.getBoolean("e2e.doubleFault");
 
     private final History history = new History();
     private final List<ChatParticipant> participants = new ArrayList<>();
@@ -99,9 +94,7 @@ class FailoverProcessTest {
             }
         }
         freezeTheLeader();
-        if (DOUBLE_FAULT) {
-            killTheLeaderWhileARestartedNodeCatchesUp();
-        }
+        killTheLeaderWhileARestartedNodeCatchesUp();
 
         load.shutdown();
         assertThat(load.awaitTermination(5, TimeUnit.SECONDS)).isTrue();

@@ -20,6 +20,7 @@ class RestartElectionProcessTest {
     void tearDown() {
         if (cluster != null) {
             cluster.close();
+            assertThat(cluster.leakReports()).as("Netty leak reports in server logs").isEmpty();
         }
     }
 
