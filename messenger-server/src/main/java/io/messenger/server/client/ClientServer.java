@@ -1,6 +1,7 @@
 package io.messenger.server.client;
 
 import io.messenger.cluster.ClusterStatus;
+import io.messenger.proto.client.ClientEnvelope;
 import io.messenger.proto.client.Rejection;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -93,6 +94,11 @@ public final class ClientServer implements AutoCloseable {
     @Override
     public void close() {
         serverChannel.close().syncUninterruptibly();
+        // Told, not just dropped: a client moves on to another node at once.
+        ClientEnvelope goodbye = ClientSessionHandler.envelope().setRejection(Rejection.newBuilder()
+                .setReason(Rejection.Reason.SHUTTING_DOWN)
+                .setMessage("Node " + context.nodeId() + " is shutting down; connect to another node.")).build();
+        clients.writeAndFlush(goodbye).awaitUninterruptibly(1, TimeUnit.SECONDS);
         clients.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         bossGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         workerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);

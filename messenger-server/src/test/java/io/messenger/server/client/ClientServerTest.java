@@ -50,4 +50,22 @@ class ClientServerTest {
             assertThat(in.read()).as("then the connection is closed").isEqualTo(-1);
         }
     }
+
+    @Test
+    void closingTheServerTellsItsClientsItIsShuttingDown() throws Exception {
+        LocalConnections connections = new LocalConnections();
+        ChatStateMachine chat = new ChatStateMachine(1, ChatLimits.DEFAULTS, connections);
+        try (InProcessReplicator log = InProcessReplicator.threaded(chat)) {
+            ClientServer server = ClientServer.start(new ClientServerContext(1, log, chat, connections, 4096,
+                    64 * 1024, Duration.ofSeconds(10), 256, System::currentTimeMillis), "127.0.0.1", 0);
+            try (Socket socket = new Socket("127.0.0.1", server.port())) {
+                socket.setSoTimeout(5_000);
+                DataInputStream in = new DataInputStream(socket.getInputStream());
+                org.awaitility.Awaitility.await().until(() -> server.connectedClients() == 1);
+                server.close();
+                assertThat(read(in).getRejection().getReason()).isEqualTo(Rejection.Reason.SHUTTING_DOWN);
+                assertThat(in.read()).isEqualTo(-1);
+            }
+        }
+    }
 }

@@ -5,16 +5,23 @@ import io.messenger.server.ServerConfig;
 import io.messenger.server.Setting;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.EnumMap;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A real single node (ClusterNode, durable log in a temp dir) on loopback with ports the OS
  * picked, restartable on the same data directory and peer port.
  */
 final class TestNode implements AutoCloseable {
+
+    private static final Set<Integer> HANDED_OUT = new HashSet<>();
 
     private final Map<Setting, String> settings = new EnumMap<>(Setting.class);
     private MessengerServer server;
@@ -67,12 +74,26 @@ final class TestNode implements AutoCloseable {
         }
     }
 
-    static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+    /**
+     * A port that was free a moment ago, taken below the kernel's ephemeral range (32768+) so
+     * an outgoing connection of a node that starts first cannot be given it.
+     */
+    static synchronized int freePort() {
+        for (int attempt = 0; attempt < 10_000; attempt++) {
+            int port = ThreadLocalRandom.current().nextInt(20_000, 32_000);
+            if (HANDED_OUT.contains(port)) {
+                continue;
+            }
+            try (ServerSocket s = new ServerSocket()) {
+                s.setReuseAddress(false);
+                s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+                HANDED_OUT.add(port);
+                return port;
+            } catch (IOException taken) {
+                // In use by someone else: try another one.
+                continue;
+            }
         }
+        throw new UncheckedIOException(new IOException("no free loopback port between 20000 and 32000"));
     }
 }
