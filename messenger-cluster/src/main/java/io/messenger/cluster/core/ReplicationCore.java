@@ -38,8 +38,9 @@ import java.util.random.RandomGenerator;
  * election timeout drops tokens (leader stickiness). Above epoch 1 the election is preceded
  * by a pre-vote probe (Raft thesis 9.6) that raises no epoch: without it a node that times
  * out alone (rejoining before its link to the leader is back) would promise itself a newer
- * epoch, refuse the leader's appends with it and so depose a leader the others still hear. Replication is Raft's (Ongaro and
- * Ousterhout 2014, sections 5.3 and 5.4): the leader opens its epoch with an empty entry,
+ * epoch, refuse the leader's appends with it and so depose a leader the others still hear.
+ * Replication is Raft's (Ongaro and Ousterhout 2014, sections 5.3 and 5.4): the leader
+ * opens its epoch with an empty entry,
  * streams appends (previous index and epoch, a bounded batch of entries, its commit index)
  * pipelined per backup; a backup checks the previous entry, truncates only a conflicting
  * suffix, appends, and acknowledges only what is durable. The leader commits the highest

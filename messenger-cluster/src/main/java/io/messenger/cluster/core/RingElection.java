@@ -22,6 +22,10 @@ import java.util.Set;
  * who wins, holds it; and a participant never again accepts appends of an older epoch, so
  * the old leader cannot commit behind the new one's back. Only durable log positions go
  * into a token: an entry that is not yet durable may vanish in a crash.
+ *
+ * <p>Above epoch 1 a probe token (a pre-vote, Raft thesis section 9.6) goes round first: it
+ * changes no state, is dropped by any node that hears a live leader, and only once it comes
+ * home carried by a majority does the initiator raise its epoch and send the real token.
  */
 final class RingElection {
 

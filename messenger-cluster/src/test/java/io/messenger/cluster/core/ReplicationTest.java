@@ -179,6 +179,22 @@ class ReplicationTest {
     }
 
     @Test
+    void aLateFsyncReportAboutTruncatedEntriesIsNotTrusted() {
+        CoreHarness cluster = new CoreHarness(3, 43);
+        CoreHarness.Node backup = cluster.node(2);
+        backup.load(List.of(entry(1, 1, "a"), entry(1, 2, "b"), entry(1, 3, "c")), new DurableState(1, 0));
+        backup.core.receive(append(2, 1, 1, 0, entry(2, 2, "x"), entry(2, 3, "y")));
+        assertThat(backup.log.durableIndex()).isEqualTo(1);
+        // The storage thread's report for the old entries 2..3 arrives after the truncation.
+        backup.core.durable(3);
+        assertThat(backup.core.drain().messages()).extracting(o -> o.envelope().getAppendResult().getMatchIndex())
+                .allMatch(match -> match <= 1);
+        backup.fsync();
+        assertThat(backup.core.drain().messages()).extracting(o -> o.envelope().getAppendResult().getMatchIndex())
+                .containsExactly(3L);
+    }
+
+    @Test
     void aMismatchIsRejectedWithAHintPastTheConflictingEpoch() {
         CoreHarness cluster = new CoreHarness(3, 31);
         CoreHarness.Node backup = cluster.node(2);
