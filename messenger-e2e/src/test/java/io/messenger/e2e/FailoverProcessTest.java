@@ -8,9 +8,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -99,27 +101,26 @@ class FailoverProcessTest {
         load.shutdown();
         assertThat(load.awaitTermination(5, TimeUnit.SECONDS)).isTrue();
         long loadEnd = System.nanoTime();
-        await("every send acknowledged or failed").atMost(SETTLE_BOUND).pollInterval(Duration.ofMillis(100))
-                .until(() -> participants.stream().mapToInt(ChatParticipant::pending).sum() == 0);
+        // Settling waits are bounded but not fatal: if something never arrives, the checker below says
+        // exactly what is missing, which is worth more than "condition not met".
+        settle("every send acknowledged or failed",
+                () -> participants.stream().mapToInt(ChatParticipant::pending).sum() == 0);
         Map<String, Long> roomEnds = roomEnds();
-        await("every receiver caught up with its room").atMost(SETTLE_BOUND).pollInterval(Duration.ofMillis(100))
-                .until(() -> participants.stream()
-                        .allMatch(p -> history.receiver(p.name()).lastSeq() >= roomEnds.getOrDefault(
-                                history.receiver(p.name()).room(), 0L)));
+        settle("every receiver caught up with its room", () -> participants.stream()
+                .allMatch(p -> history.receiver(p.name()).lastSeq() >= roomEnds.getOrDefault(
+                        history.receiver(p.name()).room(), 0L)));
 
         // A newcomer per room: its last-N history must be the tail of the very same order.
+        List<ChatParticipant> newcomers = new ArrayList<>();
         for (int r = 0; r < ROOMS; r++) {
             ChatParticipant newcomer = new ChatParticipant(history, "new" + r, cluster.clientAddresses(),
                     "newcomer" + r, "room" + r, builder -> builder);
             participants.add(newcomer);
+            newcomers.add(newcomer);
             newcomer.join(JOIN_BOUND);
-            long end = roomEnds.get("room" + r);
-            await("newcomer history in room" + r).atMost(Duration.ofSeconds(10))
-                    .until(() -> history.receiver(newcomer.name()).deliveries().size() >= Math.min(10, end));
-            assertThat(history.receiver(newcomer.name()).deliveries())
-                    .as("a newcomer sees the room's last 10 messages")
-                    .hasSize((int) Math.min(10, end))
-                    .allMatch(History.Delivery::fromHistory);
+            long end = roomEnds.getOrDefault("room" + r, 0L);
+            settle("newcomer history in room" + r,
+                    () -> history.receiver(newcomer.name()).deliveries().size() >= Math.min(10, end));
         }
 
         // Every replica ends with the same log: same last index, all of it committed.
@@ -146,6 +147,15 @@ class FailoverProcessTest {
                 .filter(p -> p.fault().startsWith("kill leader")).toList()));
 
         assertThat(verdict.ok()).as(verdict.toString()).isTrue();
+        assertThat(participants.stream().mapToInt(ChatParticipant::pending).sum())
+                .as("sends still waiting for an outcome after the cluster recovered").isZero();
+        for (ChatParticipant newcomer : newcomers) {
+            long end = roomEnds.getOrDefault(history.receiver(newcomer.name()).room(), 0L);
+            assertThat(history.receiver(newcomer.name()).deliveries())
+                    .as("a newcomer sees the room's last 10 messages")
+                    .hasSize((int) Math.min(10, end))
+                    .allMatch(History.Delivery::fromHistory);
+        }
         assertThat(verdict.acked()).isGreaterThan(200);
         assertThat(participants.stream().flatMap(p -> p.failures().stream()).toList())
                 .as("sends may only fail fast on a full buffer, never otherwise while the cluster recovers")
@@ -219,6 +229,14 @@ class FailoverProcessTest {
                 .pollInterval(Duration.ofMillis(100))
                 .until(() -> node.status().map(s -> s.leaderId() == leader.nodeId()
                         || s.leaderId() != 0 && cluster.leader().isPresent()).orElse(false));
+    }
+
+    private static void settle(String what, Callable<Boolean> condition) {
+        try {
+            await(what).atMost(SETTLE_BOUND).pollInterval(Duration.ofMillis(100)).until(condition);
+        } catch (ConditionTimeoutException e) {
+            System.out.println("FailoverProcessTest: not settled within " + SETTLE_BOUND.toSeconds() + " s: " + what);
+        }
     }
 
     private void awaitAcksBeyond(long target) {
