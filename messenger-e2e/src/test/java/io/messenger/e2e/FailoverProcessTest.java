@@ -161,6 +161,11 @@ class FailoverProcessTest {
                 .as("sends may only fail fast on a full buffer, never otherwise while the cluster recovers")
                 .isEmpty();
         assertThat(cluster.leakReports()).as("Netty leak reports in server logs").isEmpty();
+
+        // The checker is not vacuous on this history: one replayed delivery must fail it.
+        History.Delivery first = history.receiver("c00").deliveries().get(0);
+        history.delivered("c00", first.room(), first.roomSeq(), first.sender(), first.text(), false);
+        assertThat(HistoryChecker.check(history).duplicated()).as("a planted duplicate is caught").isEqualTo(1);
     }
 
     /**
