@@ -153,7 +153,13 @@ final class FailoverCommand implements Callable<Integer> {
                 }
             }
             out.append("client reconnects: ").append(reconnects).append('\n');
-            out.append(ok() ? "failover: ok\n" : "failover: FAILURE (" + result.verdictSummary() + ")\n");
+            if (ok()) {
+                out.append("failover: ok\n");
+            } else if (!result.ok()) {
+                out.append("failover: ").append(result.verdictSummary()).append('\n');
+            } else {
+                out.append("failover: FAILURE: a kill, election or restart did not complete (see above)\n");
+            }
             return out.toString();
         }
     }

@@ -11,8 +11,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Kills the leader every {@code interval}, {@code kills} times, while a load runs: finds the leader,
- * kills it, watches the survivors' /status until they name a new one, and restarts the killed node.
- * Runs on the load generator's disturbance thread.
+ * kills it, watches the survivors' /status until they name a new one, and restarts the killed node. A
+ * kill waits for half an interval after the previous node is back. Runs on the load generator's
+ * disturbance thread, which keeps the measurement going until this returns.
  */
 public final class LeaderKiller implements Runnable {
 
@@ -42,9 +43,13 @@ public final class LeaderKiller implements Runnable {
     @Override
     public void run() {
         long start = System.nanoTime();
+        long settle = interval.toNanos() / 2;
+        long lastBack = start - settle;
         try {
             for (int k = 1; k <= kills; k++) {
-                long due = start + interval.toNanos() * k - interval.toNanos() / 2;
+                // On schedule, but never before the cluster has had half an interval with all nodes back:
+                // killing a leader while another node is still down would measure an outage, not a failover.
+                long due = Math.max(start + interval.toNanos() * k - settle, lastBack + settle);
                 long wait = due - System.nanoTime();
                 if (wait > 0) {
                     TimeUnit.NANOSECONDS.sleep(wait);
@@ -73,12 +78,18 @@ public final class LeaderKiller implements Runnable {
                 } catch (java.io.IOException e) {
                     problem = e.getMessage();
                     progress.accept("kill " + k + ": restart of node " + leader + " failed: " + problem);
+                } finally {
+                    // Recorded even when the run ends (interrupts us) while the node is still coming back.
+                    record(new Kill(k, leader, killed, election.leader(), election.seenNanos(), restarted, cut,
+                            problem != null || restarted != 0 ? problem : "the run ended before the node was back"));
                 }
-                record(new Kill(k, leader, killed, election.leader(), election.seenNanos(), restarted, cut, problem));
                 if (problem != null) {
                     return; // with a node down for good, further kills would only measure an outage
                 }
+                lastBack = restarted;
             }
+            // A recovery tail after the last restart, so the chart shows the cluster whole again.
+            TimeUnit.NANOSECONDS.sleep(settle);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (java.io.IOException | RuntimeException e) {

@@ -167,7 +167,26 @@ public final class NodeControl {
         if (!process.destroyForcibly()) {
             throw new IOException("Could not send SIGKILL to node " + node + " (pid " + pid + ")");
         }
-        process.onExit().orTimeout(10, TimeUnit.SECONDS).join();
+        // Not ProcessHandle.onExit(): for a process that is not our child it polls from 300 ms upwards, and
+        // a killed node nobody reaps stays a zombie that it counts as alive.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (running(pid)) {
+            if (System.nanoTime() > deadline) {
+                throw new IOException("Node " + node + " (pid " + pid + ") still runs 10 s after SIGKILL");
+            }
+            TimeUnit.MILLISECONDS.sleep(2);
+        }
+    }
+
+    /** Whether a process exists and is not a zombie, from /proc/PID/stat. */
+    static boolean running(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state != 'Z' && state != 'X';
+        } catch (IOException | RuntimeException gone) {
+            return false;
+        }
     }
 
     /** Starts the node again and waits until its admin endpoint answers. */
@@ -175,6 +194,7 @@ public final class NodeControl {
         if (method == Method.DOCKER) {
             run(List.of("docker", "start", container(node)), timeout);
         } else {
+            forgetIfDead(node);
             run(List.of("bash", "-c", restartCommand.replace("{id}", Integer.toString(node))), timeout);
         }
         long deadline = System.nanoTime() + timeout.toNanos();
@@ -184,6 +204,18 @@ public final class NodeControl {
                         + " s of its restart");
             }
             TimeUnit.MILLISECONDS.sleep(100);
+        }
+    }
+
+    /**
+     * Removes the PID file of a node that no longer runs. A killed node that init has not reaped yet is a
+     * zombie, which {@code kill -0} (and so a start script's "already running" check) takes for alive.
+     */
+    private void forgetIfDead(int node) throws IOException {
+        Path file = pidDir.resolve("node-" + node + ".pid");
+        OptionalLong pid = pid(node);
+        if (pid.isPresent() && !running(pid.getAsLong()) && Files.deleteIfExists(file)) {
+            log.debug("Removed stale PID file {}", file);
         }
     }
 

@@ -31,6 +31,8 @@ public final class LoadGenerator {
     private static final Logger log = LoggerFactory.getLogger(LoadGenerator.class);
     private static final long BACKPRESSURE_RETRY_MILLIS = 2;
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(60);
+    /** How long measurement may run past its duration while a disturbance has not finished. */
+    private static final long MAX_EXTENSION_SECONDS = 120;
 
     private final ChatSystem system;
     private final LoadSpec spec;
@@ -81,8 +83,9 @@ public final class LoadGenerator {
     /**
      * Runs the whole load: connect, warm up, measure, drain, verify, disconnect.
      *
-     * @param duringMeasurement started on its own thread when measurement begins (e.g. killing leaders),
-     *     interrupted if still running when it ends; may be null
+     * @param duringMeasurement started on its own thread when measurement begins (e.g. killing leaders);
+     *     measurement lasts at least the spec's duration and until it returns (at most two minutes more);
+     *     may be null
      */
     public RunResult run(Runnable duringMeasurement) throws Exception {
         List<String> rooms = new ArrayList<>();
@@ -154,12 +157,17 @@ public final class LoadGenerator {
             pacer.start();
         }
         Measurement window = warmupSeconds == 0 ? new Measurement(duringMeasurement) : null;
-        for (long second = 1; second <= warmupSeconds + measureSeconds; second++) {
+        long last = warmupSeconds + measureSeconds;
+        for (long second = 1; second <= last; second++) {
             sleepUntil(startNanos + TimeUnit.SECONDS.toNanos(second));
             boolean measuring = second > warmupSeconds;
             LoadMetrics.TimelinePoint point = metrics.sample(second, measuring);
             if (second == warmupSeconds) {
                 window = new Measurement(duringMeasurement);
+            }
+            if (second == last && window != null && window.disturbance != null && window.disturbance.isAlive()
+                    && last < warmupSeconds + measureSeconds + MAX_EXTENSION_SECONDS) {
+                last++; // the disturbance is still at work (a node coming back): keep measuring
             }
             progress.accept(String.format("%s %3ds %s %8.0f acks/s %8.0f deliveries/s  p99 ack %7.1f ms, delivery %7.1f ms",
                     system.name(), second, measuring ? "measure" : "warm-up", point.acksPerSecond(),
