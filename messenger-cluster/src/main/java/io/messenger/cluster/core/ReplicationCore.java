@@ -189,7 +189,10 @@ public final class ReplicationCore {
     /**
      * Tells the core whether a peer's connection is up. Tokens skip peers known to be down,
      * and an election is not started while fewer than a majority are reachable (it would
-     * only burn epochs). A reconnected backup is probed afresh.
+     * only burn epochs). A reconnected backup is probed afresh. A new core counts every peer
+     * as reachable; a driver should report each peer down at start until its link is up,
+     * since a token handed to a dead peer that nobody reported is lost (the election then
+     * retries, but through the same dead peer).
      */
     public void peerConnectivity(int peerId, boolean connected) {
         if (peerId == self || !isMember(peerId)) {
