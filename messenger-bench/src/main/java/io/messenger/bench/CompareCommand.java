@@ -73,6 +73,7 @@ final class CompareCommand implements Callable<Integer> {
             throw new ParameterException(commandSpec.commandLine(),
                     "nats-server is not installed: run 'make bench-deps' or pass --nats-server PATH");
         }
+        Map<String, Object> machineAtStart = Machine.describe();
         List<Scenario> scenarios = new ArrayList<>();
         boolean allOk = true;
         NatsCluster nats = systemNames.contains("nats") ? natsOptions.start() : null;
@@ -114,7 +115,8 @@ final class CompareCommand implements Callable<Integer> {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("kind", "compare");
         json.put("finished", Instant.now().toString());
-        json.put("machine", Machine.describe());
+        json.put("machineAtStart", machineAtStart);
+        json.put("machineAtEnd", Machine.describe());
         if (nats != null) {
             json.put("nats", Map.of("version", NatsCluster.version(natsOptions.binary()), "note", NATS_NOTE));
             System.out.println("note: " + NATS_NOTE);

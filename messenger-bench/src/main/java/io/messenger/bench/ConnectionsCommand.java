@@ -70,6 +70,7 @@ final class ConnectionsCommand implements Callable<Integer> {
     }
 
     Map<String, Object> run() throws Exception {
+        Map<String, Object> machineAtStart = Machine.describe();
         NodeControl nodes = cluster.control(systems);
         int leader = nodes.awaitLeader(Duration.ofSeconds(10));
         if (leader == 0) {
@@ -130,7 +131,8 @@ final class ConnectionsCommand implements Callable<Integer> {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("kind", "connections");
         json.put("finished", Instant.now().toString());
-        json.put("machine", Machine.describe());
+        json.put("machineAtStart", machineAtStart);
+        json.put("machineAtEnd", Machine.describe());
         json.put("connections", figures);
         output.write("connections", "Idle connections", json, List.of());
         return figures;

@@ -62,6 +62,7 @@ final class FailoverCommand implements Callable<Integer> {
 
     /** Runs the failover scenario and writes its results; used by the all-in-one command too. */
     FailoverReport run() throws Exception {
+        Map<String, Object> machineAtStart = Machine.describe();
         NodeControl nodes = cluster.control(systems);
         if (nodes.awaitLeader(Duration.ofSeconds(10)) == 0) {
             throw new IllegalStateException("No messenger node at " + cluster.admins
@@ -80,16 +81,17 @@ final class FailoverCommand implements Callable<Integer> {
             killer = new LeaderKiller(nodes, kills, interval, generator::nextCounters, System.out::println);
             result = generator.run(killer);
             FailoverReport report = FailoverReport.of(result, killer.kills(), generator, system.reconnects());
-            write(report);
+            write(report, machineAtStart);
             return report;
         }
     }
 
-    private void write(FailoverReport report) throws java.io.IOException {
+    private void write(FailoverReport report, Map<String, Object> machineAtStart) throws java.io.IOException {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("kind", "failover");
         json.put("finished", Instant.now().toString());
-        json.put("machine", Machine.describe());
+        json.put("machineAtStart", machineAtStart);
+        json.put("machineAtEnd", Machine.describe());
         json.put("kills", report.kills());
         json.put("reconnects", report.reconnects());
         json.put("run", report.result());
