@@ -136,6 +136,10 @@ public record ServerConfig(
             from.put(Setting.PEERS, "default");
         }
 
+        if (clientPort == 0 && members.size() > 1 && !raw.containsKey(Setting.ADVERTISED_CLIENT_ADDRESS)) {
+            throw bad(Setting.ADVERTISED_CLIENT_ADDRESS, "must be given when " + Setting.CLIENT_PORT.flag()
+                    + " is 0 in a cluster, since backups send clients to it");
+        }
         String advertised = raw.computeIfAbsent(Setting.ADVERTISED_CLIENT_ADDRESS, s -> {
             from.put(s, "default");
             return "127.0.0.1:" + clientPort;

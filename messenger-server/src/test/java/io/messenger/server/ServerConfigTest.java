@@ -88,6 +88,9 @@ class ServerConfigTest {
         assertBad(new String[] {"--peers", "banana"}, "id=host:port");
         assertBad(new String[] {"--heartbeat", "400ms"}, "--election-timeout");
         assertBad(new String[] {"--no-such-flag"}, "Unknown option");
+        assertBad(new String[] {"--client-port", "0", "--peers", "1=127.0.0.1:9001,2=127.0.0.1:9002"},
+                "--advertised-client-address");
+        assertBad(new String[] {"--advertised-client-address", "nowhere"}, "host:port");
         assertBad(new String[] {"--config", "/does/not/exist.properties"}, "does not exist");
     }
 

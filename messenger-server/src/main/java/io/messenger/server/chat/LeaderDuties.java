@@ -24,6 +24,8 @@ import org.slf4j.LoggerFactory;
 public final class LeaderDuties implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(LeaderDuties.class);
+    /** A proposal not answered by then is given up on, so a lost future cannot stall the duties. */
+    static final Duration PROPOSAL_PATIENCE = Duration.ofSeconds(10);
 
     private final int nodeId;
     private final Replicator replicator;
@@ -80,6 +82,7 @@ public final class LeaderDuties implements AutoCloseable {
                 expiring = true;
                 propose(ChatCommand.newBuilder().setTimestampMs(now).setProposer(nodeId)
                         .setExpireSessions(ExpireSessions.newBuilder().setDetachedBeforeMs(before)))
+                        .orTimeout(PROPOSAL_PATIENCE.toMillis(), TimeUnit.MILLISECONDS)
                         .whenComplete((r, e) -> timer.execute(() -> expiring = false));
             }
         } catch (RuntimeException e) {
@@ -91,6 +94,7 @@ public final class LeaderDuties implements AutoCloseable {
         announcing = true;
         propose(ChatCommand.newBuilder().setTimestampMs(clock.getAsLong()).setProposer(nodeId)
                 .setLeaderChanged(LeaderChanged.newBuilder().setLeaderId(nodeId).setEpoch(epoch)))
+                .orTimeout(PROPOSAL_PATIENCE.toMillis(), TimeUnit.MILLISECONDS)
                 .whenComplete((r, e) -> timer.execute(() -> {
                     announcing = false;
                     if (e == null) {
