@@ -74,6 +74,8 @@ final class CompareCommand implements Callable<Integer> {
                     "nats-server is not installed: run 'make bench-deps' or pass --nats-server PATH");
         }
         Map<String, Object> machineAtStart = Machine.describe();
+        System.out.println("machine: " + machineAtStart.get("cores") + " cores, load average "
+                + machineAtStart.get("loadAverage") + " (shared machines inflate every figure)");
         List<Scenario> scenarios = new ArrayList<>();
         boolean allOk = true;
         NatsCluster nats = systemNames.contains("nats") ? natsOptions.start() : null;

@@ -71,6 +71,8 @@ final class ConnectionsCommand implements Callable<Integer> {
 
     Map<String, Object> run() throws Exception {
         Map<String, Object> machineAtStart = Machine.describe();
+        System.out.println("machine: " + machineAtStart.get("cores") + " cores, load average "
+                + machineAtStart.get("loadAverage") + " (shared machines inflate every figure)");
         NodeControl nodes = cluster.control(systems);
         int leader = nodes.awaitLeader(Duration.ofSeconds(10));
         if (leader == 0) {

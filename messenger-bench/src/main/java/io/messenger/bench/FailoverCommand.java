@@ -63,6 +63,8 @@ final class FailoverCommand implements Callable<Integer> {
     /** Runs the failover scenario and writes its results; used by the all-in-one command too. */
     FailoverReport run() throws Exception {
         Map<String, Object> machineAtStart = Machine.describe();
+        System.out.println("machine: " + machineAtStart.get("cores") + " cores, load average "
+                + machineAtStart.get("loadAverage") + " (shared machines inflate every figure)");
         NodeControl nodes = cluster.control(systems);
         if (nodes.awaitLeader(Duration.ofSeconds(10)) == 0) {
             throw new IllegalStateException("No messenger node at " + cluster.admins
