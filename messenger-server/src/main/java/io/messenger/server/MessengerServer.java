@@ -44,6 +44,7 @@ public final class MessengerServer implements AutoCloseable {
     private final ChatStateMachine chat;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private final AtomicBoolean logFailed = new AtomicBoolean();
     private StartedCluster cluster;
     private LeaderDuties duties;
     private ClientServer clients;
@@ -66,6 +67,11 @@ public final class MessengerServer implements AutoCloseable {
         try {
             server.cluster = starter.start(config.clusterConfig(), server.chat);
             Replicator replicator = server.cluster.replicator();
+            replicator.addListener(status -> {
+                if (status.role() == Role.STOPPED && !server.closed.get()) {
+                    server.onLogStopped();
+                }
+            });
             server.duties = new LeaderDuties(config.nodeId(), replicator, server.chat, config.sessionGrace(),
                     System::currentTimeMillis).start();
             server.clients = ClientServer.start(new ClientServerContext(config.nodeId(), replicator, server.chat,
@@ -81,6 +87,25 @@ public final class MessengerServer implements AutoCloseable {
                 config.clientHost(), server.clientPort(), config.advertisedClientAddress(), config.adminHost(),
                 server.adminPort());
         return server;
+    }
+
+    /**
+     * The replicated log stopped by itself (its storage failed): a node that can no longer
+     * store anything must not linger as a silent process, so it shuts down and {@code main}
+     * exits non-zero for a supervisor to restart it. Runs on its own thread because the
+     * listener that calls it runs on the log's thread, which closing waits for.
+     */
+    private void onLogStopped() {
+        if (logFailed.compareAndSet(false, true)) {
+            log.error("node {}: the replicated log stopped after a failure (see the lines above); shutting down",
+                    config.nodeId());
+            new Thread(this::close, "stop-after-log-failure").start();
+        }
+    }
+
+    /** Whether the node shut down because its replicated log failed, rather than being asked to. */
+    public boolean stoppedByLogFailure() {
+        return logFailed.get();
     }
 
     private Map<String, Object> statusReport() {
@@ -156,7 +181,10 @@ public final class MessengerServer implements AutoCloseable {
         }
     }
 
-    /** Runs a node until SIGTERM/SIGINT; exit code 2 for a bad configuration, 1 if it cannot start. */
+    /**
+     * Runs a node until SIGTERM/SIGINT; exit code 2 for a bad configuration, 1 if it cannot
+     * start or its replicated log fails while running.
+     */
     public static void main(String[] args) throws InterruptedException {
         PrintWriter out = new PrintWriter(System.out, true, StandardCharsets.UTF_8);
         PrintWriter err = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
@@ -177,5 +205,8 @@ public final class MessengerServer implements AutoCloseable {
         }
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "shutdown"));
         server.awaitStopped();
+        if (server.stoppedByLogFailure()) {
+            System.exit(1);
+        }
     }
 }
