@@ -15,6 +15,7 @@ import io.messenger.proto.peer.Heartbeat;
 import io.messenger.proto.peer.HeartbeatReply;
 import io.messenger.proto.peer.PeerEnvelope;
 import io.messenger.proto.peer.PeerProtocolVersion;
+import io.messenger.proto.peer.TokenReceipt;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -65,6 +66,15 @@ public final class ReplicationCore {
     private final int self;
     private final List<Integer> peers;
     private final Set<Integer> unreachable = new HashSet<>();
+    /**
+     * Peers that did not acknowledge a token hop, with the ticks until they are tried again;
+     * forgotten at once when heard from.
+     */
+    private final Map<Integer, Integer> silent = new LinkedHashMap<>();
+    /** The last token this node handed on and is waiting to see acknowledged, or null. */
+    private ElectionToken hopToken;
+    private int hopPeer;
+    private int hopTicksLeft;
     private final Map<Integer, PeerProgress> progress = new LinkedHashMap<>();
 
     // Durable election state (epoch promised or learned, and to which initiator).
@@ -137,6 +147,7 @@ public final class ReplicationCore {
         if (ticksSinceLeaderContact < Integer.MAX_VALUE) {
             ticksSinceLeaderContact++;
         }
+        checkTokenHop();
         if (role.is(Role.LEADER)) {
             for (PeerProgress p : progress.values()) {
                 p.ticksSinceHeard++;
@@ -174,8 +185,15 @@ public final class ReplicationCore {
             return;
         }
         highestSeenEpoch = Math.max(highestSeenEpoch, envelope.getEpoch());
+        silent.remove(envelope.getFrom());
         switch (envelope.getBodyCase()) {
-            case ELECTION_TOKEN -> onToken(envelope.getElectionToken());
+            case ELECTION_TOKEN -> {
+                ElectionToken token = envelope.getElectionToken();
+                send(envelope.getFrom(), envelope().setTokenReceipt(TokenReceipt.newBuilder()
+                        .setEpoch(token.getEpoch()).setInitiator(token.getInitiator()).setProbe(token.getProbe())));
+                onToken(token);
+            }
+            case TOKEN_RECEIPT -> onTokenReceipt(envelope.getFrom(), envelope.getTokenReceipt());
             case ELECTED -> onElected(envelope.getElected().getEpoch(), envelope.getElected().getLeader());
             case APPEND -> onAppend(envelope);
             case HEARTBEAT -> onHeartbeat(envelope);
@@ -395,11 +413,45 @@ public final class ReplicationCore {
     }
 
     private void forward(ElectionToken token) {
-        int next = ring.nextHop(token, unreachable);
+        Set<Integer> skip = unreachable;
+        if (!silent.isEmpty()) {
+            skip = new HashSet<>(unreachable);
+            skip.addAll(silent.keySet());
+        }
+        int next = ring.nextHop(token, skip);
+        hopToken = null;
         if (next == self) {
             onTokenHome(token);
         } else if (next != 0) {
             send(next, envelope().setElectionToken(token));
+            hopToken = token;
+            hopPeer = next;
+            hopTicksLeft = 2 * config.heartbeatTicks();
+        }
+    }
+
+    private void onTokenReceipt(int from, TokenReceipt receipt) {
+        if (hopToken != null && from == hopPeer && receipt.getEpoch() == hopToken.getEpoch()
+                && receipt.getInitiator() == hopToken.getInitiator() && receipt.getProbe() == hopToken.getProbe()) {
+            hopToken = null;
+        }
+    }
+
+    /** A successor that did not acknowledge the token in time is passed over, as if down. */
+    private void checkTokenHop() {
+        if (!silent.isEmpty()) {
+            silent.replaceAll((peer, left) -> left - 1);
+            silent.values().removeIf(left -> left <= 0);
+        }
+        if (hopToken != null && --hopTicksLeft <= 0) {
+            ElectionToken token = hopToken;
+            hopToken = null;
+            // Passed over for a while only: a silence mark that never expired could cut the
+            // ring for good, since backups rarely hear from each other.
+            silent.put(hopPeer, 2 * config.electionTimeoutTicks());
+            if (!role.is(Role.LEADER) && leaderId == 0 && token.getEpoch() >= state.epoch()) {
+                forward(token); // still undecided and still this node's business
+            }
         }
     }
 
@@ -497,6 +549,7 @@ public final class ReplicationCore {
         electionInFlight = 0;
         probeInFlight = 0;
         failedElections = 0;
+        hopToken = null;
         setLeader(self, config.clientAddress());
         resetBackupState();
         long opening = log.lastIndex() + 1;
@@ -534,6 +587,7 @@ public final class ReplicationCore {
         electionInFlight = 0;
         probeInFlight = 0;
         failedElections = 0;
+        hopToken = null;
         setLeader(leader, address.isEmpty() && !newLeader ? leaderAddress : address);
         ticksSinceLeaderContact = 0;
         resetElectionCountdown();

@@ -104,17 +104,21 @@ class RingElectionTest {
         two.core.receive(token(1, 5, 1));
         Ready first = two.core.drain();
         assertThat(first.stateToSave()).isEqualTo(new DurableState(5, 1));
-        assertThat(first.messages()).singleElement().satisfies(o -> assertThat(o.to()).isEqualTo(3));
+        assertThat(tokens(first)).singleElement().satisfies(o -> assertThat(o.to()).isEqualTo(3));
+        assertThat(first.messages()).anySatisfy(o -> {
+            assertThat(o.to()).isEqualTo(1);
+            assertThat(o.envelope().hasTokenReceipt()).isTrue();
+        });
         two.saved = first.stateToSave();
 
         two.crash();
         two.restart();
         two.core.receive(token(3, 5, 3));
-        assertThat(two.core.drain().messages()).as("epoch 5 is promised to node 1's token").isEmpty();
+        assertThat(tokens(two.core.drain())).as("epoch 5 is promised to node 1's token").isEmpty();
         assertThat(two.core.durableState()).isEqualTo(new DurableState(5, 1));
 
         two.core.receive(token(1, 5, 1));
-        assertThat(two.core.drain().messages()).as("a copy of the promised token goes on")
+        assertThat(tokens(two.core.drain())).as("a copy of the promised token goes on")
                 .singleElement().satisfies(o -> assertThat(o.envelope().getElectionToken().getParticipantsList())
                         .containsExactly(1, 2));
     }
@@ -129,11 +133,11 @@ class RingElectionTest {
         long epoch = leader.core.status().epoch();
 
         backup.core.receive(token(rejoining, epoch + 7, rejoining));
-        assertThat(backup.core.drain().messages()).isEmpty();
+        assertThat(tokens(backup.core.drain())).isEmpty();
         assertThat(backup.core.status().epoch()).isEqualTo(epoch);
 
         leader.core.receive(token(rejoining, epoch + 7, rejoining));
-        assertThat(leader.core.drain().messages()).isEmpty();
+        assertThat(tokens(leader.core.drain())).isEmpty();
         assertThat(leader.role()).isEqualTo(Role.LEADER);
     }
 
@@ -145,7 +149,7 @@ class RingElectionTest {
         two.log.makeDurable(1);
         two.core.durable(1);
         two.core.receive(token(1, 5, 1));
-        ElectionToken forwarded = two.core.drain().messages().get(0).envelope().getElectionToken();
+        ElectionToken forwarded = tokens(two.core.drain()).get(0).envelope().getElectionToken();
         assertThat(forwarded.getCandidate()).isEqualTo(2);
         assertThat(forwarded.getCandidateLastIndex()).isEqualTo(1);
         assertThat(forwarded.getCandidateLastEpoch()).isEqualTo(1);
@@ -195,6 +199,24 @@ class RingElectionTest {
         assertThat(RingElection.moreUpToDate(1, 9, 1, 1, 8, 9)).isTrue();
         assertThat(RingElection.moreUpToDate(1, 9, 3, 1, 9, 2)).isTrue();
         assertThat(RingElection.moreUpToDate(1, 9, 2, 1, 9, 3)).isFalse();
+    }
+
+    private static List<Outbound> tokens(Ready ready) {
+        return ready.messages().stream().filter(o -> o.envelope().hasElectionToken()).toList();
+    }
+
+    /** A successor that never acknowledges a token is passed over after a few heartbeats. */
+    @Test
+    void aSuccessorThatDoesNotAcknowledgeTheTokenIsPassedOver() {
+        CoreHarness cluster = new CoreHarness(3, 47);
+        cluster.node(2).crash(); // nobody tells the others
+        CoreHarness.Node leader = cluster.awaitLeader(300);
+        assertThat(leader.id).isIn(1, 3);
+        assertThat(cluster.sent).anySatisfy(o -> {
+            assertThat(o.envelope().getFrom()).isEqualTo(1);
+            assertThat(o.to()).isEqualTo(3);
+            assertThat(o.envelope().hasElectionToken()).isTrue();
+        });
     }
 
     private static PeerEnvelope token(int initiator, long epoch, int from) {
