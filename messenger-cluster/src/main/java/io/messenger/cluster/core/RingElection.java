@@ -26,6 +26,11 @@ import java.util.Set;
  * <p>Above epoch 1 a probe token (a pre-vote, Raft thesis section 9.6) goes round first: it
  * changes no state, is dropped by any node that hears a live leader, and only once it comes
  * home carried by a majority does the initiator raise its epoch and send the real token.
+ *
+ * <p>Tokens skip successors reported down, and every hop is acknowledged with a
+ * {@code TokenReceipt} (whatever the receiver decided): a successor that stays silent for two
+ * heartbeats is passed over for two election timeouts, so a dead peer that nobody reported
+ * does not swallow every token.
  */
 final class RingElection {
 
