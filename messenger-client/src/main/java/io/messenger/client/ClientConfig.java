@@ -44,6 +44,11 @@ public record ClientConfig(
     public static final int DEFAULT_MAX_MESSAGE_BYTES = 4096;
     public static final int DEFAULT_MAX_PENDING_SENDS = 1000;
     public static final Duration DEFAULT_PONG_TIMEOUT = Duration.ofSeconds(1);
+    /**
+     * Twice the pong timeout on purpose: a welcome waits for the session to be committed (a replicated, fsynced
+     * entry), which a failover's reconnect burst on a loaded host slows far more than a pong, and abandoning slow
+     * joins would only add retries. A frozen node costs it only once: it is then tried last.
+     */
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(2);
     public static final Duration DEFAULT_JOIN_TIMEOUT = Duration.ofSeconds(30);
     public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(50);

@@ -16,6 +16,7 @@ import io.messenger.proto.client.WhoRequest;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
@@ -35,6 +36,11 @@ import org.slf4j.LoggerFactory;
  * follows "not leader" redirects, retries other nodes with capped, jittered backoff (timers on the event loop,
  * never a thread per attempt), detects dead connections by missed pongs, resends unacknowledged sends in order
  * after every reconnect and resumes delivery after the last room sequence seen.
+ *
+ * <p>Attempts go in rounds: the last known leader, then the other seeds. A node that went silent (missed pongs,
+ * or no answer within the connect timeout) is moved to the end of the rounds until it answers again or a
+ * session starts, because a frozen process still accepts TCP and would cost a whole connect timeout; a
+ * redirect naming it is then not followed at once either. A reset connection leaves the order as it is.
  *
  * <p>Every field without {@code volatile} is confined to the client's single event loop; public entry points
  * hop onto it. Listener callbacks and future completions go through the {@link EventDispatcher}.
@@ -74,7 +80,10 @@ final class ConnectionSupervisor {
     private InetSocketAddress redirect;
     private int failures;
     private int redirects;
-    private int rotation;
+    /** Addresses still to try in the current round; refilled by {@link #newRound()} when empty. */
+    private final ArrayDeque<InetSocketAddress> round = new ArrayDeque<>();
+    /** Nodes that went silent since the last session started, the most recent last. */
+    private final List<InetSocketAddress> silent = new ArrayList<>();
     private long streakStartNanos;
     private String lastProblem = "no attempt yet";
     private boolean welcomedOnce;
@@ -236,12 +245,16 @@ final class ConnectionSupervisor {
         a.channel = connecting.channel();
         a.handshakeTimer = loop.schedule(() -> {
             if (!a.over && !a.welcomed) {
+                wentSilent(a.address);
                 attemptFailed(a, "no answer from " + ServerAddresses.format(a.address) + " within "
                         + config.connectTimeout().toMillis() + " ms");
             }
         }, config.connectTimeout().toNanos(), TimeUnit.NANOSECONDS);
         connecting.addListener(f -> {
             if (!f.isSuccess()) {
+                if (f.cause() instanceof ConnectTimeoutException && !a.over) {
+                    wentSilent(a.address);
+                }
                 attemptFailed(a, "could not connect to " + ServerAddresses.format(a.address) + " ("
                         + describe(f.cause()) + ")");
             } else if (!a.over) {
@@ -256,23 +269,52 @@ final class ConnectionSupervisor {
         });
     }
 
-    /** The redirect target once, else the last leader first and then the other seeds, round robin. */
+    /**
+     * The redirect target once, unless that node just went silent (a backup that has not noticed yet still
+     * names it; it stays at the end of the round), else the next address of the round.
+     */
     private InetSocketAddress nextAddress() {
         if (redirect != null) {
             InetSocketAddress target = redirect;
             redirect = null;
-            return target;
+            if (!isSilent(target)) {
+                return target;
+            }
+            log.debug("Not following the redirect to {} first: it went silent", ServerAddresses.format(target));
         }
-        List<InetSocketAddress> order = new ArrayList<>(config.servers().size() + 1);
-        if (lastLeader != null) {
-            order.add(lastLeader);
+        if (round.isEmpty()) {
+            newRound();
+        }
+        return round.poll();
+    }
+
+    /** The last known leader, the other seeds in their order, then the silent nodes, longest silent first. */
+    private void newRound() {
+        if (lastLeader != null && !isSilent(lastLeader)) {
+            round.add(lastLeader);
         }
         for (InetSocketAddress seed : config.servers()) {
-            if (!ServerAddresses.same(seed, lastLeader)) {
-                order.add(seed);
+            if (!ServerAddresses.same(seed, lastLeader) && !isSilent(seed)) {
+                round.add(seed);
             }
         }
-        return order.get(Math.floorMod(rotation++, order.size()));
+        round.addAll(silent);
+    }
+
+    /** The node stopped answering while its connection stayed open, as a frozen process does: try it last. */
+    private void wentSilent(InetSocketAddress address) {
+        silent.removeIf(s -> ServerAddresses.same(s, address));
+        silent.add(address);
+        round.removeIf(s -> ServerAddresses.same(s, address));
+    }
+
+    private boolean isSilent(InetSocketAddress address) {
+        for (InetSocketAddress s : silent) {
+            if (ServerAddresses.same(s, address)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void attemptFailed(Attempt a, String problem) {
@@ -372,7 +414,8 @@ final class ConnectionSupervisor {
         welcomedOnce = true;
         failures = 0;
         redirects = 0;
-        rotation = 0;
+        round.clear();
+        silent.clear();
         lastLeader = a.address;
         a.nodeId = w.getNodeId();
         if (w.getMaxMessageBytes() > 0) {
@@ -416,6 +459,8 @@ final class ConnectionSupervisor {
             fail(new RejectedException(reason, r.getMessage()));
             return;
         }
+        // It answered, so it is not frozen: back to its usual place in the order.
+        silent.removeIf(s -> ServerAddresses.same(s, a.address));
         InetSocketAddress leader = reason == Rejection.Reason.NOT_LEADER ? leaderAddress(a, r) : null;
         if (a.welcomed) {
             // The node stepped down under us: reconnect, starting with the leader it named.
@@ -564,6 +609,7 @@ final class ConnectionSupervisor {
         }
         long silentNanos = System.nanoTime() - a.lastHeardNanos;
         if (silentNanos > config.pongTimeout().toNanos()) {
+            wentSilent(a.address);
             lose(a, "no answer from " + a.node() + " within " + config.pongTimeout().toMillis() + " ms");
             return;
         }
@@ -591,7 +637,7 @@ final class ConnectionSupervisor {
         phase = Phase.RECONNECTING;
         streakStartNanos = System.nanoTime();
         failures = 0;
-        rotation = 0;
+        round.clear();
         redirect = null;
         lastProblem = reason;
         changeState(ConnectionEvent.reconnecting(reason));

@@ -18,6 +18,8 @@ public final class FakeRoom {
     private final Map<String, Long> highestApplied = new HashMap<>();
     /** The nodes sharing this room; a committed message goes to the sessions of all of them. */
     final List<FakeServer> nodes = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Node ids in the order their sockets accepted a connection, which a frozen node's kernel still does. */
+    final List<Integer> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public FakeRoom(String name) {
         this.name = name;

@@ -60,6 +60,8 @@ public final class FakeServer implements AutoCloseable {
     public volatile int historyOverlap;
     /** A room sequence this node never delivers live (a lost delivery). */
     public volatile long withhold;
+    /** Set by {@link #freeze()}: connections are still accepted, nothing is read or written. */
+    private volatile boolean frozen;
 
     private FakeServer(int nodeId, FakeRoom room, EventLoopGroup group) throws InterruptedException {
         this.nodeId = nodeId;
@@ -70,7 +72,11 @@ public final class FakeServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        room.accepted.add(nodeId);
                         connections.add(ch);
+                        if (frozen) {
+                            ch.config().setAutoRead(false);
+                        }
                         ch.closeFuture().addListener(f -> {
                             connections.remove(ch);
                             sessions.remove(ch);
@@ -112,6 +118,15 @@ public final class FakeServer implements AutoCloseable {
 
     public void welcome() {
         refuse = hello -> null;
+    }
+
+    /**
+     * Stops the node as SIGSTOP would: its kernel keeps accepting connections and open ones stay open, but
+     * nothing is read, answered or delivered any more.
+     */
+    public void freeze() {
+        frozen = true;
+        connections.forEach(ch -> ch.config().setAutoRead(false));
     }
 
     /** Closes every client connection (as a crash would). */
@@ -162,7 +177,7 @@ public final class FakeServer implements AutoCloseable {
             // Always through the channel's task queue: a direct in-loop write could overtake deliveries that
             // other loops queued earlier, and the real server keeps one order per connection.
             ClientEnvelope e = env().setDeliver(d).build();
-            if (d.getRoomSeq() == node.withhold) {
+            if (d.getRoomSeq() == node.withhold || node.frozen) {
                 continue;
             }
             node.sessions.keySet().forEach(ch -> ch.eventLoop().execute(() -> ch.writeAndFlush(e)));
@@ -183,6 +198,9 @@ public final class FakeServer implements AutoCloseable {
     private final class Handler extends SimpleChannelInboundHandler<ClientEnvelope> {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, ClientEnvelope e) {
+            if (frozen) {
+                return; // read just before the freeze took effect: a stopped process never sees it
+            }
             received.add(e);
             Channel ch = ctx.channel();
             switch (e.getBodyCase()) {

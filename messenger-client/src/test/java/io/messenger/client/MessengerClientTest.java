@@ -9,6 +9,7 @@ import io.messenger.proto.client.Hello;
 import io.messenger.proto.client.Presence;
 import io.messenger.proto.client.Rejection;
 import io.messenger.proto.client.SendFailed;
+import io.messenger.proto.client.Welcome;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -316,6 +317,91 @@ class MessengerClientTest {
         assertThat(reconnecting.reason()).contains("no answer").contains("300 ms");
         await().atMost(WAIT).until(() -> s1.connectionCount() == 1);
         assertThat(s1.hellos).hasSize(2);
+    }
+
+    @Test
+    void aLeaderThatStopsAnsweringIsTriedLastSoAnotherNodeWelcomesFirst() throws Exception {
+        FakeServer leader = node(1);
+        FakeServer backup = node(2);
+        backup.redirectTo(leader);
+        RecordingListener l = new RecordingListener();
+        // A handshake timeout far beyond the wait: had the frozen node been tried first, no reconnect in time.
+        MessengerClient c = client(leader.hostPort() + "," + backup.hostPort(), l,
+                b -> b.pongTimeout(Duration.ofMillis(300)).connectTimeout(Duration.ofSeconds(60)));
+        assertThat(join(c.connect()).getNodeId()).isEqualTo(1);
+        int before = room.accepted.size();
+
+        leader.freeze(); // SIGSTOP: its kernel still accepts connections, nothing answers
+        backup.welcome(); // the cluster elected node 2
+
+        await().atMost(WAIT).until(() -> room.accepted.size() > before);
+        assertThat(room.accepted.get(before)).as("node tried first after the pongs stopped").isEqualTo(2);
+        await().atMost(WAIT).until(() -> l.saw(ConnectionState.RECONNECTED));
+        assertThat(l.events.get(l.events.size() - 1).nodeId()).isEqualTo(2);
+        assertThat(room.accepted.subList(before, room.accepted.size())).containsExactly(2);
+        assertThat(l.events).filteredOn(e -> e.state() == ConnectionState.RECONNECTING).singleElement()
+                .satisfies(e -> assertThat(e.reason()).contains("no answer from node 1"));
+    }
+
+    @Test
+    void aNodeThatTimesOutInTheHandshakeIsTriedAfterTheOthersInTheNextRound() throws Exception {
+        FakeServer frozen = node(1);
+        frozen.freeze();
+        FakeServer electing2 = node(2);
+        electing2.refuseWith(Rejection.Reason.ELECTION_IN_PROGRESS, "An election is in progress.");
+        FakeServer electing3 = node(3);
+        electing3.refuseWith(Rejection.Reason.ELECTION_IN_PROGRESS, "An election is in progress.");
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(frozen.hostPort() + "," + electing2.hostPort() + "," + electing3.hostPort(), l,
+                b -> b.connectTimeout(Duration.ofMillis(500)));
+
+        CompletableFuture<Welcome> joined = c.connect();
+        await().atMost(WAIT).until(() -> room.accepted.size() >= 5);
+        // Round one in seed order; node 1 never answered, so round two tries it after the others.
+        assertThat(room.accepted.subList(0, 5)).containsExactly(1, 2, 3, 2, 3);
+        electing3.welcome();
+        assertThat(join(joined).getNodeId()).isEqualTo(3);
+    }
+
+    @Test
+    void aRedirectToTheNodeThatJustStoppedAnsweringIsNotFollowedFirst() throws Exception {
+        FakeServer leader = node(1);
+        FakeServer stale = node(2);
+        FakeServer elected = node(3);
+        stale.redirectTo(leader);
+        elected.redirectTo(leader);
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(leader.hostPort() + "," + stale.hostPort() + "," + elected.hostPort(), l,
+                b -> b.pongTimeout(Duration.ofMillis(300)).connectTimeout(Duration.ofSeconds(60)));
+        assertThat(join(c.connect()).getNodeId()).isEqualTo(1);
+        int before = room.accepted.size();
+
+        leader.freeze();
+        elected.welcome(); // node 3 won the election; node 2 has not heard yet and still names node 1
+
+        await().atMost(WAIT).until(() -> room.accepted.size() > before);
+        assertThat(room.accepted.get(before)).as("node tried first after the pongs stopped").isEqualTo(2);
+        await().atMost(WAIT).until(() -> l.saw(ConnectionState.RECONNECTED));
+        assertThat(l.events.get(l.events.size() - 1).nodeId()).isEqualTo(3);
+        assertThat(room.accepted.subList(before, room.accepted.size())).containsExactly(2, 3);
+        assertThat(stale.hellos).hasSize(1);
+    }
+
+    @Test
+    void aResetConnectionRetriesTheLastLeaderFirst() throws Exception {
+        FakeServer backup = node(1);
+        FakeServer leader = node(2);
+        backup.redirectTo(leader);
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(backup.hostPort() + "," + leader.hostPort(), l, b -> { });
+        assertThat(join(c.connect()).getNodeId()).isEqualTo(2);
+        int before = room.accepted.size();
+
+        leader.dropConnections(); // the leader's process restarted: a plain loss, not silence
+
+        await().atMost(WAIT).until(() -> l.saw(ConnectionState.RECONNECTED));
+        assertThat(room.accepted.get(before)).as("node tried first after the reset").isEqualTo(2);
+        assertThat(l.events.get(l.events.size() - 1).nodeId()).isEqualTo(2);
     }
 
     @Test
