@@ -38,9 +38,11 @@ import org.slf4j.LoggerFactory;
  * after every reconnect and resumes delivery after the last room sequence seen.
  *
  * <p>Attempts go in rounds: the last known leader, then the other seeds. A node that went silent (missed pongs,
- * or no answer within the connect timeout) is moved to the end of the rounds until it answers again or a
- * session starts, because a frozen process still accepts TCP and would cost a whole connect timeout; a
- * redirect naming it is then not followed at once either. A reset connection leaves the order as it is.
+ * or no answer within the connect timeout) is left out of the rounds for one connect timeout, then tried last,
+ * until it answers again or a session starts: a frozen process still accepts TCP, so trying it would cost a
+ * whole connect timeout while the others elect a new leader. A redirect naming it is not followed during that
+ * time either (backups name the old leader until they notice). It is still tried when no other node is left
+ * to try. A reset connection leaves the order as it is.
  *
  * <p>Every field without {@code volatile} is confined to the client's single event loop; public entry points
  * hop onto it. Listener callbacks and future completions go through the {@link EventDispatcher}.
@@ -80,10 +82,10 @@ final class ConnectionSupervisor {
     private InetSocketAddress redirect;
     private int failures;
     private int redirects;
-    /** Addresses still to try in the current round; refilled by {@link #newRound()} when empty. */
+    /** Addresses still to try in the current round; refilled by {@link #newRound(long)} when empty. */
     private final ArrayDeque<InetSocketAddress> round = new ArrayDeque<>();
     /** Nodes that went silent since the last session started, the most recent last. */
-    private final List<InetSocketAddress> silent = new ArrayList<>();
+    private final List<Silence> silent = new ArrayList<>();
     private long streakStartNanos;
     private String lastProblem = "no attempt yet";
     private boolean welcomedOnce;
@@ -102,6 +104,10 @@ final class ConnectionSupervisor {
         this.outgoing = new OutgoingBuffer(config.maxPendingSends());
         this.backoff = new ReconnectBackoff(config.initialBackoff(), config.maxBackoff());
         this.releaseResources = releaseResources;
+    }
+
+    /** A node that stopped answering with its connection open, and when. */
+    private record Silence(InetSocketAddress address, long sinceNanos) {
     }
 
     /** One connection attempt and, once welcomed, the session it carries. */
@@ -271,50 +277,68 @@ final class ConnectionSupervisor {
 
     /**
      * The redirect target once, unless that node just went silent (a backup that has not noticed yet still
-     * names it; it stays at the end of the round), else the next address of the round.
+     * names it), else the next address of the round.
      */
     private InetSocketAddress nextAddress() {
+        long now = System.nanoTime();
         if (redirect != null) {
             InetSocketAddress target = redirect;
             redirect = null;
-            if (!isSilent(target)) {
+            Silence silence = silence(target);
+            if (silence == null || dueAgain(silence, now)) {
                 return target;
             }
-            log.debug("Not following the redirect to {} first: it went silent", ServerAddresses.format(target));
+            log.debug("Not following the redirect to {}: it went silent", ServerAddresses.format(target));
         }
         if (round.isEmpty()) {
-            newRound();
+            newRound(now);
         }
         return round.poll();
     }
 
-    /** The last known leader, the other seeds in their order, then the silent nodes, longest silent first. */
-    private void newRound() {
-        if (lastLeader != null && !isSilent(lastLeader)) {
+    /**
+     * The last known leader, the other seeds in their order, then the silent nodes that are no longer left out,
+     * longest silent first; all silent nodes when there is nothing else to try.
+     */
+    private void newRound(long now) {
+        if (lastLeader != null && silence(lastLeader) == null) {
             round.add(lastLeader);
         }
         for (InetSocketAddress seed : config.servers()) {
-            if (!ServerAddresses.same(seed, lastLeader) && !isSilent(seed)) {
+            if (!ServerAddresses.same(seed, lastLeader) && silence(seed) == null) {
                 round.add(seed);
             }
         }
-        round.addAll(silent);
-    }
-
-    /** The node stopped answering while its connection stayed open, as a frozen process does: try it last. */
-    private void wentSilent(InetSocketAddress address) {
-        silent.removeIf(s -> ServerAddresses.same(s, address));
-        silent.add(address);
-        round.removeIf(s -> ServerAddresses.same(s, address));
-    }
-
-    private boolean isSilent(InetSocketAddress address) {
-        for (InetSocketAddress s : silent) {
-            if (ServerAddresses.same(s, address)) {
-                return true;
+        boolean othersLeft = !round.isEmpty();
+        for (Silence s : silent) {
+            if (!othersLeft || dueAgain(s, now)) {
+                round.add(s.address());
             }
         }
-        return false;
+    }
+
+    /** The node stopped answering while its connection stayed open, as a frozen process does. */
+    private void wentSilent(InetSocketAddress address) {
+        silent.removeIf(s -> ServerAddresses.same(s.address(), address));
+        silent.add(new Silence(address, System.nanoTime()));
+        round.removeIf(a -> ServerAddresses.same(a, address));
+    }
+
+    /**
+     * Silent for a connect timeout already: long enough for the others to elect a new leader if it froze, so
+     * it is worth a try again (last in a round) in case it was only slow.
+     */
+    private boolean dueAgain(Silence s, long now) {
+        return now - s.sinceNanos() >= config.connectTimeout().toNanos();
+    }
+
+    private Silence silence(InetSocketAddress address) {
+        for (Silence s : silent) {
+            if (ServerAddresses.same(s.address(), address)) {
+                return s;
+            }
+        }
+        return null;
     }
 
     private void attemptFailed(Attempt a, String problem) {
@@ -460,7 +484,7 @@ final class ConnectionSupervisor {
             return;
         }
         // It answered, so it is not frozen: back to its usual place in the order.
-        silent.removeIf(s -> ServerAddresses.same(s, a.address));
+        silent.removeIf(s -> ServerAddresses.same(s.address(), a.address));
         InetSocketAddress leader = reason == Rejection.Reason.NOT_LEADER ? leaderAddress(a, r) : null;
         if (a.welcomed) {
             // The node stepped down under us: reconnect, starting with the leader it named.

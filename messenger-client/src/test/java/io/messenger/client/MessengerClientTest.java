@@ -364,6 +364,52 @@ class MessengerClientTest {
     }
 
     @Test
+    void whileTheOthersElectTheFrozenLeaderIsLeftOutOfTheRounds() throws Exception {
+        FakeServer leader = node(1);
+        FakeServer electing2 = node(2);
+        FakeServer electing3 = node(3);
+        electing2.refuseWith(Rejection.Reason.ELECTION_IN_PROGRESS, "An election is in progress.");
+        electing3.refuseWith(Rejection.Reason.ELECTION_IN_PROGRESS, "An election is in progress.");
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(leader.hostPort() + "," + electing2.hostPort() + "," + electing3.hostPort(), l,
+                b -> b.pongTimeout(Duration.ofMillis(300)).connectTimeout(Duration.ofSeconds(60)));
+        assertThat(join(c.connect()).getNodeId()).isEqualTo(1);
+        int before = room.accepted.size();
+
+        leader.freeze();
+        // Rounds of the two live nodes only, for as long as they elect.
+        await().atMost(WAIT).until(() -> room.accepted.size() >= before + 3);
+        assertThat(room.accepted.subList(before, before + 3)).as("nodes tried after the pongs stopped")
+                .containsExactly(2, 3, 2);
+        await().atMost(WAIT).until(() -> room.accepted.size() >= before + 6);
+        assertThat(room.accepted.subList(before, before + 6)).containsExactly(2, 3, 2, 3, 2, 3);
+        electing3.welcome();
+
+        await().atMost(WAIT).until(() -> l.saw(ConnectionState.RECONNECTED));
+        assertThat(l.events.get(l.events.size() - 1).nodeId()).isEqualTo(3);
+        assertThat(room.accepted.subList(before, room.accepted.size())).doesNotContain(1);
+    }
+
+    @Test
+    void aNodeThatWasOnlySlowIsTriedAgainAfterAConnectTimeout() throws Exception {
+        FakeServer leader = node(1);
+        FakeServer backup = node(2);
+        backup.redirectTo(leader);
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(leader.hostPort() + "," + backup.hostPort(), l,
+                b -> b.pongTimeout(Duration.ofMillis(300)).connectTimeout(Duration.ofMillis(300)));
+        assertThat(join(c.connect()).getNodeId()).isEqualTo(1);
+
+        leader.answerPings = false;
+        await().atMost(WAIT).until(() -> l.saw(ConnectionState.RECONNECTING));
+        leader.answerPings = true; // it was alive all along, and the backup keeps naming it
+
+        await().atMost(WAIT).until(() -> l.saw(ConnectionState.RECONNECTED));
+        assertThat(l.events.get(l.events.size() - 1).nodeId()).isEqualTo(1);
+        assertThat(backup.hellos).isNotEmpty();
+    }
+
+    @Test
     void aRedirectToTheNodeThatJustStoppedAnsweringIsNotFollowedFirst() throws Exception {
         FakeServer leader = node(1);
         FakeServer stale = node(2);
