@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -242,11 +241,6 @@ public final class NodeControl {
         } finally {
             Files.deleteIfExists(output);
         }
-    }
-
-    /** Admin endpoints as given. */
-    public List<String> admins() {
-        return new ArrayList<>(admins);
     }
 
     /** A leader seen after a kill, and when. */

@@ -43,7 +43,7 @@ public final class LoadGenerator {
     private final List<Sender> senders = new ArrayList<>();
     private final ScheduledExecutorService timer = Executors.newScheduledThreadPool(1, daemon("bench-timer"));
     private volatile boolean sending;
-    private volatile long startNanos;
+    private long startNanos;
 
     public LoadGenerator(ChatSystem system, LoadSpec spec, Consumer<String> progress) {
         this.system = system;
@@ -62,11 +62,6 @@ public final class LoadGenerator {
 
     public LoadMetrics metrics() {
         return metrics;
-    }
-
-    /** {@link System#nanoTime()} of the timeline's zero; valid once {@link #run} has connected everyone. */
-    public long startNanos() {
-        return startNanos;
     }
 
     /** Next counter of every sender: a cut between messages sent before and after this moment. */

@@ -1,7 +1,5 @@
 package io.messenger.bench.load;
 
-import java.nio.charset.StandardCharsets;
-
 /**
  * The text of one bench message: run, sender, per-sender counter and send time, padded to a fixed size.
  *
@@ -27,11 +25,6 @@ public record Payload(String runId, int sender, long counter, long sentNanos) {
             text.append('x');
         }
         return text.toString();
-    }
-
-    /** Size in bytes of {@link #encode} for the given size, for tests and sanity checks. */
-    public int encodedBytes(int sizeBytes) {
-        return encode(sizeBytes).getBytes(StandardCharsets.UTF_8).length;
     }
 
     /**

@@ -13,7 +13,7 @@ class PayloadTest {
         String text = payload.encode(128);
 
         assertThat(text).hasSize(128);
-        assertThat(payload.encodedBytes(128)).isEqualTo(128);
+        assertThat(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)).hasSize(128);
         assertThat(Payload.parse(text)).isEqualTo(payload);
     }
 
