@@ -98,7 +98,7 @@ final class ConnectionsCommand implements Callable<Integer> {
         ServerMemory before = ServerMemory.of(pid, !skipGc);
         OptionalLong statusHeapBefore = statusHeap(nodes, leader);
         Map<String, Object> figures = new LinkedHashMap<>();
-        try (ConnectionFlood flood = new ConnectionFlood(2)) {
+        try (ConnectionFlood flood = new ConnectionFlood(systems.ioThreads)) {
             long start = System.nanoTime();
             int joined = flood.open(server, count, rooms, concurrency, sources, Duration.ofSeconds(pingSeconds),
                     System.out::println);

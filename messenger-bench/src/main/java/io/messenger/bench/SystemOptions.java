@@ -23,7 +23,7 @@ final class SystemOptions {
     Path pidDir;
 
     @Option(names = "--io-threads", defaultValue = "2",
-            description = "Event loop threads shared by all messenger clients (default: ${DEFAULT-VALUE}).")
+            description = "Event loop threads shared by all bench clients or sessions (default: ${DEFAULT-VALUE}).")
     int ioThreads;
 
     MessengerSystem messenger() {
