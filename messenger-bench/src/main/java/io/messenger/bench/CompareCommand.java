@@ -7,7 +7,6 @@ import io.messenger.bench.nats.NatsCluster;
 import io.messenger.bench.nats.NatsSystem;
 import io.messenger.bench.report.ComparisonTable;
 import io.messenger.bench.report.Scenario;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -115,16 +114,12 @@ final class CompareCommand implements Callable<Integer> {
             }
         }
         Map<String, Object> json = new LinkedHashMap<>();
-        json.put("kind", "compare");
-        json.put("finished", Instant.now().toString());
-        json.put("machineAtStart", machineAtStart);
-        json.put("machineAtEnd", Machine.describe());
         if (nats != null) {
             json.put("nats", Map.of("version", NatsCluster.version(natsOptions.binary()), "note", NATS_NOTE));
             System.out.println("note: " + NATS_NOTE);
         }
         json.put("scenarios", scenarios);
-        output.write("compare", "Messenger vs NATS JetStream", json, scenarios);
+        output.write("compare", machineAtStart, "Messenger vs NATS JetStream", json, scenarios);
         if (!allOk) {
             System.out.println("FAILURE: at least one run lost, duplicated or reordered messages (see above)");
         }

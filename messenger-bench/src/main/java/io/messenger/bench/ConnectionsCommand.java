@@ -6,7 +6,6 @@ import io.messenger.bench.connections.ConnectionFlood;
 import io.messenger.bench.connections.ServerMemory;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -131,12 +130,8 @@ final class ConnectionsCommand implements Callable<Integer> {
             figures.put("ok", stillOpen == count);
         }
         Map<String, Object> json = new LinkedHashMap<>();
-        json.put("kind", "connections");
-        json.put("finished", Instant.now().toString());
-        json.put("machineAtStart", machineAtStart);
-        json.put("machineAtEnd", Machine.describe());
         json.put("connections", figures);
-        output.write("connections", "Idle connections", json, List.of());
+        output.write("connections", machineAtStart, "Idle connections", json, List.of());
         return figures;
     }
 

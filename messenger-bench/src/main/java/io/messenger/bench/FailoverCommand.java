@@ -10,7 +10,6 @@ import io.messenger.bench.messenger.MessengerSystem;
 import io.messenger.bench.report.ComparisonTable;
 import io.messenger.bench.report.Scenario;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -90,14 +89,10 @@ final class FailoverCommand implements Callable<Integer> {
 
     private void write(FailoverReport report, Map<String, Object> machineAtStart) throws java.io.IOException {
         Map<String, Object> json = new LinkedHashMap<>();
-        json.put("kind", "failover");
-        json.put("finished", Instant.now().toString());
-        json.put("machineAtStart", machineAtStart);
-        json.put("machineAtEnd", Machine.describe());
         json.put("kills", report.kills());
         json.put("reconnects", report.reconnects());
         json.put("run", report.result());
-        output.write("failover", "Messenger leader failover", json, List.of(report.scenario()));
+        output.write("failover", machineAtStart, "Messenger leader failover", json, List.of(report.scenario()));
     }
 
     /** Per-kill figures and the run they came from. */

@@ -6,6 +6,8 @@ import io.messenger.bench.report.TimelineChart;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Option;
@@ -19,8 +21,18 @@ final class Output {
             description = "Directory for the JSON results and the HTML chart (default: ${DEFAULT-VALUE}).")
     Path dir;
 
-    /** Writes the JSON document and, when there are scenarios, the chart; prints where they went. */
-    void write(String name, String title, Map<String, Object> json, List<Scenario> scenarios) throws IOException {
+    /**
+     * Writes the JSON document (what ran, when, the machine's load at start and end, then {@code results})
+     * and, when there are scenarios, the chart; prints where they went.
+     */
+    void write(String name, Map<String, Object> machineAtStart, String title, Map<String, Object> results,
+            List<Scenario> scenarios) throws IOException {
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("kind", name);
+        json.put("finished", Instant.now().toString());
+        json.put("machineAtStart", machineAtStart);
+        json.put("machineAtEnd", Machine.describe());
+        json.putAll(results);
         Files.createDirectories(dir);
         Path jsonFile = dir.resolve(name + ".json");
         Files.writeString(jsonFile, ResultJson.of(json));
