@@ -17,7 +17,8 @@ import java.util.stream.Collectors;
  * Judges a {@link History} against the messenger's delivery contract, room by room: one order per room
  * (a room seq names one message, a message has one room seq), every acknowledged message in it exactly
  * once, every receiver's view a gap-free, increasing stretch of that order covering its whole stay, and
- * no message nobody sent. Unacknowledged sends may have landed, but never twice.
+ * no message nobody sent. Unacknowledged sends may have landed, but never twice; the verdict names them,
+ * for tests in which every send must be acknowledged.
  */
 public final class HistoryChecker {
 
@@ -31,14 +32,17 @@ public final class HistoryChecker {
      * @param missedDeliveries (receiver, room seq) pairs a receiver should have seen and did not
      * @param duplicated messages that occupy two room seqs, were acknowledged twice differently, or reached
      *     one receiver twice
-     * @param outOfOrder deliveries that went backwards, and sends of one client acknowledged out of send order
+     * @param outOfOrder deliveries that went backwards or came before room seq 1, and sends of one client
+     *     acknowledged out of send order
      * @param phantoms distinct delivered messages that no client sent (or not as that sender, or not there)
      * @param conflicts room seqs that name two different messages (diverging orders)
      * @param unackedLanded unacknowledged sends that are in the order exactly once
+     * @param unackedSends some unacknowledged sends, each with the client's reason or "never acknowledged"
+     *     (not a breach of the contract by itself; {@code unacked} is the complete count)
      */
     public record Verdict(long sent, long acked, long unacked, long unackedLanded, long delivered, long lost,
             long missedDeliveries, long duplicated, long outOfOrder, long phantoms, long conflicts,
-            List<String> anomalies) {
+            List<String> anomalies, List<String> unackedSends) {
 
         /** True when nothing the contract forbids happened. */
         public boolean ok() {
@@ -58,6 +62,7 @@ public final class HistoryChecker {
         public String toString() {
             StringBuilder text = new StringBuilder(summary());
             anomalies.forEach(a -> text.append(System.lineSeparator()).append("  ").append(a));
+            unackedSends.forEach(u -> text.append(System.lineSeparator()).append("  unacknowledged: ").append(u));
             return text.toString();
         }
     }
@@ -104,8 +109,14 @@ public final class HistoryChecker {
         List<String> anomalies = new ArrayList<>();
         examples.forEach((kind, list) -> list.forEach(e -> anomalies.add(kind + ": " + e)));
         Collections.sort(anomalies);
+        List<String> unackedSends = sends.stream()
+                .filter(s -> s.roomSeq().isEmpty())
+                .limit(EXAMPLES)
+                .map(s -> s.room() + ": " + quote(s.text()) + " by " + s.client() + " "
+                        + s.failure().map(reason -> "failed: " + reason).orElse("was never acknowledged"))
+                .toList();
         return new Verdict(sends.size(), acked, sends.size() - acked, unackedLanded, delivered, lost, missed,
-                duplicated, outOfOrder, phantoms, conflicts, List.copyOf(anomalies));
+                duplicated, outOfOrder, phantoms, conflicts, List.copyOf(anomalies), unackedSends);
     }
 
     private void checkRoom(String room, List<History.Send> sends, List<History.Receiver> receivers,
@@ -203,6 +214,12 @@ public final class HistoryChecker {
                 duplicated++;
                 note("duplicated", receiver.name() + " in " + room + " received seq " + d.roomSeq() + " "
                         + quote(d.text()) + " again");
+                continue;
+            }
+            if (d.roomSeq() < 1) {
+                outOfOrder++;
+                note("out-of-order", receiver.name() + " in " + room + " received seq " + d.roomSeq()
+                        + ", before the room's first seq 1");
                 continue;
             }
             if (previous >= 0 && d.roomSeq() < previous) {

@@ -63,6 +63,24 @@ class HistoryCheckerTest {
     }
 
     @Test
+    void failedAndNeverAcknowledgedSendsAreNamedWithTheirReason() {
+        chat("a1", "alice", "a#1", 1);
+        history.sent("a1", "a#2");
+        history.failed("a#2", "buffer full");
+        history.sent("b1", "b#1");
+
+        HistoryChecker.Verdict verdict = HistoryChecker.check(history);
+
+        // Allowed by the contract, but a test in which every send must be acknowledged needs to see them.
+        assertThat(verdict.ok()).as(verdict.toString()).isTrue();
+        assertThat(verdict.unacked()).isEqualTo(2);
+        assertThat(verdict.unackedSends()).containsExactly(
+                "lobby: \"a#2\" by a1 failed: buffer full",
+                "lobby: \"b#1\" by b1 was never acknowledged");
+        assertThat(verdict.toString()).contains("unacknowledged: lobby: \"a#2\" by a1 failed: buffer full");
+    }
+
+    @Test
     void anAcknowledgedMessageNobodyReceivedIsLost() {
         chat("a1", "alice", "a#1", 1);
         history.sent("a1", "a#2");
@@ -192,6 +210,26 @@ class HistoryCheckerTest {
     }
 
     @Test
+    void aDeliveryBeforeTheRoomsFirstSeqIsOutOfOrder() {
+        history.sent("a1", "a#1");
+        history.acked("a#1", 1);
+        history.delivered("a1", "lobby", 1, "alice", "a#1", false);
+        history.sent("b1", "b#1");
+        history.acked("b#1", 2);
+        history.delivered("a1", "lobby", 2, "bob", "b#1", false);
+        // Room seqs start at 1: a message at seq 0 is outside the room's order.
+        history.delivered("b1", "lobby", 0, "alice", "a#1", false);
+        history.delivered("b1", "lobby", 1, "alice", "a#1", false);
+        history.delivered("b1", "lobby", 2, "bob", "b#1", false);
+
+        HistoryChecker.Verdict verdict = HistoryChecker.check(history);
+
+        assertThat(verdict.ok()).isFalse();
+        assertThat(verdict.outOfOrder()).isGreaterThanOrEqualTo(1);
+        assertThat(verdict.anomalies()).anyMatch(a -> a.startsWith("out-of-order") && a.contains("seq 0"));
+    }
+
+    @Test
     void sendsAcknowledgedAgainstTheirSendOrderAreOutOfOrder() {
         history.sent("a1", "a#1");
         history.sent("a1", "a#2");
@@ -250,6 +288,21 @@ class HistoryCheckerTest {
 
         assertThat(verdict.ok()).isFalse();
         assertThat(verdict.conflicts()).isEqualTo(2);
+    }
+
+    @Test
+    void anAckNamingASeqThatCarriesAnotherMessageIsAConflict() {
+        chat("a1", "alice", "a#1", 1);
+        history.sent("b1", "b#1");
+        history.acked("b#1", 1);
+        history.delivered("a1", "lobby", 2, "bob", "b#1", false);
+        history.delivered("b1", "lobby", 2, "bob", "b#1", false);
+
+        HistoryChecker.Verdict verdict = HistoryChecker.check(history);
+
+        assertThat(verdict.ok()).isFalse();
+        assertThat(verdict.conflicts()).isEqualTo(1);
+        assertThat(verdict.anomalies()).anyMatch(a -> a.startsWith("conflict") && a.contains("lobby seq 1"));
     }
 
     @Test
