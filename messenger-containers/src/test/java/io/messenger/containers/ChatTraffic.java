@@ -4,114 +4,34 @@ import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
-import io.messenger.client.ChatMessage;
-import io.messenger.client.MessengerClient;
-import io.messenger.client.MessengerListener;
+import io.messenger.e2e.ChatParticipant;
+import io.messenger.e2e.History;
+import io.messenger.e2e.HistoryChecker;
 
 /**
  * Real clients chatting in one room of a container cluster while faults happen: writers send numbered
- * lines at a steady pace, everyone records what was acknowledged and what was delivered, and
- * {@link #violations()} checks the exactly-once contract over it: nothing acknowledged is lost, nothing
- * is delivered twice, and every client sees one and the same order of the room.
+ * lines at a steady pace, and every send, acknowledgement and delivery goes into a {@link History} that
+ * {@link #check()} judges with the process tests' {@link HistoryChecker}: nothing acknowledged is lost,
+ * nothing is delivered twice, and every client sees one and the same gap-free order of the room.
  */
 final class ChatTraffic implements AutoCloseable {
 
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(30);
 
-    /** One send: filled in when the cluster acknowledges it (or the client gives up on it). */
-    static final class Send {
-        final String sender;
-        final String text;
-        final long sentNanos;
-        private Long roomSeq;
-        private long ackNanos;
-        private Throwable failure;
-
-        Send(String sender, String text) {
-            this.sender = sender;
-            this.text = text;
-            this.sentNanos = System.nanoTime();
-        }
-
-        synchronized void completed(Long seq, Throwable error) {
-            ackNanos = System.nanoTime();
-            roomSeq = seq;
-            failure = error;
-        }
-
-        synchronized boolean done() {
-            return roomSeq != null || failure != null;
-        }
-
-        synchronized Long roomSeq() {
-            return roomSeq;
-        }
-
-        synchronized long ackNanos() {
-            return ackNanos;
-        }
-
-        synchronized Throwable failure() {
-            return failure;
-        }
-    }
-
-    /** One client of the room and everything it was delivered, in delivery order. */
-    static final class Participant implements MessengerListener {
-        final String name;
-        final boolean writer;
-        final MessengerClient client;
-        private final List<ChatMessage> delivered = Collections.synchronizedList(new ArrayList<>());
-        private int sent;
-
-        Participant(String name, boolean writer, String seeds, String room) {
-            this.name = name;
-            this.writer = writer;
-            this.client = MessengerClient.builder()
-                    .servers(seeds)
-                    .username(name)
-                    .room(room)
-                    .clientId(room + "-" + name)
-                    .listener(this)
-                    .build();
-        }
-
-        @Override
-        public void onMessage(ChatMessage message) {
-            delivered.add(message);
-        }
-
-        List<ChatMessage> delivered() {
-            synchronized (delivered) {
-                return List.copyOf(delivered);
-            }
-        }
-
-        long lastSeq() {
-            synchronized (delivered) {
-                return delivered.isEmpty() ? 0 : delivered.get(delivered.size() - 1).roomSeq();
-            }
-        }
-    }
-
     private final String room;
-    private final List<Participant> participants;
-    private final ConcurrentLinkedQueue<Send> sends = new ConcurrentLinkedQueue<>();
+    private final History history = new History();
+    private final List<ChatParticipant> participants = new ArrayList<>();
     private final ScheduledExecutorService pace;
     private final List<ScheduledFuture<?>> writing = new ArrayList<>();
 
-    private ChatTraffic(String room, List<Participant> participants) {
+    private ChatTraffic(String room) {
         this.room = room;
-        this.participants = participants;
         this.pace = Executors.newSingleThreadScheduledExecutor(runnable -> {
             Thread thread = new Thread(runnable, "chat-traffic-" + room);
             thread.setDaemon(true);
@@ -120,50 +40,42 @@ final class ChatTraffic implements AutoCloseable {
     }
 
     /**
-     * Joins {@code readers} and {@code writers} to {@code room} (readers first, so that they see the room
-     * from its first line) and starts every writer sending one line per {@code interval}.
+     * Joins {@code readers} and {@code writers} to {@code room} (readers first; all before the first send,
+     * so that everyone must see the room from its first line) and starts every writer sending one line per
+     * {@code interval}.
      */
     static ChatTraffic start(String seeds, String room, int writers, int readers, Duration interval) {
-        List<Participant> participants = new ArrayList<>();
-        for (int i = 1; i <= readers; i++) {
-            participants.add(new Participant("reader" + i, false, seeds, room));
-        }
-        for (int i = 1; i <= writers; i++) {
-            participants.add(new Participant("writer" + i, true, seeds, room));
-        }
-        ChatTraffic traffic = new ChatTraffic(room, participants);
+        ChatTraffic traffic = new ChatTraffic(room);
+        List<ChatParticipant> writing = new ArrayList<>();
         try {
-            for (Participant participant : participants) {
-                participant.client.connect().get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            for (int i = 1; i <= readers; i++) {
+                traffic.participants.add(traffic.participant(seeds, "reader" + i));
+            }
+            for (int i = 1; i <= writers; i++) {
+                ChatParticipant writer = traffic.participant(seeds, "writer" + i);
+                traffic.participants.add(writer);
+                writing.add(writer);
+            }
+            for (ChatParticipant participant : traffic.participants) {
+                participant.join(CONNECT_TIMEOUT);
             }
         } catch (Exception e) {
             traffic.close();
             throw new IllegalStateException("clients could not join room " + room + ": " + e, e);
         }
-        for (Participant participant : participants) {
-            if (participant.writer) {
-                traffic.writing.add(traffic.pace.scheduleAtFixedRate(() -> traffic.sendOne(participant),
-                        0, interval.toMillis(), TimeUnit.MILLISECONDS));
-            }
+        for (ChatParticipant writer : writing) {
+            traffic.writing.add(traffic.pace.scheduleAtFixedRate(writer::sendNext,
+                    0, interval.toMillis(), TimeUnit.MILLISECONDS));
         }
         return traffic;
     }
 
-    private void sendOne(Participant writer) {
-        Send send = new Send(writer.name, writer.name + " line " + (++writer.sent));
-        sends.add(send);
-        CompletableFuture<Long> ack;
-        try {
-            ack = writer.client.send(send.text);
-        } catch (RuntimeException e) {
-            send.completed(null, e);
-            return;
-        }
-        ack.whenComplete(send::completed);
+    private ChatParticipant participant(String seeds, String name) {
+        return new ChatParticipant(history, name, seeds, name, room, builder -> builder.clientId(room + "-" + name));
     }
 
     long acked() {
-        return sends.stream().filter(send -> send.roomSeq() != null).count();
+        return history.sends().stream().filter(send -> send.roomSeq().isPresent()).count();
     }
 
     /** Waits until {@code more} sends beyond those acknowledged now are acknowledged. */
@@ -183,17 +95,18 @@ final class ChatTraffic implements AutoCloseable {
             throw new IllegalStateException("the writers did not stop: " + e, e);
         }
         await(room + ": every send acknowledged or failed").atMost(timeout).pollInterval(Duration.ofMillis(100))
-                .until(() -> sends.stream().allMatch(Send::done));
-        long last = sends.stream().map(Send::roomSeq).filter(seq -> seq != null).mapToLong(Long::longValue)
+                .until(() -> participants.stream().mapToInt(ChatParticipant::pending).sum() == 0);
+        long last = history.sends().stream().flatMap(send -> send.roomSeq().stream()).mapToLong(Long::longValue)
                 .max().orElse(0);
         await(room + ": every client delivered up to room seq " + last).atMost(timeout)
                 .pollInterval(Duration.ofMillis(100))
-                .until(() -> participants.stream().allMatch(participant -> participant.lastSeq() >= last));
+                .until(() -> history.receivers().stream().allMatch(receiver -> receiver.lastSeq() >= last));
     }
 
     /** The longest time between two consecutive acknowledgements: the pause clients saw. */
     Duration longestAckGap() {
-        long[] acks = sends.stream().filter(send -> send.roomSeq() != null).mapToLong(Send::ackNanos).sorted().toArray();
+        long[] acks = history.sends().stream().filter(send -> send.roomSeq().isPresent())
+                .mapToLong(History.Send::ackNanos).sorted().toArray();
         long longest = 0;
         for (int i = 1; i < acks.length; i++) {
             longest = Math.max(longest, acks[i] - acks[i - 1]);
@@ -202,36 +115,24 @@ final class ChatTraffic implements AutoCloseable {
     }
 
     int sendCount() {
-        return sends.size();
+        return history.sends().size();
     }
 
-    /** Every breach of the exactly-once contract in what was sent, acknowledged and delivered; empty when none. */
-    List<String> violations() {
-        List<RoomHistory.Sent> sent = sends.stream()
-                .map(send -> new RoomHistory.Sent(send.sender, send.text, send.roomSeq(),
-                        send.failure() == null ? null : send.failure().toString()))
-                .toList();
-        // Readers joined the empty room before the first send, so they must see every line; writers are
-        // only held to the order (whether a sender is delivered its own lines is not part of the contract).
-        List<RoomHistory.View> views = participants.stream()
-                .map(participant -> new RoomHistory.View(participant.name, !participant.writer,
-                        participant.delivered().stream()
-                                .map(message -> new RoomHistory.Line(message.roomSeq(), message.sender(), message.text()))
-                                .toList()))
-                .toList();
-        return RoomHistory.violations(sent, views);
+    /** The exactly-once verdict over everything sent, acknowledged and delivered so far. */
+    HistoryChecker.Verdict check() {
+        return HistoryChecker.check(history);
     }
 
     @Override
     public void close() {
         pace.shutdownNow();
-        for (Participant participant : participants) {
+        for (ChatParticipant participant : participants) {
             try {
-                participant.client.close();
+                participant.close();
             } catch (RuntimeException e) {
                 // Closing the others matters more than this one's farewell; the test reports the run itself.
                 org.slf4j.LoggerFactory.getLogger(ChatTraffic.class)
-                        .warn("{} did not close cleanly: {}", participant.name, e.toString());
+                        .warn("{} did not close cleanly: {}", participant.name(), e.toString());
             }
         }
     }

@@ -37,6 +37,8 @@ import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.PortBinding;
 import com.github.dockerjava.api.model.Ports;
 
+import io.messenger.e2e.NodeStatus;
+
 /**
  * A cluster of node containers from the deploy/ image on a private network, with the faults the
  * container tests inject: kill (SIGKILL), pause (cgroup freezer), cut from the network, restart.
