@@ -21,9 +21,13 @@ pid_of() {
 }
 
 alive() {
-    local pid
+    local pid state
     pid=$(pid_of "$1") || return 1
-    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
+    [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 1
+    # A node killed with SIGKILL stays a zombie until its parent reaps it; kill -0 still
+    # succeeds on a zombie, but it is not running.
+    state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 0
+    [[ $state != Z ]]
 }
 
 configured_nodes() {
@@ -107,13 +111,13 @@ cmd_stop() {
     local id pid stopped=0
     for id in $(configured_nodes); do
         pid=$(pid_of "$id")
-        if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+        if alive "$id"; then
             kill -TERM "$pid"
             for _ in $(seq 100); do
-                kill -0 "$pid" 2>/dev/null || break
+                alive "$id" || break
                 sleep 0.1
             done
-            if kill -0 "$pid" 2>/dev/null; then
+            if alive "$id"; then
                 echo "node $id (pid $pid) ignored SIGTERM for 10 s; sending SIGKILL" >&2
                 kill -KILL "$pid" 2>/dev/null || true
             fi

@@ -1,10 +1,12 @@
 package io.messenger.client.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.messenger.client.FakeRoom;
 import io.messenger.client.FakeServer;
 import io.messenger.client.MessengerClient;
+import io.messenger.proto.client.ClientEnvelope;
 import io.messenger.proto.client.Rejection;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -74,7 +76,9 @@ class InteractiveChatTest {
     void endOfInputLeavesCleanly() throws Exception {
         assertThat(chat("bye all\n")).isZero();
         assertThat(room.texts()).containsExactly("bye all");
-        assertThat(server.received(io.messenger.proto.client.ClientEnvelope.BodyCase.BYE)).hasSize(1);
+        // The client writes Bye as it leaves; the fake server reads it on its own event loop.
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                assertThat(server.received(ClientEnvelope.BodyCase.BYE)).hasSize(1));
     }
 
     @Test
