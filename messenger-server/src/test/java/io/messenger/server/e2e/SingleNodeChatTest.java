@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import io.messenger.client.ChatMessage;
 import io.messenger.client.MessengerClient;
-import io.messenger.client.MessengerListener;
 import io.messenger.client.PresenceEvent;
 import io.messenger.client.RejectedException;
 import io.messenger.proto.client.Rejection;
@@ -16,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -31,25 +29,6 @@ class SingleNodeChatTest {
     private TestNode node;
     private final List<MessengerClient> clients = new ArrayList<>();
 
-    /** Records what one client saw. */
-    static final class Inbox implements MessengerListener {
-        final List<ChatMessage> messages = new CopyOnWriteArrayList<>();
-        final List<PresenceEvent> presence = new CopyOnWriteArrayList<>();
-
-        @Override
-        public void onMessage(ChatMessage m) {
-            messages.add(m);
-        }
-
-        @Override
-        public void onPresence(PresenceEvent e) {
-            presence.add(e);
-        }
-
-        List<String> texts() {
-            return messages.stream().map(ChatMessage::text).toList();
-        }
-    }
 
     @BeforeEach
     void startNode() throws InterruptedException {

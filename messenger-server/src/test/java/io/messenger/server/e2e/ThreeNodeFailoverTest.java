@@ -17,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
@@ -65,20 +64,6 @@ class ThreeNodeFailoverTest {
         return nodes.stream().filter(n -> n.server() != null && n.leads()).findFirst().orElse(null);
     }
 
-    static final class Inbox implements MessengerListener {
-        final List<ChatMessage> messages = new CopyOnWriteArrayList<>();
-        final List<PresenceEvent> presence = new CopyOnWriteArrayList<>();
-
-        @Override
-        public void onMessage(ChatMessage m) {
-            messages.add(m);
-        }
-
-        @Override
-        public void onPresence(PresenceEvent e) {
-            presence.add(e);
-        }
-    }
 
     private MessengerClient client(String user, String clientId, MessengerListener listener) {
         MessengerClient c = MessengerClient.builder().servers(servers).username(user).room("lobby")
