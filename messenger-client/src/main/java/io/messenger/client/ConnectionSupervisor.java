@@ -169,7 +169,7 @@ final class ConnectionSupervisor {
             return CompletableFuture.failedFuture(new MessengerException("The client is " + state.name().toLowerCase()
                     + "; the message was not sent."));
         }
-        if (text == null || text.trim().isEmpty()) {
+        if (text == null || text.isBlank()) { // the server's rule: Unicode white space counts
             return CompletableFuture.failedFuture(
                     new SendRejectedException(SendFailed.Reason.EMPTY, "The message is empty; nothing was sent."));
         }

@@ -509,6 +509,8 @@ class MessengerClientTest {
 
         assertThatThrownBy(() -> c.send("   ").join()).cause().isInstanceOf(SendRejectedException.class)
                 .satisfies(e -> assertThat(((SendRejectedException) e).reason()).isEqualTo(SendFailed.Reason.EMPTY));
+        // Blank by the server's rule (String.isBlank) too, e.g. an em space: refused here, at once.
+        assertThat(c.send("\u2003\t").isCompletedExceptionally()).isTrue();
         assertThatThrownBy(() -> c.send("ééééééé").join()).cause().isInstanceOf(SendRejectedException.class)
                 .hasMessageContaining("14 bytes").hasMessageContaining("limit is 10");
 
