@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
         description = "Run the same load against the messenger and NATS JetStream, alternating, and compare.")
 final class CompareCommand implements Callable<Integer> {
 
-    private static final List<String> SYSTEMS = List.of("messenger", "nats");
+    static final List<String> SYSTEMS = List.of("messenger", "nats");
     /** The two acks do not promise the same thing; a reader of the ratio must know. */
     static final String NATS_NOTE = "a JetStream publish ack means stored on a majority of replicas, but not fsync'd "
             + "(nats-server syncs to disk on a timer; 2.9 has no per-write sync option), while a messenger ack "

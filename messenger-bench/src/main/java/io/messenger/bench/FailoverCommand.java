@@ -7,6 +7,9 @@ import io.messenger.bench.load.LoadSpec;
 import io.messenger.bench.load.RunResult;
 import io.messenger.bench.load.Verifier;
 import io.messenger.bench.messenger.MessengerSystem;
+import io.messenger.bench.nats.NatsCluster;
+import io.messenger.bench.nats.NatsSystem;
+import io.messenger.bench.nats.StreamLeaderControl;
 import io.messenger.bench.report.ComparisonTable;
 import io.messenger.bench.report.Scenario;
 import java.time.Duration;
@@ -19,15 +22,22 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /**
- * A fixed-rate load on the messenger while its leader is killed several times: per kill the pause clients
- * saw (longest stretch without an ack), the election time the survivors' /status showed, and the messages
- * lost or duplicated around it.
+ * A fixed-rate load on each system in turn (the messenger, NATS JetStream) while its leader is killed
+ * several times: per kill the pause clients saw (longest stretch without an ack), the time until the
+ * survivors named a new leader (the messenger's /status, the stream's leader in JetStream's stream info),
+ * and the messages lost or duplicated around it.
  */
 @Command(name = "failover", mixinStandardHelpOptions = true,
-        description = "Kill the messenger leader several times under a fixed load and report each failover.")
+        description = "Kill the leader (messenger node, JetStream stream leader) several times under a fixed "
+                + "load and report each failover.")
 final class FailoverCommand implements Callable<Integer> {
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec commandSpec;
 
     @Mixin
     LoadOptions load;
@@ -39,7 +49,14 @@ final class FailoverCommand implements Callable<Integer> {
     ClusterOptions cluster;
 
     @Mixin
+    NatsOptions natsOptions;
+
+    @Mixin
     Output output;
+
+    @Option(names = "--systems", split = ",", defaultValue = "messenger,nats",
+            description = "Systems to run, in order, comma-separated (default: ${DEFAULT-VALUE}).")
+    List<String> systemNames;
 
     @Option(names = "--rate", defaultValue = "2000", description = "Offered messages/s (default: ${DEFAULT-VALUE}).")
     double rate;
@@ -54,45 +71,108 @@ final class FailoverCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        FailoverReport report = run();
-        System.out.println(report.table());
-        return report.ok() ? 0 : 3;
+        for (String name : systemNames) {
+            if (!CompareCommand.SYSTEMS.contains(name)) {
+                throw new ParameterException(commandSpec.commandLine(),
+                        "Unknown system '" + name + "'; choose from " + CompareCommand.SYSTEMS);
+            }
+        }
+        if (systemNames.contains("nats") && natsOptions.binary() == null) {
+            throw new ParameterException(commandSpec.commandLine(),
+                    "nats-server is not installed: run 'make bench-deps' or pass --nats-server PATH");
+        }
+        List<FailoverReport> reports = run();
+        System.out.println(table(reports));
+        return reports.stream().allMatch(FailoverReport::ok) ? 0 : 3;
     }
 
-    /** Runs the failover scenario and writes its results; used by the all-in-one command too. */
-    FailoverReport run() throws Exception {
+    /** Runs the failover scenario on each system in turn and writes the results. */
+    List<FailoverReport> run() throws Exception {
         Map<String, Object> machineAtStart = Machine.describe();
         System.out.println("machine: " + machineAtStart.get("cores") + " cores, load average "
                 + machineAtStart.get("loadAverage") + " (shared machines inflate every figure)");
-        NodeControl nodes = cluster.control(systems);
-        if (nodes.awaitLeader(Duration.ofSeconds(10)) == 0) {
-            throw new IllegalStateException("No messenger node at " + cluster.admins
-                    + " calls itself leader; start the cluster with 'make run' first");
+        NodeControl nodes = null;
+        if (systemNames.contains("messenger")) {
+            nodes = cluster.control(systems);
+            if (nodes.awaitLeader(Duration.ofSeconds(10)) == 0) {
+                throw new IllegalStateException("No messenger node at " + cluster.admins
+                        + " calls itself leader; start the cluster with 'make run' first");
+            }
         }
         Duration interval = Duration.ofSeconds(intervalSeconds);
         LoadSpec base = load.spec(rate);
         LoadSpec spec = new LoadSpec(base.clients(), base.rooms(), base.messageBytes(), base.rate(),
                 base.maxInFlight(), base.warmup(), interval.multipliedBy(kills), base.drain().plusSeconds(15));
-        System.out.println("== failover: " + kills + " leader kills every " + intervalSeconds + " s under "
-                + load.describe(rate).replaceAll("\\d+ s measured", spec.duration().toSeconds() + " s measured"));
-        RunResult result;
-        LeaderKiller killer;
+        List<FailoverReport> reports = new ArrayList<>();
+        for (String name : systemNames) {
+            System.out.println("== failover, " + name + ": " + kills + " leader kills every " + intervalSeconds
+                    + " s under " + load.describe(rate).replaceAll("\\d+ s measured",
+                            spec.duration().toSeconds() + " s measured"));
+            reports.add(name.equals("nats") ? runNats(spec, interval) : runMessenger(nodes, spec, interval));
+        }
+        write(reports, machineAtStart);
+        return reports;
+    }
+
+    private FailoverReport runMessenger(NodeControl nodes, LoadSpec spec, Duration interval) throws Exception {
         try (MessengerSystem system = systems.messenger()) {
             LoadGenerator generator = new LoadGenerator(system, spec, System.out::println);
-            killer = new LeaderKiller(nodes, kills, interval, generator::nextCounters, System.out::println);
-            result = generator.run(killer);
-            FailoverReport report = FailoverReport.of(result, killer.kills(), generator, system.reconnects());
-            write(report, machineAtStart);
-            return report;
+            LeaderKiller killer = new LeaderKiller(nodes, kills, interval, generator::nextCounters, System.out::println);
+            RunResult result = generator.run(killer);
+            return FailoverReport.of(result, killer.kills(), generator, system.reconnects());
         }
     }
 
-    private void write(FailoverReport report, Map<String, Object> machineAtStart) throws java.io.IOException {
+    /** NATS runs on its own cluster, started for this run and stopped (by PID) after it. */
+    private FailoverReport runNats(LoadSpec spec, Duration interval) throws Exception {
+        try (NatsCluster nats = natsOptions.start();
+                NatsSystem system = new NatsSystem(nats, natsOptions.nodes);
+                StreamLeaderControl leaders = new StreamLeaderControl(nats, system::stream)) {
+            LoadGenerator generator = new LoadGenerator(system, spec, System.out::println);
+            LeaderKiller killer = new LeaderKiller(leaders, kills, interval, generator::nextCounters,
+                    System.out::println);
+            RunResult result = generator.run(killer);
+            return FailoverReport.of(result, killer.kills(), generator, system.reconnects());
+        }
+    }
+
+    private void write(List<FailoverReport> reports, Map<String, Object> machineAtStart) throws java.io.IOException {
         Map<String, Object> json = new LinkedHashMap<>();
-        json.put("kills", report.kills());
-        json.put("reconnects", report.reconnects());
-        json.put("run", report.result());
-        output.write("failover", machineAtStart, "Messenger leader failover", json, List.of(report.scenario()));
+        for (FailoverReport report : reports) {
+            Map<String, Object> one = new LinkedHashMap<>();
+            one.put("kills", report.kills());
+            one.put("reconnects", report.reconnects());
+            one.put("run", report.result());
+            if (report.result().system().equals("nats")) {
+                one.put("version", NatsCluster.version(natsOptions.binary()));
+                one.put("note", CompareCommand.NATS_NOTE);
+            }
+            json.put(report.result().system(), one);
+        }
+        output.write("failover", machineAtStart, "Leader failover", json, List.of(scenario(reports)));
+    }
+
+    /** All systems' runs in one scenario, so the table and chart show them side by side. */
+    static Scenario scenario(List<FailoverReport> reports) {
+        RunResult first = reports.get(0).result();
+        List<Scenario.Marker> markers = reports.stream().flatMap(r -> r.markers().stream()).toList();
+        return new Scenario("failover: " + first.spec().rateLabel() + ", " + reports.get(0).kills().size()
+                + " leader kills", reports.stream().map(FailoverReport::result).toList(), markers);
+    }
+
+    /** The side-by-side figures, then one row per kill and system, then the verdict of each system. */
+    static String table(List<FailoverReport> reports) {
+        StringBuilder out = new StringBuilder(ComparisonTable.render(scenario(reports))).append('\n');
+        out.append(String.format(Locale.ROOT, "%-10s %-4s %-5s %7s %11s %13s %12s %10s %6s %10s%n", "system",
+                "kill", "node", "at s", "new leader", "election ms", "ack pause ms", "back in s", "lost",
+                "duplicate"));
+        for (FailoverReport report : reports) {
+            out.append(report.rows());
+        }
+        for (FailoverReport report : reports) {
+            out.append(report.verdict());
+        }
+        return out.toString();
     }
 
     /** Per-kill figures and the run they came from. */
@@ -130,20 +210,17 @@ final class FailoverCommand implements Callable<Integer> {
             return result.ok() && kills.stream().allMatch(k -> k.problem() == null && k.newLeader() != 0);
         }
 
-        Scenario scenario() {
-            List<Scenario.Marker> markers = kills.stream()
-                    .map(k -> new Scenario.Marker("messenger", k.atSeconds(), "kill node " + k.node())).toList();
-            return new Scenario("failover: " + result.spec().rateLabel() + ", " + kills.size() + " leader kills",
-                    List.of(result), markers);
+        List<Scenario.Marker> markers() {
+            return kills.stream()
+                    .map(k -> new Scenario.Marker(result.system(), k.atSeconds(), "kill node " + k.node())).toList();
         }
 
-        String table() {
-            StringBuilder out = new StringBuilder(ComparisonTable.render(scenario())).append('\n');
-            out.append(String.format(Locale.ROOT, "%-4s %-5s %7s %11s %13s %11s %10s %6s %10s%n", "kill", "node",
-                    "at s", "new leader", "election ms", "ack pause ms", "back in s", "lost", "duplicate"));
+        String rows() {
+            StringBuilder out = new StringBuilder();
             for (KillFigures k : kills) {
-                out.append(String.format(Locale.ROOT, "%-4d %-5d %7.1f %11s %13s %11.0f %10s %6d %10d%n",
-                        k.number(), k.node(), k.atSeconds(), k.newLeader() == 0 ? "none" : Integer.toString(k.newLeader()),
+                out.append(String.format(Locale.ROOT, "%-10s %-4d %-5d %7.1f %11s %13s %12.0f %10s %6d %10d%n",
+                        result.system(), k.number(), k.node(), k.atSeconds(),
+                        k.newLeader() == 0 ? "none" : Integer.toString(k.newLeader()),
                         k.electionMillis() < 0 ? "—" : String.format(Locale.ROOT, "%.0f", k.electionMillis()),
                         k.ackPauseMillis(), k.backAfterSeconds() < 0 ? "—" : String.format(Locale.ROOT, "%.1f",
                                 k.backAfterSeconds()), k.lost(), k.duplicates()));
@@ -151,15 +228,17 @@ final class FailoverCommand implements Callable<Integer> {
                     out.append("     ").append(k.problem()).append('\n');
                 }
             }
-            out.append("client reconnects: ").append(reconnects).append('\n');
-            if (ok()) {
-                out.append("failover: ok\n");
-            } else if (!result.ok()) {
-                out.append("failover: ").append(result.verdictSummary()).append('\n');
-            } else {
-                out.append("failover: FAILURE: a kill, election or restart did not complete (see above)\n");
-            }
             return out.toString();
+        }
+
+        String verdict() {
+            String prefix = result.system() + ": client reconnects " + reconnects + "; failover: ";
+            if (ok()) {
+                return prefix + "ok\n";
+            } else if (!result.ok()) {
+                return prefix + result.verdictSummary() + '\n';
+            }
+            return prefix + "FAILURE: a kill, election or restart did not complete (see above)\n";
         }
     }
 

@@ -21,7 +21,7 @@ public final class LeaderKiller implements Runnable {
     private static final Duration ELECTION_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration RESTART_TIMEOUT = Duration.ofSeconds(60);
 
-    private final NodeControl nodes;
+    private final KillableCluster nodes;
     private final int kills;
     private final Duration interval;
     private final Supplier<long[]> counterCut;
@@ -31,7 +31,7 @@ public final class LeaderKiller implements Runnable {
     /**
      * @param counterCut each sender's next counter, taken at every kill to attribute losses to it
      */
-    public LeaderKiller(NodeControl nodes, int kills, Duration interval, Supplier<long[]> counterCut,
+    public LeaderKiller(KillableCluster nodes, int kills, Duration interval, Supplier<long[]> counterCut,
             Consumer<String> progress) {
         this.nodes = nodes;
         this.kills = kills;
@@ -56,7 +56,7 @@ public final class LeaderKiller implements Runnable {
                 }
                 int leader = nodes.awaitLeader(Duration.ofSeconds(10));
                 if (leader == 0) {
-                    progress.accept("kill " + k + ": no node calls itself leader; skipping this kill");
+                    progress.accept("kill " + k + ": no leader found; skipping this kill");
                     record(new Kill(k, 0, System.nanoTime(), 0, 0, 0, null, "no leader to kill"));
                     continue;
                 }

@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  * {@code <pid-dir>/node-N.pid} (SIGKILL), or Docker containers ({@code docker kill} / {@code docker start}).
  * Nodes are found through their admin endpoints' {@code /status}.
  */
-public final class NodeControl {
+public final class NodeControl implements KillableCluster {
 
     private static final Logger log = LoggerFactory.getLogger(NodeControl.class);
     private static final long POLL_MILLIS = 10;
@@ -79,6 +79,7 @@ public final class NodeControl {
     }
 
     /** The node that calls itself leader, waiting up to {@code timeout} for one; 0 if none appears. */
+    @Override
     public int awaitLeader(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         do {
@@ -97,6 +98,7 @@ public final class NodeControl {
      *
      * @return the new leader and when it was first seen, or leader 0 if none within the timeout
      */
+    @Override
     public Election awaitNewLeader(int killed, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
@@ -154,6 +156,7 @@ public final class NodeControl {
     }
 
     /** Kills the node at once (SIGKILL or docker kill) and returns when it is gone. */
+    @Override
     public void kill(int node) throws IOException, InterruptedException {
         if (method == Method.DOCKER) {
             run(List.of("docker", "kill", container(node)), Duration.ofSeconds(30));
@@ -189,6 +192,7 @@ public final class NodeControl {
     }
 
     /** Starts the node again and waits until its admin endpoint answers. */
+    @Override
     public void restart(int node, Duration timeout) throws IOException, InterruptedException {
         if (method == Method.DOCKER) {
             run(List.of("docker", "start", container(node)), timeout);

@@ -32,6 +32,9 @@ public final class NatsCluster implements AutoCloseable {
     private final Path baseDir;
     private final List<Process> processes = new ArrayList<>();
     private final List<String> clientUrls = new ArrayList<>();
+    private final List<Path> configFiles = new ArrayList<>();
+    private final List<Integer> httpPorts = new ArrayList<>();
+    private Path binary;
     private final Thread shutdownHook = new Thread(this::stopProcesses, "nats-cluster-stop");
 
     private NatsCluster(Path baseDir) {
@@ -69,6 +72,7 @@ public final class NatsCluster implements AutoCloseable {
     }
 
     private void launch(Path binary, int nodes) throws IOException, InterruptedException {
+        this.binary = binary;
         int[] clientPorts = new int[nodes];
         int[] routePorts = new int[nodes];
         int[] monitorPorts = new int[nodes];
@@ -95,23 +99,75 @@ public final class NatsCluster implements AutoCloseable {
             }
             Path configFile = baseDir.resolve(name + ".conf");
             Files.writeString(configFile, config);
-            Process process = new ProcessBuilder(binary.toString(), "-c", configFile.toString())
-                    .redirectErrorStream(true)
-                    .redirectOutput(baseDir.resolve(name + ".log").toFile())
-                    .start();
-            processes.add(process);
+            configFiles.add(configFile);
+            httpPorts.add(monitorPorts[i]);
+            processes.add(startServer(i));
             clientUrls.add("nats://127.0.0.1:" + clientPorts[i]);
         }
         for (int i = 0; i < nodes; i++) {
-            awaitHealthy(i, monitorPorts[i]);
+            awaitHealthy(i, monitorPorts[i], READY_TIMEOUT);
         }
         log.info("NATS cluster of {} up at {} (store {})", nodes, clientUrls, baseDir);
     }
 
-    private void awaitHealthy(int node, int monitorPort) throws InterruptedException, IOException {
-        long deadline = System.nanoTime() + READY_TIMEOUT.toNanos();
+    /** Starts server {@code index} (0-based) from its config; its log is appended to, so a restart keeps both. */
+    private Process startServer(int index) throws IOException {
+        String name = serverName(index + 1);
+        return new ProcessBuilder(binary.toString(), "-c", configFiles.get(index).toString())
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(baseDir.resolve(name + ".log").toFile()))
+                .start();
+    }
+
+    /** The {@code server_name} of node {@code node} (1-based), as JetStream reports it in cluster info. */
+    public static String serverName(int node) {
+        return "n" + node;
+    }
+
+    /** The node (1-based) whose {@code server_name} this is; 0 for null or a name this cluster never gives. */
+    public static int nodeOf(String serverName) {
+        if (serverName == null || !serverName.matches("n[1-9][0-9]{0,2}")) {
+            return 0;
+        }
+        return Integer.parseInt(serverName.substring(1));
+    }
+
+    /** Number of servers. */
+    public int size() {
+        return configFiles.size();
+    }
+
+    /** Sends SIGKILL to node {@code node}'s process (1-based), the one this cluster started, and reaps it. */
+    public void kill(int node) throws IOException, InterruptedException {
+        Process process;
+        synchronized (this) {
+            process = processes.get(node - 1);
+        }
+        process.destroyForcibly(); // SIGKILL on Linux
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            throw new IOException("nats-server " + serverName(node) + " (pid " + process.pid()
+                    + ") still runs 10 s after SIGKILL");
+        }
+    }
+
+    /** Starts node {@code node} (1-based) again with its config and store, and waits until it is healthy. */
+    public void restart(int node, Duration timeout) throws IOException, InterruptedException {
+        synchronized (this) {
+            if (processes.get(node - 1).isAlive()) {
+                throw new IOException("nats-server " + serverName(node) + " is still running");
+            }
+            processes.set(node - 1, startServer(node - 1));
+        }
+        awaitHealthy(node - 1, httpPorts.get(node - 1), timeout);
+    }
+
+    private void awaitHealthy(int node, int monitorPort, Duration timeout) throws InterruptedException, IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
-            Process process = processes.get(node);
+            Process process;
+            synchronized (this) {
+                process = processes.get(node);
+            }
             if (!process.isAlive()) {
                 throw new IOException("nats-server n" + (node + 1) + " exited with " + process.exitValue()
                         + "; its log: " + Files.readString(baseDir.resolve("n" + (node + 1) + ".log")).strip());
@@ -132,7 +188,7 @@ public final class NatsCluster implements AutoCloseable {
             TimeUnit.MILLISECONDS.sleep(100);
         }
         throw new IOException("nats-server n" + (node + 1) + " did not become healthy within "
-                + READY_TIMEOUT.toSeconds() + " s; see " + baseDir);
+                + timeout.toSeconds() + " s; see " + baseDir);
     }
 
     /** What {@code nats-server --version} prints, e.g. "nats-server: v2.9.10"; "unknown" if it fails. */
@@ -155,7 +211,7 @@ public final class NatsCluster implements AutoCloseable {
     }
 
     /** PIDs of the server processes. */
-    public List<Long> pids() {
+    public synchronized List<Long> pids() {
         return processes.stream().map(Process::pid).toList();
     }
 

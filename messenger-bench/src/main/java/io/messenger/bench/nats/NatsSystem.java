@@ -37,7 +37,7 @@ public final class NatsSystem implements ChatSystem {
     private final NatsCluster cluster;
     private final int replicas;
     private final List<Connection> connections = new ArrayList<>();
-    private String stream;
+    private volatile String stream;
 
     /** @param replicas stream replicas, at most the cluster's size */
     public NatsSystem(NatsCluster cluster, int replicas) {
@@ -114,6 +114,18 @@ public final class NatsSystem implements ChatSystem {
                 closeQuietly(connection);
             }
         };
+    }
+
+    /** The stream the rooms live in; null until {@link #prepareRooms} ran. */
+    public String stream() {
+        return stream;
+    }
+
+    /** How many times a client connection was lost and re-established. */
+    public long reconnects() {
+        synchronized (connections) {
+            return connections.stream().mapToLong(c -> c.getStatistics().getReconnects()).sum();
+        }
     }
 
     @Override
