@@ -100,8 +100,9 @@ undeploy: deploy-stop
 #   make bench-deps     install nats-server (Debian package) for the JetStream comparison
 #   make build-bench    build build/bench.app
 #   make bench          against a running local cluster (`make run` first): messenger vs NATS at full
-#                       speed and at 5,000 msg/s, then 3 leader kills at 2,000 msg/s, then 10,000 idle
-#                       sessions; results in build/bench-results/. BENCH_ARGS, FAILOVER_ARGS and
+#                       speed and at 5,000 msg/s, then 3 leader kills at 2,000 msg/s on each system
+#                       (SIGKILL of the messenger leader, then of the JetStream stream leader), then
+#                       10,000 idle sessions (about 4 minutes); results in build/bench-results/. BENCH_ARGS, FAILOVER_ARGS and
 #                       CONNECTIONS_ARGS add or override options of each step
 #   make bench-compare / bench-failover / bench-connections   one step alone
 #   make bench-jmh      the JMH microbenchmarks (JMH_ARGS, e.g. JMH_ARGS="ClientFrameCodec -f 1")
