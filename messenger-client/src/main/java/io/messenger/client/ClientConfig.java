@@ -1,5 +1,6 @@
 package io.messenger.client;
 
+import io.messenger.proto.NameRules;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -34,10 +35,10 @@ public record ClientConfig(
         Duration initialBackoff,
         Duration maxBackoff) {
 
-    /** Names of users and rooms, as the server checks them. */
-    public static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,31}");
-    /** Client ids, as the server checks them. */
-    public static final Pattern CLIENT_ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
+    /** Names of users and rooms: the protocol's rule, which the server checks too. */
+    public static final Pattern NAME = NameRules.USERNAME_OR_ROOM;
+    /** Client ids: the protocol's rule, which the server checks too. */
+    public static final Pattern CLIENT_ID = NameRules.CLIENT_ID;
     /** Largest client frame either side accepts. */
     public static final int MAX_FRAME_BYTES = 64 * 1024;
     /** Message size limit used until the server's welcome names its own. */

@@ -2,6 +2,7 @@ package io.messenger.server.client;
 
 import io.messenger.cluster.ClusterStatus;
 import io.messenger.cluster.NotLeaderException;
+import io.messenger.proto.NameRules;
 import io.messenger.proto.chat.ChatCommand;
 import io.messenger.proto.chat.CloseSession;
 import io.messenger.proto.chat.DetachSession;

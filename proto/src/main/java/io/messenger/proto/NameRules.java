@@ -1,10 +1,11 @@
-package io.messenger.server.client;
+package io.messenger.proto;
 
 import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * The name rules clients and servers share: usernames and rooms are 1–32 characters from
+ * The name rules of the client protocol, kept here so that the client library and the server
+ * check exactly the same thing: usernames and rooms are 1–32 characters from
  * {@code A-Z a-z 0-9 _ . -} starting with a letter or digit; a client id is 1–64 characters
  * from {@code A-Z a-z 0-9 _ -}. Each check answers with a sentence a user can act on.
  */
