@@ -45,7 +45,9 @@ import org.slf4j.LoggerFactory;
  * queued, writes it, forces each touched segment once, and only then advances
  * {@link #durableIndex()}. Each queued change carries a sequence number; durability is granted
  * per sequence, so an fsync that finishes after a truncation can never vouch for the entries
- * appended in place of the truncated ones.
+ * appended in place of the truncated ones. One change may take several queued operations (a
+ * batch that crosses into a new segment, a truncation that deletes segments); the writer can
+ * drain the queue between them, so only the last operation of a change completes its sequence.
  *
  * <p>Memory holds, per entry, only its file offset and length (the segment is found from its
  * first index, the epoch from a map of epoch runs), plus a window of recent entries that always
@@ -285,7 +287,7 @@ public final class SegmentedLogStorage implements LogStorage {
                 long recordBytes = HEADER_BYTES + sizes[i];
                 if (segment == null || (segment.size > 0 && segment.size + recordBytes > options.segmentBytes())) {
                     if (i > runStart) {
-                        queue.add(new WriteOp(seq, segment, runPosition, batch.subList(runStart, i)));
+                        queue.add(new WriteOp(seq, false, segment, runPosition, batch.subList(runStart, i)));
                     }
                     segment = new LogSegment(dir, e.getIndex(), false);
                     segments.put(segment.firstIndex, segment);
@@ -295,7 +297,7 @@ public final class SegmentedLogStorage implements LogStorage {
                 placeRecord(e, segment, sizes[i]);
                 window.add(e);
             }
-            queue.add(new WriteOp(seq, segment, runPosition, batch.subList(runStart, batch.size())));
+            queue.add(new WriteOp(seq, true, segment, runPosition, batch.subList(runStart, batch.size())));
             durability.appended(seq, batch.get(0).getIndex(), lastIndex);
             trimWindow();
         } finally {
@@ -316,15 +318,17 @@ public final class SegmentedLogStorage implements LogStorage {
             }
             long seq = nextSeq++;
             LogSegment containing = segments.floorEntry(index).getValue();
+            boolean cutsIntoContaining = containing.firstIndex < index;
             NavigableMap<Long, LogSegment> doomed = segments.tailMap(index, true);
+            int remaining = doomed.size();
             for (LogSegment segment : doomed.values()) {
-                queue.add(new DeleteOp(seq, segment));
+                queue.add(new DeleteOp(seq, --remaining == 0 && !cutsIntoContaining, segment));
             }
             doomed.clear();
-            if (containing.firstIndex < index) {
+            if (cutsIntoContaining) {
                 long offset = offsetOf(index);
                 containing.size = offset;
-                queue.add(new TruncateOp(seq, containing, offset));
+                queue.add(new TruncateOp(seq, true, containing, offset));
             }
             epochRuns.tailMap(index, true).clear();
             window.removeFrom(index);
@@ -648,11 +652,11 @@ public final class SegmentedLogStorage implements LogStorage {
         Set<LogSegment> touched = Collections.newSetFromMap(new IdentityHashMap<>());
         boolean directoryChanged = false;
         boolean stop = false;
-        long maxSeq = 0;
+        long completedSeq = 0; // every change up to this sequence is entirely in this batch or an earlier one
         int i = 0;
         while (i < batch.size()) {
             DiskOp op = batch.get(i);
-            maxSeq = Math.max(maxSeq, op.seq());
+            completedSeq = Math.max(completedSeq, op.completedSeq());
             if (op instanceof WriteOp write) {
                 directoryChanged |= write.segment().openForWriting();
                 buffer.clear();
@@ -665,7 +669,7 @@ public final class SegmentedLogStorage implements LogStorage {
                         && next.segment() == write.segment() && next.position() == end) {
                     buffer.append(next.entries());
                     end = position + buffer.size();
-                    maxSeq = Math.max(maxSeq, next.seq());
+                    completedSeq = Math.max(completedSeq, next.completedSeq());
                     i++;
                 }
                 buffer.writeTo(write.segment().writeChannel(), position);
@@ -691,8 +695,8 @@ public final class SegmentedLogStorage implements LogStorage {
         if (directoryChanged) {
             DirectoryFsync.force(dir);
         }
-        if (maxSeq > 0) {
-            markDurable(maxSeq);
+        if (completedSeq > 0) {
+            markDurable(completedSeq);
         }
         return stop;
     }
@@ -731,17 +735,26 @@ public final class SegmentedLogStorage implements LogStorage {
 
     // ---------------------------------------------------------------- queued disk operations
 
+    /** One step of a change; {@code lastOfChange} marks the step after which change {@code seq} is whole. */
     private sealed interface DiskOp permits WriteOp, TruncateOp, DeleteOp, Stop {
         long seq();
+
+        boolean lastOfChange();
+
+        /** The highest sequence whose change is complete once this step (and all before it) is done. */
+        default long completedSeq() {
+            return lastOfChange() ? seq() : seq() - 1;
+        }
     }
 
-    private record WriteOp(long seq, LogSegment segment, long position, List<Entry> entries) implements DiskOp {
+    private record WriteOp(long seq, boolean lastOfChange, LogSegment segment, long position, List<Entry> entries)
+            implements DiskOp {
     }
 
-    private record TruncateOp(long seq, LogSegment segment, long size) implements DiskOp {
+    private record TruncateOp(long seq, boolean lastOfChange, LogSegment segment, long size) implements DiskOp {
     }
 
-    private record DeleteOp(long seq, LogSegment segment) implements DiskOp {
+    private record DeleteOp(long seq, boolean lastOfChange, LogSegment segment) implements DiskOp {
     }
 
     private enum Stop implements DiskOp {
@@ -750,6 +763,11 @@ public final class SegmentedLogStorage implements LogStorage {
         @Override
         public long seq() {
             return 0;
+        }
+
+        @Override
+        public boolean lastOfChange() {
+            return true;
         }
     }
 

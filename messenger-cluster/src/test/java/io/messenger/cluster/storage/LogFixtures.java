@@ -50,6 +50,14 @@ final class LogFixtures {
         return SegmentedLogStorage.HEADER_BYTES + entry.getSerializedSize();
     }
 
+    static long sizeOf(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     static List<Path> segmentFiles(Path dir) {
         try (Stream<Path> files = Files.list(dir)) {
             return files.filter(p -> p.getFileName().toString().matches("segment-\\d{20}\\.log")).sorted().toList();

@@ -405,6 +405,33 @@ class SegmentedLogStorageTest {
     }
 
     @Test
+    void anEntryCountsAsDurableOnlyOnceItsBytesAreOnDisk() {
+        // Batches that span segment boundaries are queued as several writes; the log must not call
+        // a batch durable when only its first write has been fsync'd. The listener runs on the
+        // writer thread, so the files do not change while it measures them.
+        long recordBytes = LogFixtures.recordBytes(sized(1, 1, 100));
+        ConcurrentLinkedQueue<String> violations = new ConcurrentLinkedQueue<>();
+        SegmentedLogStorage log = open(LogStorageOptions.DEFAULTS.withSegmentBytes(1024).withCachedEntries(0),
+                durable -> {
+                    long onDisk = segmentFiles(dir).stream().mapToLong(LogFixtures::sizeOf).sum();
+                    if (onDisk < durable * recordBytes) {
+                        violations.add("durable through " + durable + " with only " + onDisk + " of "
+                                + durable * recordBytes + " bytes on disk");
+                    }
+                });
+        for (long first = 1; first <= 20_000; first += 20) {
+            List<Entry> batch = new ArrayList<>();
+            for (long i = first; i < first + 20; i++) {
+                batch.add(sized(1, i, 100));
+            }
+            log.append(batch);
+        }
+        awaitDurable(log);
+        assertThat(violations).isEmpty();
+        assertThat(log.entries(1, 30_000, Long.MAX_VALUE)).hasSize(20_000);
+    }
+
+    @Test
     void readersRunConcurrentlyWithTheWriter() throws Exception {
         SegmentedLogStorage log = open(LogStorageOptions.DEFAULTS.withSegmentBytes(4096).withCachedEntries(16));
         AtomicBoolean done = new AtomicBoolean();
