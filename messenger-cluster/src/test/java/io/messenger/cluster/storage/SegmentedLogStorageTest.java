@@ -286,8 +286,7 @@ class SegmentedLogStorageTest {
         assertThat(log.durableIndex()).isEqualTo(11);
         assertThat(log.lastIndex()).isEqualTo(11);
         assertThat(log.lastEpoch()).isEqualTo(1);
-        log.append(entries(2, 12, 30));
-        assertThat(log.durableIndex()).isLessThanOrEqualTo(11);
+        log.append(entries(2, 12, 30)); // the writer may make these durable at once: nothing to assert before the wait
         awaitDurable(log);
         assertThat(segmentFiles(dir).size()).isLessThan(segmentsBefore);
 
