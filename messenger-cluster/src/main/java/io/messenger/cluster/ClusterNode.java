@@ -121,9 +121,12 @@ public final class ClusterNode implements Replicator, AutoCloseable {
 
     /** On the loop: everything the core touches is created on the thread that drives it. */
     private void open() {
-        stateStore = FileStateStore.open(config.dataDir());
+        // The log first: opening it locks the data directory, so a second node pointed at the same
+        // directory is refused before it touches the election state (whose open clears a temp file
+        // that a running node may be about to rename).
         logStorage = SegmentedLogStorage.open(config.dataDir().resolve("log"), LogStorageOptions.DEFAULTS,
                 durableIndex -> onLoop(() -> core.durable(durableIndex)));
+        stateStore = FileStateStore.open(config.dataDir());
         core = new ReplicationCore(CoreConfig.from(config, TICK), logStorage, stateStore.load(),
                 new SplittableRandom());
         // A peer counts as reachable only once its link is up. The core starts out trusting
