@@ -99,6 +99,8 @@ class ClusterFailoverTest {
         await().atMost(Duration.ofSeconds(20)).until(() -> cluster.liveNodes().stream()
                 .anyMatch(n -> n.status().isLeader() && n.status().epoch() > frozenEpoch));
         await().atMost(Duration.ofSeconds(10)).until(() -> !frozen.status().isLeader());
+        // The role is published a moment before pending proposals are failed: wait for the outcome.
+        await().atMost(Duration.ofSeconds(10)).until(stuck::isDone);
         assertThat(stuck).isCompletedExceptionally();
         write("during", 20);
         cluster.unfreeze(frozenId);
@@ -131,7 +133,9 @@ class ClusterFailoverTest {
 
     @Test
     void theLeaderKeepsServingWhenAMinorityIsCutOff() throws Exception {
-        cluster = MiniCluster.start(5, dir);
+        // No election is expected at all here, so a generous timeout keeps a scheduling stall of a
+        // loaded machine from causing a legitimate one that the assertions below would misread.
+        cluster = MiniCluster.start(5, dir, ClusterConfig.DEFAULT_HEARTBEAT, Duration.ofMillis(2000));
         ClusterNode leader = awaitLeader();
         write("before", 20);
         int leaderId = leader.status().nodeId();

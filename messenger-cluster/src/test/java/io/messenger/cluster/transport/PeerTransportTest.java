@@ -130,7 +130,7 @@ class PeerTransportTest {
     @Test
     void idleLinksStayUpOnKeepalives() {
         List<Member> members = members(FreePorts.next(), FreePorts.next());
-        PeerLinkSettings quick = new PeerLinkSettings(Duration.ofMillis(50), Duration.ofMillis(600),
+        PeerLinkSettings quick = new PeerLinkSettings(Duration.ofMillis(100), Duration.ofMillis(1000),
                 Duration.ofMillis(20), Duration.ofSeconds(1), 64);
         Recorder one = new Recorder();
         PeerTransport first = new PeerTransport(config(1, members, "c"), quick, one).start();
@@ -138,8 +138,9 @@ class PeerTransportTest {
         Recorder two = new Recorder();
         started.add(new PeerTransport(config(2, members, "c"), quick, two).start());
         await().atMost(Duration.ofSeconds(10)).until(() -> first.connectedPeers().contains(2));
-        // Several silence timeouts (600 ms) pass with no traffic but keepalives.
-        await().during(Duration.ofMillis(2500)).atMost(Duration.ofSeconds(4))
+        // Several silence timeouts (1 s, ten keepalive periods, so a stalled thread does not flap the link)
+        // pass with no traffic but keepalives.
+        await().during(Duration.ofMillis(3500)).atMost(Duration.ofSeconds(5))
                 .until(() -> first.connectedPeers().contains(2));
         assertThat(one.changes).containsExactly("2 up");
         assertThat(two.envelopes).isEmpty();
