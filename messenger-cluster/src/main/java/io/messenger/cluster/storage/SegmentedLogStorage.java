@@ -641,9 +641,14 @@ public final class SegmentedLogStorage implements LogStorage {
         } catch (InterruptedException e) {
             writerFailure = e;
             log.error("Log writer for {} was interrupted; the log accepts no more writes", dir);
-        } catch (IOException | RuntimeException e) {
+        } catch (Throwable e) {
+            // Record every failure, Errors included (OOM while framing, a listener's StackOverflowError):
+            // a writer that dies silently would leave appends accepted and durableIndex frozen.
             writerFailure = e;
             log.error("Log writer for {} failed; the log accepts no more writes", dir, e);
+            if (e instanceof Error error) {
+                throw error;
+            }
         }
     }
 
@@ -719,6 +724,7 @@ public final class SegmentedLogStorage implements LogStorage {
             } catch (RuntimeException e) {
                 log.error("Durability listener of the log in {} failed at index {}", dir, advancedTo, e);
             }
+            // An Error from the listener propagates: runWriter records it as the writer's failure.
         }
     }
 

@@ -11,6 +11,7 @@ import static org.awaitility.Awaitility.await;
 import io.messenger.proto.peer.Entry;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -498,6 +499,20 @@ class SegmentedLogStorageTest {
         log.append(entries(1, 21, 30));
         awaitDurable(log);
         assertThat(log.entries(1, 100, Long.MAX_VALUE)).containsExactlyElementsOf(entries(1, 1, 30));
+    }
+
+    @Test
+    void anErrorOnTheWriterThreadIsRecordedAndRefusesLaterWrites() {
+        SegmentedLogStorage log = open(LogStorageOptions.DEFAULTS, durable -> {
+            throw new AssertionError("listener blew up at " + durable);
+        });
+        log.append(entries(1, 1, 3));
+        // The writer rethrows the Error after recording it; Awaitility must not treat that as the test failing.
+        await().atMost(Duration.ofSeconds(30)).dontCatchUncaughtExceptions().untilAsserted(() ->
+                assertThatThrownBy(() -> log.append(List.of(entry(1, 4))))
+                        .isInstanceOf(IllegalStateException.class)
+                        .hasMessageContaining("writer")
+                        .hasRootCauseInstanceOf(AssertionError.class));
     }
 
     @Test
