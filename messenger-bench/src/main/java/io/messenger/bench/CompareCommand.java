@@ -26,7 +26,6 @@ import picocli.CommandLine.Spec;
         description = "Run the same load against the messenger and NATS JetStream, alternating, and compare.")
 final class CompareCommand implements Callable<Integer> {
 
-    static final List<String> SYSTEMS = List.of("messenger", "nats");
     /** The two acks do not promise the same thing; a reader of the ratio must know. */
     static final String NATS_NOTE = "a JetStream publish ack means stored on a majority of replicas, but not fsync'd "
             + "(nats-server syncs to disk on a timer; 2.9 has no per-write sync option), while a messenger ack "
@@ -47,9 +46,8 @@ final class CompareCommand implements Callable<Integer> {
     @Mixin
     NatsOptions natsOptions;
 
-    @Option(names = "--systems", split = ",", defaultValue = "messenger,nats",
-            description = "Systems to run, in order, comma-separated (default: ${DEFAULT-VALUE}).")
-    List<String> systemNames;
+    @Mixin
+    SystemChoice systemChoice;
 
     @Option(names = "--rates", split = ",", defaultValue = "full,5000",
             description = "Offered rates in messages/s for all clients together; 'full' = as fast as acks allow "
@@ -62,13 +60,8 @@ final class CompareCommand implements Callable<Integer> {
         for (String rate : rates) {
             offered.add(parseRate(rate));
         }
-        for (String name : systemNames) {
-            if (!SYSTEMS.contains(name)) {
-                throw new ParameterException(commandSpec.commandLine(),
-                        "Unknown system '" + name + "'; choose from " + SYSTEMS);
-            }
-        }
-        if (systemNames.contains("nats") && natsOptions.binary() == null) {
+        systemChoice.validate(commandSpec);
+        if (systemChoice.names.contains("nats") && natsOptions.binary() == null) {
             throw new ParameterException(commandSpec.commandLine(),
                     "nats-server is not installed: run 'make bench-deps' or pass --nats-server PATH");
         }
@@ -77,12 +70,12 @@ final class CompareCommand implements Callable<Integer> {
                 + machineAtStart.get("loadAverage") + " (shared machines inflate every figure)");
         List<Scenario> scenarios = new ArrayList<>();
         boolean allOk = true;
-        NatsCluster nats = systemNames.contains("nats") ? natsOptions.start() : null;
+        NatsCluster nats = systemChoice.names.contains("nats") ? natsOptions.start() : null;
         try {
             for (int r = 0; r < offered.size(); r++) {
                 double rate = offered.get(r);
                 // Alternate which system goes first, so neither always runs on a warmer (or more tired) machine.
-                List<String> order = new ArrayList<>(systemNames);
+                List<String> order = new ArrayList<>(systemChoice.names);
                 if (r % 2 == 1) {
                     java.util.Collections.reverse(order);
                 }
@@ -96,7 +89,7 @@ final class CompareCommand implements Callable<Integer> {
                         allOk &= result.ok();
                     }
                 }
-                List<RunResult> runs = systemNames.stream().map(byName::get).toList();
+                List<RunResult> runs = systemChoice.names.stream().map(byName::get).toList();
                 Scenario scenario = new Scenario(load.describe(rate), runs, List.of());
                 scenarios.add(scenario);
                 System.out.println();

@@ -54,9 +54,8 @@ final class FailoverCommand implements Callable<Integer> {
     @Mixin
     Output output;
 
-    @Option(names = "--systems", split = ",", defaultValue = "messenger,nats",
-            description = "Systems to run, in order, comma-separated (default: ${DEFAULT-VALUE}).")
-    List<String> systemNames;
+    @Mixin
+    SystemChoice systemChoice;
 
     @Option(names = "--rate", defaultValue = "2000", description = "Offered messages/s (default: ${DEFAULT-VALUE}).")
     double rate;
@@ -71,13 +70,8 @@ final class FailoverCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        for (String name : systemNames) {
-            if (!CompareCommand.SYSTEMS.contains(name)) {
-                throw new ParameterException(commandSpec.commandLine(),
-                        "Unknown system '" + name + "'; choose from " + CompareCommand.SYSTEMS);
-            }
-        }
-        if (systemNames.contains("nats") && natsOptions.binary() == null) {
+        systemChoice.validate(commandSpec);
+        if (systemChoice.names.contains("nats") && natsOptions.binary() == null) {
             throw new ParameterException(commandSpec.commandLine(),
                     "nats-server is not installed: run 'make bench-deps' or pass --nats-server PATH");
         }
@@ -92,7 +86,7 @@ final class FailoverCommand implements Callable<Integer> {
         System.out.println("machine: " + machineAtStart.get("cores") + " cores, load average "
                 + machineAtStart.get("loadAverage") + " (shared machines inflate every figure)");
         NodeControl nodes = null;
-        if (systemNames.contains("messenger")) {
+        if (systemChoice.names.contains("messenger")) {
             nodes = cluster.control(systems);
             if (nodes.awaitLeader(Duration.ofSeconds(10)) == 0) {
                 throw new IllegalStateException("No messenger node at " + cluster.admins
@@ -104,7 +98,7 @@ final class FailoverCommand implements Callable<Integer> {
         LoadSpec spec = new LoadSpec(base.clients(), base.rooms(), base.messageBytes(), base.rate(),
                 base.maxInFlight(), base.warmup(), interval.multipliedBy(kills), base.drain().plusSeconds(15));
         List<FailoverReport> reports = new ArrayList<>();
-        for (String name : systemNames) {
+        for (String name : systemChoice.names) {
             System.out.println("== failover, " + name + ": " + kills + " leader kills every " + intervalSeconds
                     + " s under " + load.describe(rate).replaceAll("\\d+ s measured",
                             spec.duration().toSeconds() + " s measured"));
