@@ -58,6 +58,10 @@ import org.slf4j.LoggerFactory;
  * durable. The value handed to the {@link DurabilityListener} is the durable index at the time of
  * the call: a consumer on another thread that may have truncated since should re-read
  * {@link #durableIndex()}.
+ *
+ * <p>Once {@link #close()} has been called, {@code entry} and {@code entries} throw
+ * {@link IllegalStateException} like the writes do; {@code lastIndex}, {@code epochAt} and
+ * {@code durableIndex} keep answering from memory.
  */
 public final class SegmentedLogStorage implements LogStorage {
 
@@ -184,6 +188,7 @@ public final class SegmentedLogStorage implements LogStorage {
     public Entry entry(long index) {
         lock.readLock().lock();
         try {
+            checkOpen();
             checkIndex(index);
             if (window.contains(index)) {
                 return window.get(index);
@@ -203,6 +208,7 @@ public final class SegmentedLogStorage implements LogStorage {
         }
         lock.readLock().lock();
         try {
+            checkOpen();
             if (fromIndex > lastIndex || maxEntries <= 0) {
                 return List.of();
             }
@@ -428,10 +434,15 @@ public final class SegmentedLogStorage implements LogStorage {
         }
     }
 
-    private void checkWritable() {
+    /** Caller holds the lock. Reads refuse a closed log even for cached entries, so they fail the same way. */
+    private void checkOpen() {
         if (closed) {
             throw new IllegalStateException("the log in " + dir + " is closed");
         }
+    }
+
+    private void checkWritable() {
+        checkOpen();
         Throwable failure = writerFailure;
         if (failure != null) {
             throw new IllegalStateException("the log writer for " + dir + " failed; the log accepts no more writes", failure);

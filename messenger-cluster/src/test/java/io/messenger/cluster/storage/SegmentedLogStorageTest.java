@@ -518,6 +518,22 @@ class SegmentedLogStorageTest {
     }
 
     @Test
+    void readsAfterCloseAreRefusedAsClosed() {
+        SegmentedLogStorage log = open(LogStorageOptions.DEFAULTS.withCachedEntries(2));
+        log.append(entries(1, 1, 10));
+        log.close();
+        // Both entries read back from disk (1) and entries still cached (10) are refused alike.
+        for (long index : new long[] {1, 10}) {
+            assertThatThrownBy(() -> log.entry(index))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("is closed");
+            assertThatThrownBy(() -> log.entries(index, 5, Long.MAX_VALUE))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("is closed");
+        }
+        assertThat(log.lastIndex()).isEqualTo(10);
+        assertThat(log.durableIndex()).isEqualTo(10);
+    }
+
+    @Test
     void closeIsIdempotentAndRefusesLaterWrites() {
         SegmentedLogStorage log = open(LogStorageOptions.DEFAULTS);
         log.append(entries(1, 1, 3));
