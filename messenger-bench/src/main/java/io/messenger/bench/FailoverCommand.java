@@ -113,7 +113,8 @@ final class FailoverCommand implements Callable<Integer> {
             LoadGenerator generator = new LoadGenerator(system, spec, System.out::println);
             LeaderKiller killer = new LeaderKiller(nodes, kills, interval, generator::nextCounters, System.out::println);
             RunResult result = generator.run(killer);
-            return FailoverReport.of(result, killer.kills(), generator, system.reconnects());
+            // The client library resends inside itself and does not count it: shown as unknown (-1).
+            return FailoverReport.of(result, killer.kills(), generator, system.reconnects(), -1, -1);
         }
     }
 
@@ -126,7 +127,8 @@ final class FailoverCommand implements Callable<Integer> {
             LeaderKiller killer = new LeaderKiller(leaders, kills, interval, generator::nextCounters,
                     System.out::println);
             RunResult result = generator.run(killer);
-            return FailoverReport.of(result, killer.kills(), generator, system.reconnects());
+            return FailoverReport.of(result, killer.kills(), generator, system.reconnects(), system.resends(),
+                    system.duplicateAcks());
         }
     }
 
@@ -136,6 +138,10 @@ final class FailoverCommand implements Callable<Integer> {
             Map<String, Object> one = new LinkedHashMap<>();
             one.put("kills", report.kills());
             one.put("reconnects", report.reconnects());
+            if (report.resends() >= 0) {
+                one.put("resends", report.resends());
+                one.put("resendsAlreadyStored", report.duplicateAcks());
+            }
             one.put("run", report.result());
             if (report.result().system().equals("nats")) {
                 one.put("version", NatsCluster.version(natsOptions.binary()));
@@ -169,11 +175,17 @@ final class FailoverCommand implements Callable<Integer> {
         return out.toString();
     }
 
-    /** Per-kill figures and the run they came from. */
-    record FailoverReport(RunResult result, List<KillFigures> kills, long reconnects) {
+    /**
+     * Per-kill figures and the run they came from.
+     *
+     * @param resends publish attempts beyond each message's first, -1 when the system does not count them
+     * @param duplicateAcks resends the system acknowledged as already stored, -1 when unknown
+     */
+    record FailoverReport(RunResult result, List<KillFigures> kills, long reconnects, long resends,
+            long duplicateAcks) {
 
         static FailoverReport of(RunResult result, List<LeaderKiller.Kill> kills, LoadGenerator generator,
-                long reconnects) {
+                long reconnects, long resends, long duplicateAcks) {
             List<Verifier.MessageRef> lost = generator.verifier().lostMessages(100_000);
             List<Verifier.MessageRef> duplicates = generator.verifier().duplicateMessages();
             List<KillFigures> figures = new ArrayList<>();
@@ -188,7 +200,7 @@ final class FailoverCommand implements Callable<Integer> {
                         pause / 1e6, kill.restartedNanos() == 0 ? -1 : (kill.restartedNanos() - kill.killedNanos()) / 1e9,
                         count(lost, from, to), count(duplicates, from, to), kill.problem()));
             }
-            return new FailoverReport(result, figures, reconnects);
+            return new FailoverReport(result, figures, reconnects, resends, duplicateAcks);
         }
 
         /** Messages sent between two counter cuts (the second null: until the end). */
@@ -226,7 +238,9 @@ final class FailoverCommand implements Callable<Integer> {
         }
 
         String verdict() {
-            String prefix = result.system() + ": client reconnects " + reconnects + "; failover: ";
+            String prefix = result.system() + ": client reconnects " + reconnects
+                    + (resends >= 0 ? ", resends " + resends + " (" + duplicateAcks + " already stored)" : "")
+                    + "; failover: ";
             if (ok()) {
                 return prefix + "ok\n";
             } else if (!result.ok()) {

@@ -9,7 +9,9 @@ import io.nats.client.JetStreamApiException;
 import io.nats.client.JetStreamManagement;
 import io.nats.client.Nats;
 import io.nats.client.Options;
+import io.nats.client.PublishOptions;
 import io.nats.client.PushSubscribeOptions;
+import io.nats.client.api.PublishAck;
 import io.nats.client.api.ConsumerConfiguration;
 import io.nats.client.api.DeliverPolicy;
 import io.nats.client.api.StorageType;
@@ -19,24 +21,42 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * NATS JetStream as a chat system: one stream (file storage, replicated on every node) with one subject
  * per room; a client publishes with acks and reads its room through an ordered push consumer, so it sees
- * only stored messages, in stream order, like a messenger member sees only committed ones.
+ * only stored messages, in stream order, like a messenger member sees only committed ones. Like the
+ * messenger client, a publisher resends what was not acknowledged, with the same {@code Nats-Msg-Id}, so
+ * the stream's duplicate window keeps it exactly-once (see {@link ResendingPublisher}).
  */
 public final class NatsSystem implements ChatSystem {
 
     private static final Logger log = LoggerFactory.getLogger(NatsSystem.class);
     private static final Duration STREAM_TIMEOUT = Duration.ofSeconds(30);
+    /** Longer than any run, so every resend of a stored message is recognised as a duplicate. */
+    static final Duration DUPLICATE_WINDOW = Duration.ofMinutes(30);
+    private static final Duration MIN_BACKOFF = Duration.ofMillis(50);
+    private static final Duration MAX_BACKOFF = Duration.ofSeconds(1);
 
     private final NatsCluster cluster;
     private final int replicas;
     private final List<Connection> connections = new ArrayList<>();
+    private final List<ResendingPublisher> publishers = new ArrayList<>();
+    private final LongAdder resends = new LongAdder();
+    private final LongAdder duplicateAcks = new LongAdder();
+    private final ScheduledExecutorService resendTimer = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "nats-resend");
+        thread.setDaemon(true);
+        return thread;
+    });
     private volatile String stream;
 
     /** @param replicas stream replicas, at most the cluster's size */
@@ -62,6 +82,7 @@ public final class NatsSystem implements ChatSystem {
                 .subjects(rooms.stream().map(NatsSystem::subjectOf).toList())
                 .storageType(StorageType.File)
                 .replicas(replicas)
+                .duplicateWindow(DUPLICATE_WINDOW)
                 .build();
         Connection admin = Nats.connect(options("bench-admin"));
         try {
@@ -103,14 +124,25 @@ public final class NatsSystem implements ChatSystem {
                 message -> inbox.onMessage(message.metaData().streamSequence(),
                         new String(message.getData(), StandardCharsets.UTF_8)),
                 false, ordered);
+        // A failed attempt's message may still be stored later (jnats keeps it in its reconnect buffer after
+        // the ack future timed out), so the resend must carry the same id for the stream to drop one of them.
+        ResendingPublisher publisher = new ResendingPublisher(username + "-" + UUID.randomUUID(),
+                (messageId, body) -> js.publishAsync(subject, body,
+                                PublishOptions.builder().messageId(messageId).build())
+                        .thenApply(PublishAck::isDuplicate),
+                resendTimer, MIN_BACKOFF, MAX_BACKOFF, resends, duplicateAcks);
+        synchronized (connections) {
+            publishers.add(publisher);
+        }
         return new BenchClient() {
             @Override
             public CompletableFuture<?> send(String text) {
-                return js.publishAsync(subject, text.getBytes(StandardCharsets.UTF_8));
+                return publisher.send(text.getBytes(StandardCharsets.UTF_8));
             }
 
             @Override
             public void close() {
+                publisher.close();
                 closeQuietly(connection);
             }
         };
@@ -128,6 +160,16 @@ public final class NatsSystem implements ChatSystem {
         }
     }
 
+    /** Publish attempts beyond each message's first, over all clients. */
+    public long resends() {
+        return resends.sum();
+    }
+
+    /** Acks JetStream flagged as duplicates: resends of messages an earlier attempt had already stored. */
+    public long duplicateAcks() {
+        return duplicateAcks.sum();
+    }
+
     @Override
     public List<Long> serverPids() {
         return cluster.pids();
@@ -137,9 +179,12 @@ public final class NatsSystem implements ChatSystem {
     @Override
     public void close() {
         synchronized (connections) {
+            publishers.forEach(ResendingPublisher::close);
+            publishers.clear();
             connections.forEach(NatsSystem::closeQuietly);
             connections.clear();
         }
+        resendTimer.shutdownNow();
     }
 
     private Options options(String name) {
