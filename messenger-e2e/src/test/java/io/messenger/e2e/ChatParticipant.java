@@ -4,7 +4,9 @@ import io.messenger.client.BufferFullException;
 import io.messenger.client.ChatMessage;
 import io.messenger.client.ConnectionEvent;
 import io.messenger.client.MessengerClient;
+import io.messenger.client.ConnectionState;
 import io.messenger.client.MessengerListener;
+import io.messenger.client.PresenceEvent;
 import io.messenger.proto.client.Welcome;
 import java.time.Duration;
 import java.util.List;
@@ -17,7 +19,7 @@ import java.util.function.UnaryOperator;
 
 /**
  * One real {@link MessengerClient} in a room whose every send, acknowledgement, failure and delivery goes
- * into a shared {@link History}. Send texts are {@code <name>#<n>}, unique in the history.
+ * into a shared {@link History}, with presence announcements and lost connections. Send texts are {@code <name>#<n>}, unique in the history.
  */
 public final class ChatParticipant implements AutoCloseable {
 
@@ -46,8 +48,16 @@ public final class ChatParticipant implements AutoCloseable {
             }
 
             @Override
+            public void onPresence(PresenceEvent e) {
+                history.presence(name, e.username(), e.kind() == PresenceEvent.Kind.JOINED);
+            }
+
+            @Override
             public void onConnectionState(ConnectionEvent event) {
                 connectionEvents.add(event);
+                if (event.state() == ConnectionState.RECONNECTING) {
+                    history.connectionLost(name);
+                }
             }
         };
         this.client = tuning.apply(MessengerClient.builder()
@@ -68,6 +78,7 @@ public final class ChatParticipant implements AutoCloseable {
 
     /** Joins the room, waiting at most {@code bound}; the history notes the room seq the session opened at. */
     public Welcome join(Duration bound) throws Exception {
+        history.connecting(name);
         Welcome welcome = client.connect().get(bound.toMillis(), TimeUnit.MILLISECONDS);
         history.joined(name, welcome.getRoomSeq());
         return welcome;

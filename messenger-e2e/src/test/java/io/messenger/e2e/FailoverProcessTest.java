@@ -123,6 +123,13 @@ class FailoverProcessTest {
                     () -> history.receiver(newcomer.name()).deliveries().size() >= Math.min(10, end));
         }
 
+        // Members that never lost their connection owe the checker each newcomer's join announcement.
+        settle("steady members heard the newcomers join", () -> participants.stream()
+                .map(p -> history.receiver(p.name()))
+                .filter(r -> r.connectionLosses() == 0 && !r.name().startsWith("new"))
+                .allMatch(r -> r.presence().stream().anyMatch(e -> e.joined()
+                        && e.user().equals("newcomer" + r.room().substring("room".length())))));
+
         // Every replica ends with the same log: same last index, all of it committed.
         await("every node's log converges").atMost(SETTLE_BOUND).pollInterval(Duration.ofMillis(200))
                 .until(() -> {

@@ -9,7 +9,9 @@ import java.util.Optional;
 /**
  * What every client of a test did and saw, recorded as it happens from any thread: sends (each with a
  * text unique in the history), their acknowledgements or failures, every delivery in arrival order, and
- * joins and leaves. {@link HistoryChecker} judges it afterwards.
+ * joins and leaves, presence announcements (each with the last room seq its receiver had seen when it
+ * arrived, since presence carries no room seq of its own) and lost connections. {@link HistoryChecker}
+ * judges it afterwards.
  */
 public final class History {
 
@@ -94,6 +96,16 @@ public final class History {
             long atNanos) {
     }
 
+    /**
+     * One presence announcement as a receiver saw it.
+     *
+     * @param user who joined or left
+     * @param joined true for a join, false for a leave
+     * @param afterSeq the highest room seq the receiver had been delivered when it arrived (0 if none)
+     */
+    public record Presence(String user, boolean joined, long afterSeq, long atNanos) {
+    }
+
     /** One client instance's session in one room and everything it received, in arrival order. */
     public static final class Receiver {
         private final String name;
@@ -101,7 +113,12 @@ public final class History {
         private final String room;
         private long joinSeq = UNKNOWN_JOIN;
         private boolean left;
+        private long connectingNanos;
+        private long joinedNanos;
+        private long leftNanos;
+        private int connectionLosses;
         private final List<Delivery> deliveries = new ArrayList<>();
+        private final List<Presence> presence = new ArrayList<>();
 
         Receiver(String name, String user, String room) {
             this.name = name;
@@ -135,17 +152,56 @@ public final class History {
             return List.copyOf(deliveries);
         }
 
+        /** Presence announcements received, in arrival order. */
+        public synchronized List<Presence> presence() {
+            return List.copyOf(presence);
+        }
+
+        /** When the client started connecting, 0 if not recorded. */
+        public synchronized long connectingNanos() {
+            return connectingNanos;
+        }
+
+        /** When its session opened (the Welcome arrived), 0 if it never did. */
+        public synchronized long joinedNanos() {
+            return joinedNanos;
+        }
+
+        /** When the client closed its session, 0 if it did not. */
+        public synchronized long leftNanos() {
+            return leftNanos;
+        }
+
+        /** How often the client lost its connection after opening its session (and so may have missed presence). */
+        public synchronized int connectionLosses() {
+            return connectionLosses;
+        }
+
         /** The highest room sequence received so far, 0 if none. */
         public synchronized long lastSeq() {
             return deliveries.isEmpty() ? 0 : deliveries.get(deliveries.size() - 1).roomSeq();
         }
 
+        synchronized void connecting() {
+            connectingNanos = System.nanoTime();
+        }
+
         synchronized void joined(long seq) {
             joinSeq = seq;
+            joinedNanos = System.nanoTime();
         }
 
         synchronized void leave() {
             left = true;
+            leftNanos = System.nanoTime();
+        }
+
+        synchronized void connectionLost() {
+            connectionLosses++;
+        }
+
+        synchronized void addPresence(String user, boolean joined) {
+            presence.add(new Presence(user, joined, lastSeq(), System.nanoTime()));
         }
 
         synchronized void add(Delivery delivery) {
@@ -170,6 +226,21 @@ public final class History {
         Receiver receiver = new Receiver(client, user, room);
         receivers.put(client, receiver);
         return receiver;
+    }
+
+    /** The client is about to connect (a session it opens is announced after this moment). */
+    public void connecting(String client) {
+        receiver(client).connecting();
+    }
+
+    /** The client lost its connection and is reconnecting. */
+    public void connectionLost(String client) {
+        receiver(client).connectionLost();
+    }
+
+    /** The client's listener received a presence announcement about {@code user}. */
+    public void presence(String client, String user, boolean joined) {
+        receiver(client).addPresence(user, joined);
     }
 
     /** The session opened at this room sequence (the Welcome's room seq). */

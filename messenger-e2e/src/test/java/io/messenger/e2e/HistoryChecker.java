@@ -19,6 +19,26 @@ import java.util.stream.Collectors;
  * once, every receiver's view a gap-free, increasing stretch of that order covering its whole stay, and
  * no message nobody sent. Unacknowledged sends may have landed, but never twice; the verdict names them,
  * for tests in which every send must be acknowledged.
+ *
+ * <p>Presence, as the server gives it: an announcement is applied from the log like a message but carries
+ * no room seq, goes to every session in the room except the one that caused it, is written in log order
+ * with the deliveries on each connection, and is never replayed on resume (a client that was disconnected
+ * may miss some). A join is announced when a user's first session opens, a leave when its last one closes
+ * (Bye, or expiry after the session grace period); a returning device (same client id) replaces its session
+ * silently. Hence, for every receiver:
+ * <ul>
+ * <li>it never hears about its own user, nor about a user no client of the history was in the room as;</li>
+ * <li>every leave it hears follows a close of a client of that user: sessions survive failover, so a leave
+ *     without a close means a session expired, which tests with outages shorter than the grace period
+ *     (15 s by default) must never cause;</li>
+ * <li>every join it hears arrives exactly after the room seq that one of that user's clients was welcomed
+ *     at (the receiver's last delivered room seq then equals the joiner's Welcome room seq): a resumed
+ *     session announced again, or presence out of step with the messages, matches no welcome;</li>
+ * <li>if it never lost its connection (so missed nothing): announcements about one user alternate between
+ *     join and leave, it heard exactly one join of every single-device user that started connecting after it
+ *     was welcomed, and exactly one leave of every such user that then closed while it stayed.</li>
+ * </ul>
+ * Breaches count in {@code presence}.
  */
 public final class HistoryChecker {
 
@@ -36,18 +56,19 @@ public final class HistoryChecker {
      *     acknowledged out of send order
      * @param phantoms distinct delivered messages that no client sent (or not as that sender, or not there)
      * @param conflicts room seqs that name two different messages (diverging orders)
+     * @param presence presence announcements that break the rules in the class comment, or owed ones missing
      * @param unackedLanded unacknowledged sends that are in the order exactly once
      * @param unackedSends some unacknowledged sends, each with the client's reason or "never acknowledged"
      *     (not a breach of the contract by itself; {@code unacked} is the complete count)
      */
     public record Verdict(long sent, long acked, long unacked, long unackedLanded, long delivered, long lost,
             long missedDeliveries, long duplicated, long outOfOrder, long phantoms, long conflicts,
-            List<String> anomalies, List<String> unackedSends) {
+            long presence, List<String> anomalies, List<String> unackedSends) {
 
         /** True when nothing the contract forbids happened. */
         public boolean ok() {
             return lost == 0 && missedDeliveries == 0 && duplicated == 0 && outOfOrder == 0 && phantoms == 0
-                    && conflicts == 0;
+                    && conflicts == 0 && presence == 0;
         }
 
         /** One line of counts, for test output. */
@@ -55,7 +76,7 @@ public final class HistoryChecker {
             return "sent=" + sent + " acked=" + acked + " unacked=" + unacked + " (landed " + unackedLanded + ")"
                     + " delivered=" + delivered + " lost=" + lost + " missed-deliveries=" + missedDeliveries
                     + " duplicated=" + duplicated + " out-of-order=" + outOfOrder + " phantoms=" + phantoms
-                    + " conflicts=" + conflicts;
+                    + " conflicts=" + conflicts + " presence=" + presence;
         }
 
         @Override
@@ -74,6 +95,7 @@ public final class HistoryChecker {
     private long outOfOrder;
     private long phantoms;
     private long conflicts;
+    private long presence;
     private long unackedLanded;
 
     private HistoryChecker() {
@@ -116,7 +138,7 @@ public final class HistoryChecker {
                         + s.failure().map(reason -> "failed: " + reason).orElse("was never acknowledged"))
                 .toList();
         return new Verdict(sends.size(), acked, sends.size() - acked, unackedLanded, delivered, lost, missed,
-                duplicated, outOfOrder, phantoms, conflicts, List.copyOf(anomalies), unackedSends);
+                duplicated, outOfOrder, phantoms, conflicts, presence, List.copyOf(anomalies), unackedSends);
     }
 
     private void checkRoom(String room, List<History.Send> sends, List<History.Receiver> receivers,
@@ -179,6 +201,7 @@ public final class HistoryChecker {
             }
         }
         lost += lostTexts.size();
+        checkPresence(room, receivers);
 
         for (History.Send send : sends) {
             if (send.roomSeq().isEmpty()) {
@@ -188,6 +211,72 @@ public final class HistoryChecker {
                 }
             }
         }
+    }
+
+    private void checkPresence(String room, List<History.Receiver> receivers) {
+        Map<String, List<History.Receiver>> clientsOf = new HashMap<>();
+        receivers.forEach(r -> clientsOf.computeIfAbsent(r.user(), u -> new ArrayList<>()).add(r));
+        for (History.Receiver receiver : receivers) {
+            boolean steady = receiver.connectionLosses() == 0 && receiver.joinedNanos() != 0;
+            Map<String, Boolean> lastKind = new HashMap<>();
+            for (History.Presence p : receiver.presence()) {
+                String what = receiver.name() + " in " + room + " heard " + p.user() + (p.joined() ? " join" : " leave")
+                        + " after seq " + p.afterSeq();
+                List<History.Receiver> clients = clientsOf.getOrDefault(p.user(), List.of());
+                if (p.user().equals(receiver.user())) {
+                    presenceBreach(what + ": about its own user");
+                } else if (clients.isEmpty()) {
+                    presenceBreach(what + ": no client was ever in the room as that user");
+                } else if (!p.joined() && clients.stream()
+                        .noneMatch(c -> c.leftNanos() != 0 && c.leftNanos() <= p.atNanos())) {
+                    presenceBreach(what + ": none of its clients had closed (an expired session after a failover?)");
+                } else if (p.joined() && clients.stream().noneMatch(c -> c.joinSeq() == p.afterSeq()
+                        && c.connectingNanos() <= p.atNanos())) {
+                    presenceBreach(what + ": no client of that user was welcomed at that seq (welcomed at "
+                            + clients.stream().map(History.Receiver::joinSeq).toList()
+                            + "; announced again on resume, or out of step with the messages)");
+                }
+                Boolean before = lastKind.put(p.user(), p.joined());
+                if (steady && before != null && before == p.joined()) {
+                    presenceBreach(what + ": again, without the opposite announcement in between");
+                }
+            }
+            if (steady && !receiver.left()) {
+                checkOwedPresence(room, receiver, clientsOf);
+            }
+        }
+    }
+
+    /** A receiver that never lost its connection owes one announcement per later join and close. */
+    private void checkOwedPresence(String room, History.Receiver receiver,
+            Map<String, List<History.Receiver>> clientsOf) {
+        clientsOf.forEach((user, clients) -> {
+            if (user.equals(receiver.user()) || clients.size() != 1) {
+                return; // several devices of one user share announcements; too loose to owe exact ones
+            }
+            History.Receiver other = clients.get(0);
+            if (other.joinSeq() == History.UNKNOWN_JOIN || other.connectingNanos() <= receiver.joinedNanos()) {
+                return;
+            }
+            List<History.Presence> heard = receiver.presence().stream().filter(p -> p.user().equals(user)).toList();
+            long joins = heard.stream().filter(History.Presence::joined).count();
+            if (joins != 1) {
+                presenceBreach(receiver.name() + " in " + room + " stayed connected but heard " + user + " join "
+                        + joins + " times, not once");
+            }
+            if (other.left()) {
+                long leaves = heard.stream().filter(p -> !p.joined()).count();
+                if (leaves != 1) {
+                    presenceBreach(receiver.name() + " in " + room + " stayed connected but heard " + user
+                            + " leave " + leaves + " times, not once");
+                }
+            }
+        });
+    }
+
+    private void presenceBreach(String description) {
+        presence++;
+        note("presence", description);
     }
 
     private void claim(String room, TreeMap<Long, String> order, Set<Long> conflicting,

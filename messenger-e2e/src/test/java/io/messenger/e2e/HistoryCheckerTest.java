@@ -333,4 +333,120 @@ class HistoryCheckerTest {
 
         assertThat(verdict.ok()).as(verdict.toString()).isTrue();
     }
+
+    /** Two messages, then carol connects and is welcomed at seq 2; alice and bob hear her join, as they must. */
+    private void carolJoinsAfterTwoMessages() {
+        chat("a1", "alice", "a#1", 1);
+        chat("b1", "bob", "b#1", 2);
+        history.register("c1", "carol", "lobby");
+        history.connecting("c1");
+        history.delivered("c1", "lobby", 1, "alice", "a#1", true);
+        history.delivered("c1", "lobby", 2, "bob", "b#1", true);
+        history.joined("c1", 2);
+    }
+
+    private long presenceBreaches() {
+        HistoryChecker.Verdict verdict = HistoryChecker.check(history);
+        assertThat(verdict.lost() + verdict.missedDeliveries() + verdict.duplicated() + verdict.outOfOrder()
+                + verdict.phantoms() + verdict.conflicts()).as(verdict.toString()).isZero();
+        return verdict.presence();
+    }
+
+    @Test
+    void correctPresencePasses() {
+        carolJoinsAfterTwoMessages();
+        history.presence("a1", "carol", true);
+        history.presence("b1", "carol", true);
+        history.left("c1");
+        history.presence("a1", "carol", false);
+        history.presence("b1", "carol", false);
+
+        HistoryChecker.Verdict verdict = HistoryChecker.check(history);
+        assertThat(verdict.ok()).as(verdict.toString()).isTrue();
+        assertThat(verdict.presence()).isZero();
+    }
+
+    @Test
+    void hearingAboutOneselfIsCaught() {
+        history.presence("a1", "alice", true);
+        assertThat(presenceBreaches()).isEqualTo(1);
+    }
+
+    @Test
+    void presenceOfAUserNobodyWasIsCaught() {
+        history.presence("a1", "mallory", true);
+        assertThat(presenceBreaches()).isEqualTo(1);
+    }
+
+    @Test
+    void aLeaveWithoutACloseIsCaught() {
+        // bob's session survived a failover: his device came back with the same client id and never closed.
+        history.connectionLost("b1");
+        history.presence("a1", "bob", false);
+        assertThat(presenceBreaches()).isEqualTo(1);
+    }
+
+    @Test
+    void aJoinAnnouncedAgainOnResumeIsCaught() {
+        carolJoinsAfterTwoMessages();
+        history.presence("a1", "carol", true);
+        history.presence("b1", "carol", true);
+        chat("a1", "alice", "a#2", 3);
+        history.delivered("c1", "lobby", 3, "alice", "a#2", false);
+        // carol's client reconnected after a failover and resumed; a receiver that itself reconnected (so
+        // the alternation rule does not apply to it) hears her join again.
+        history.connectionLost("a1");
+        history.presence("a1", "carol", true);
+        assertThat(presenceBreaches()).isEqualTo(1);
+    }
+
+    @Test
+    void aJoinOutOfStepWithTheMessagesIsCaught() {
+        carolJoinsAfterTwoMessages();
+        history.presence("b1", "carol", true);
+        chat("a1", "alice", "a#2", 3);
+        history.delivered("c1", "lobby", 3, "alice", "a#2", false);
+        // alice hears the join only after seq 3, though carol was welcomed at seq 2.
+        history.presence("a1", "carol", true);
+        assertThat(presenceBreaches()).isEqualTo(1);
+    }
+
+    @Test
+    void aJoinMissedByAConnectedMemberIsCaught() {
+        carolJoinsAfterTwoMessages();
+        history.presence("a1", "carol", true);
+        assertThat(presenceBreaches()).isEqualTo(1);
+    }
+
+    @Test
+    void aJoinHeardTwiceByAConnectedMemberIsCaught() {
+        carolJoinsAfterTwoMessages();
+        history.presence("a1", "carol", true);
+        history.presence("b1", "carol", true);
+        history.presence("b1", "carol", true);
+        // Once for two joins in a row, once for not hearing exactly one.
+        assertThat(presenceBreaches()).isEqualTo(2);
+    }
+
+    @Test
+    void aLeaveMissedByAConnectedMemberIsCaught() {
+        carolJoinsAfterTwoMessages();
+        history.presence("a1", "carol", true);
+        history.presence("b1", "carol", true);
+        history.left("c1");
+        history.presence("a1", "carol", false);
+        assertThat(presenceBreaches()).isEqualTo(1);
+    }
+
+    @Test
+    void aMemberThatLostItsConnectionMayMissPresence() {
+        carolJoinsAfterTwoMessages();
+        history.presence("a1", "carol", true);
+        history.connectionLost("b1");
+        history.left("c1");
+        history.presence("a1", "carol", false);
+
+        HistoryChecker.Verdict verdict = HistoryChecker.check(history);
+        assertThat(verdict.ok()).as(verdict.toString()).isTrue();
+    }
 }
