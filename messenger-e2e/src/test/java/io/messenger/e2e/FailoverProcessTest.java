@@ -145,6 +145,10 @@ class FailoverProcessTest {
         HistoryChecker.Verdict verdict = HistoryChecker.check(history);
         List<PauseMeter.Pause> pauses = PauseMeter.measure(history, loadEnd);
         System.out.println("FailoverProcessTest: " + verdict.summary());
+        System.out.println("FailoverProcessTest: presence heard " + history.receivers().stream()
+                .mapToInt(r -> r.presence().size()).sum() + " times by " + history.receivers().size()
+                + " clients, " + history.receivers().stream().filter(r -> r.connectionLosses() == 0).count()
+                + " of which never lost their connection");
         System.out.println("FailoverProcessTest: load " + Duration.ofNanos(loadEnd - loadStart).toSeconds() + " s, "
                 + "buffer-full refusals " + participants.stream().mapToInt(ChatParticipant::bufferFull).sum());
         System.out.println("FailoverProcessTest: elections " + elections);
@@ -173,6 +177,9 @@ class FailoverProcessTest {
         History.Delivery first = history.receiver("c00").deliveries().get(0);
         history.delivered("c00", first.room(), first.roomSeq(), first.sender(), first.text(), false);
         assertThat(HistoryChecker.check(history).duplicated()).as("a planted duplicate is caught").isEqualTo(1);
+        // Nor on presence: a leave of a newcomer who never closed (as an expired session would announce).
+        history.presence("c00", "newcomer0", false);
+        assertThat(HistoryChecker.check(history).presence()).as("a planted leave is caught").isEqualTo(1);
     }
 
     /**
