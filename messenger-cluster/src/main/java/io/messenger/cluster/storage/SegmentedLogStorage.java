@@ -48,6 +48,9 @@ import org.slf4j.LoggerFactory;
  * appended in place of the truncated ones. One change may take several queued operations (a
  * batch that crosses into a new segment, a truncation that deletes segments); the writer can
  * drain the queue between them, so only the last operation of a change completes its sequence.
+ * Group commit has one exception: a batch holding a truncation or a deletion forces the cut
+ * segment (and fsyncs the directory after a deletion) before it writes anything after the cut,
+ * so a crash cannot splice new entries onto removed ones.
  *
  * <p>Memory holds, per entry, only its file offset and length (the segment is found from its
  * first index, the epoch from a map of epoch runs), plus a window of recent entries that always
@@ -99,6 +102,8 @@ public final class SegmentedLogStorage implements LogStorage {
     private final AtomicLong fsyncs = new AtomicLong();
     private final LinkedBlockingQueue<DiskOp> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
+    // Test hook, see DiskStepObserver; set before the first write.
+    private volatile DiskStepObserver diskSteps = (step, file) -> { };
 
     private SegmentedLogStorage(Path dir, LogStorageOptions options, DurabilityListener listener,
             FileChannel lockChannel, FileLock dirLock) {
@@ -663,9 +668,16 @@ public final class SegmentedLogStorage implements LogStorage {
         }
     }
 
-    /** Writes one batch, forces every touched file once, then advances durability. Returns true on Stop. */
+    /**
+     * Writes one batch, forces every touched file once, then advances durability. Returns true on Stop.
+     * A truncation or deletion is made durable before any later write of the batch: otherwise a
+     * crash could keep the new bytes but lose the cut (an ftruncate or unlink not yet persisted),
+     * splicing new entries onto ones that were removed.
+     */
     private boolean execute(List<DiskOp> batch, WriteBuffer buffer) throws IOException {
         Set<LogSegment> touched = Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<LogSegment> cut = Collections.newSetFromMap(new IdentityHashMap<>()); // truncated, not yet forced
+        boolean deleted = false; // a segment was unlinked and the directory not yet fsync'd
         boolean directoryChanged = false;
         boolean stop = false;
         long completedSeq = 0; // every change up to this sequence is entirely in this batch or an earlier one
@@ -674,6 +686,18 @@ public final class SegmentedLogStorage implements LogStorage {
             DiskOp op = batch.get(i);
             completedSeq = Math.max(completedSeq, op.completedSeq());
             if (op instanceof WriteOp write) {
+                if (deleted || !cut.isEmpty()) {
+                    for (LogSegment segment : cut) {
+                        force(segment); // fdatasync persists the new, smaller size
+                        touched.remove(segment);
+                    }
+                    cut.clear();
+                    if (deleted) {
+                        DirectoryFsync.force(dir);
+                        diskSteps.after(DiskStep.DIRECTORY_FSYNC, dir.toString());
+                        deleted = false;
+                    }
+                }
                 directoryChanged |= write.segment().openForWriting();
                 buffer.clear();
                 buffer.append(write.entries());
@@ -689,32 +713,62 @@ public final class SegmentedLogStorage implements LogStorage {
                     i++;
                 }
                 buffer.writeTo(write.segment().writeChannel(), position);
+                diskSteps.after(DiskStep.WRITE, write.segment().toString());
                 touched.add(write.segment());
             } else if (op instanceof TruncateOp truncate) {
                 directoryChanged |= truncate.segment().openForWriting();
                 truncate.segment().writeChannel().truncate(truncate.size());
+                diskSteps.after(DiskStep.TRUNCATE, truncate.segment().toString());
                 touched.add(truncate.segment());
+                cut.add(truncate.segment());
             } else if (op instanceof DeleteOp delete) {
                 touched.remove(delete.segment());
+                cut.remove(delete.segment());
                 delete.segment().close();
                 Files.deleteIfExists(delete.segment().path);
+                diskSteps.after(DiskStep.DELETE, delete.segment().toString());
                 directoryChanged = true;
+                deleted = true;
             } else {
                 stop = true;
             }
             i++;
         }
         for (LogSegment segment : touched) {
-            segment.writeChannel().force(false); // fdatasync also persists size changes (growth and truncation)
-            fsyncs.incrementAndGet();
+            force(segment);
         }
         if (directoryChanged) {
             DirectoryFsync.force(dir);
+            diskSteps.after(DiskStep.DIRECTORY_FSYNC, dir.toString());
         }
         if (completedSeq > 0) {
             markDurable(completedSeq);
         }
         return stop;
+    }
+
+    private void force(LogSegment segment) throws IOException {
+        segment.writeChannel().force(false); // fdatasync also persists size changes (growth and truncation)
+        fsyncs.incrementAndGet();
+        diskSteps.after(DiskStep.FORCE, segment.toString());
+    }
+
+    /** Test hook: installs an observer the writer thread calls after each disk step. */
+    void observeDiskSteps(DiskStepObserver observer) {
+        diskSteps = Objects.requireNonNull(observer, "observer");
+    }
+
+    /** A step the writer thread takes on disk, as reported to a {@link DiskStepObserver}. */
+    enum DiskStep { WRITE, TRUNCATE, DELETE, FORCE, DIRECTORY_FSYNC }
+
+    /**
+     * Told by the writer thread after each disk step, with the segment file name (or the
+     * directory for {@link DiskStep#DIRECTORY_FSYNC}); lets tests check the order of steps
+     * that crash safety depends on. The default does nothing.
+     */
+    @FunctionalInterface
+    interface DiskStepObserver {
+        void after(DiskStep step, String file);
     }
 
     private void markDurable(long seq) {

@@ -17,7 +17,9 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -347,6 +349,61 @@ class SegmentedLogStorageTest {
     }
 
     // ------------------------------------------------------------ segments
+
+    @Test
+    void aTruncationIsDurableBeforeTheSameBatchWritesAfterIt() throws Exception {
+        // Hold the writer in the durability listener so that a truncation and the appends after
+        // it are queued together and reach the writer as one batch.
+        AtomicReference<CountDownLatch> gate = new AtomicReference<>();
+        SegmentedLogStorage log = open(SMALL_SEGMENTS, durable -> {
+            CountDownLatch latch = gate.get();
+            if (latch != null) {
+                try {
+                    latch.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        });
+        List<Entry> first = new ArrayList<>();
+        for (long i = 1; i <= 40; i++) {
+            first.add(sized(1, i, 100));
+        }
+        log.append(first);
+        awaitDurable(log);
+        assertThat(segmentFiles(dir)).hasSizeGreaterThan(3);
+
+        CountDownLatch latch = new CountDownLatch(1);
+        gate.set(latch);
+        log.append(List.of(sized(1, 41, 100)));
+        await().atMost(Duration.ofSeconds(30)).until(() -> log.durableIndex() == 41); // writer now waits in the listener
+        List<String> steps = new CopyOnWriteArrayList<>();
+        log.observeDiskSteps((step, file) -> steps.add(step + " " + file));
+        log.truncateFrom(15); // cuts into the second segment and deletes the later ones
+        List<Entry> replacement = new ArrayList<>();
+        for (long i = 15; i <= 20; i++) {
+            replacement.add(sized(2, i, 100));
+        }
+        log.append(replacement);
+        gate.set(null);
+        latch.countDown();
+        awaitDurable(log);
+
+        int firstWrite = steps.indexOf(steps.stream().filter(s -> s.startsWith("WRITE")).findFirst().orElseThrow());
+        List<String> beforeWrite = steps.subList(0, firstWrite);
+        String truncated = beforeWrite.stream().filter(s -> s.startsWith("TRUNCATE")).findFirst().orElseThrow()
+                .substring("TRUNCATE ".length());
+        assertThat(beforeWrite).as("steps before the first write, of %s", steps)
+                .anyMatch(s -> s.startsWith("DELETE"))
+                .contains("FORCE " + truncated, "DIRECTORY_FSYNC " + dir);
+        assertThat(beforeWrite.indexOf("FORCE " + truncated))
+                .isGreaterThan(beforeWrite.indexOf("TRUNCATE " + truncated));
+
+        SegmentedLogStorage reopened = reopen(log, SMALL_SEGMENTS);
+        List<Entry> expected = new ArrayList<>(first.subList(0, 14));
+        expected.addAll(replacement);
+        assertThat(reopened.entries(1, 100, Long.MAX_VALUE)).containsExactlyElementsOf(expected);
+    }
 
     @Test
     void segmentsRollAtTheConfiguredSizeAndReadsSpanThem() throws Exception {
