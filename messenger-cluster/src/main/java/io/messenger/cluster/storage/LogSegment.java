@@ -25,15 +25,15 @@ final class LogSegment {
     // Bytes the log has placed in this segment, including writes still queued; owned by the appending thread.
     long size;
 
-    private final boolean existing;
-    private FileChannel writeChannel;
+    private boolean created; // the file exists on disk; writer thread only after construction
+    private volatile FileChannel writeChannel; // volatile only so tests may count open channels
     private FileChannel readChannel;
     private boolean closed; // guarded by this: no read channel is reopened after close
 
     LogSegment(Path dir, long firstIndex, boolean existing) {
         this.firstIndex = firstIndex;
         this.path = dir.resolve(fileName(firstIndex));
-        this.existing = existing;
+        this.created = existing;
     }
 
     static String fileName(long firstIndex) {
@@ -52,15 +52,34 @@ final class LogSegment {
         }
     }
 
-    /** Writer thread only. Returns true when this call created the file (the directory then needs an fsync). */
+    /**
+     * Writer thread only. Returns true when this call created the file (the directory then needs an
+     * fsync). A segment whose write channel was closed is reopened without creating it again.
+     */
     boolean openForWriting() throws IOException {
         if (writeChannel != null) {
             return false;
         }
-        writeChannel = existing
-                ? FileChannel.open(path, StandardOpenOption.WRITE)
-                : FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-        return !existing;
+        if (created) {
+            writeChannel = FileChannel.open(path, StandardOpenOption.WRITE);
+            return false;
+        }
+        writeChannel = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        created = true;
+        return true;
+    }
+
+    /** Writer thread only: releases the write channel of a segment the log has moved past. */
+    void closeWriteChannel() throws IOException {
+        FileChannel channel = writeChannel;
+        writeChannel = null;
+        if (channel != null) {
+            channel.close();
+        }
+    }
+
+    boolean hasWriteChannel() {
+        return writeChannel != null;
     }
 
     /** Writer thread only; {@link #openForWriting()} first. */

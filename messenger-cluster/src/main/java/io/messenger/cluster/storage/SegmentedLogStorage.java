@@ -50,7 +50,8 @@ import org.slf4j.LoggerFactory;
  * drain the queue between them, so only the last operation of a change completes its sequence.
  * Group commit has one exception: a batch holding a truncation or a deletion forces the cut
  * segment (and fsyncs the directory after a deletion) before it writes anything after the cut,
- * so a crash cannot splice new entries onto removed ones.
+ * so a crash cannot splice new entries onto removed ones. After each batch the writer closes the
+ * write channels of segments the log has rolled past; only the active segment keeps one open.
  *
  * <p>Memory holds, per entry, only its file offset and length (the segment is found from its
  * first index, the epoch from a map of epoch runs), plus a window of recent entries that always
@@ -102,6 +103,9 @@ public final class SegmentedLogStorage implements LogStorage {
     private final AtomicLong fsyncs = new AtomicLong();
     private final LinkedBlockingQueue<DiskOp> queue = new LinkedBlockingQueue<>();
     private final Thread writer;
+    // Writer thread only: segments with an open write channel, and the one being appended to.
+    private final Set<LogSegment> writable = Collections.newSetFromMap(new IdentityHashMap<>());
+    private LogSegment active;
     // Test hook, see DiskStepObserver; set before the first write.
     private volatile DiskStepObserver diskSteps = (step, file) -> { };
 
@@ -699,6 +703,8 @@ public final class SegmentedLogStorage implements LogStorage {
                     }
                 }
                 directoryChanged |= write.segment().openForWriting();
+                writable.add(write.segment());
+                active = write.segment();
                 buffer.clear();
                 buffer.append(write.entries());
                 long position = write.position();
@@ -717,6 +723,8 @@ public final class SegmentedLogStorage implements LogStorage {
                 touched.add(write.segment());
             } else if (op instanceof TruncateOp truncate) {
                 directoryChanged |= truncate.segment().openForWriting();
+                writable.add(truncate.segment());
+                active = truncate.segment();
                 truncate.segment().writeChannel().truncate(truncate.size());
                 diskSteps.after(DiskStep.TRUNCATE, truncate.segment().toString());
                 touched.add(truncate.segment());
@@ -724,6 +732,7 @@ public final class SegmentedLogStorage implements LogStorage {
             } else if (op instanceof DeleteOp delete) {
                 touched.remove(delete.segment());
                 cut.remove(delete.segment());
+                writable.remove(delete.segment());
                 delete.segment().close();
                 Files.deleteIfExists(delete.segment().path);
                 diskSteps.after(DiskStep.DELETE, delete.segment().toString());
@@ -741,6 +750,15 @@ public final class SegmentedLogStorage implements LogStorage {
             DirectoryFsync.force(dir);
             diskSteps.after(DiskStep.DIRECTORY_FSYNC, dir.toString());
         }
+        // Everything written is on disk: release the segments rolled past, so open file
+        // descriptors stay bounded however long the log grows. A later truncation reopens one.
+        for (var it = writable.iterator(); it.hasNext(); ) {
+            LogSegment segment = it.next();
+            if (segment != active) {
+                segment.closeWriteChannel();
+                it.remove();
+            }
+        }
         if (completedSeq > 0) {
             markDurable(completedSeq);
         }
@@ -751,6 +769,16 @@ public final class SegmentedLogStorage implements LogStorage {
         segment.writeChannel().force(false); // fdatasync also persists size changes (growth and truncation)
         fsyncs.incrementAndGet();
         diskSteps.after(DiskStep.FORCE, segment.toString());
+    }
+
+    /** How many segments hold an open write channel; tests check it stays at one. */
+    int openWriteChannels() {
+        lock.readLock().lock();
+        try {
+            return (int) segments.values().stream().filter(LogSegment::hasWriteChannel).count();
+        } finally {
+            lock.readLock().unlock();
+        }
     }
 
     /** Test hook: installs an observer the writer thread calls after each disk step. */

@@ -406,6 +406,33 @@ class SegmentedLogStorageTest {
     }
 
     @Test
+    void onlyTheActiveSegmentKeepsAWriteChannelAndAnOlderOneReopensForATruncation() {
+        SegmentedLogStorage log = open(SMALL_SEGMENTS);
+        List<Entry> first = new ArrayList<>();
+        for (long i = 1; i <= 40; i++) {
+            first.add(sized(1, i, 100));
+        }
+        log.append(first);
+        awaitDurable(log);
+        assertThat(segmentFiles(dir)).hasSizeGreaterThan(3);
+        assertThat(log.openWriteChannels()).isEqualTo(1);
+
+        log.truncateFrom(5); // back into the first segment, whose write channel was closed
+        List<Entry> replacement = new ArrayList<>();
+        for (long i = 5; i <= 30; i++) {
+            replacement.add(sized(2, i, 100));
+        }
+        log.append(replacement);
+        awaitDurable(log);
+        assertThat(log.openWriteChannels()).isEqualTo(1);
+
+        SegmentedLogStorage reopened = reopen(log, SMALL_SEGMENTS);
+        List<Entry> expected = new ArrayList<>(first.subList(0, 4));
+        expected.addAll(replacement);
+        assertThat(reopened.entries(1, 100, Long.MAX_VALUE)).containsExactlyElementsOf(expected);
+    }
+
+    @Test
     void segmentsRollAtTheConfiguredSizeAndReadsSpanThem() throws Exception {
         SegmentedLogStorage log = open(SMALL_SEGMENTS);
         for (long i = 1; i <= 50; i++) {
