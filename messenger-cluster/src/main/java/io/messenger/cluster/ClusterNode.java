@@ -324,18 +324,20 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         // Links that are actually up, rather than the core's view (which counts a peer as
         // reachable until a link to it is seen to fail).
         int connected = transport == null ? 0 : transport.connectedPeerCount();
-        status = new ClusterStatus(now.nodeId(), now.role(), now.epoch(), now.leaderId(), now.leaderClientAddress(),
-                now.lastIndex(), now.commitIndex(), appliedIndex, connected);
-        if (!changed) {
-            return;
-        }
-        if (!pending.isEmpty() && (now.role() != Role.LEADER || now.epoch() != pendingEpoch)) {
+        ClusterStatus next = new ClusterStatus(now.nodeId(), now.role(), now.epoch(), now.leaderId(),
+                now.leaderClientAddress(), now.lastIndex(), now.commitIndex(), appliedIndex, connected);
+        if (changed && !pending.isEmpty() && (now.role() != Role.LEADER || now.epoch() != pendingEpoch)) {
             // Proposals of a lost leadership may still commit under the next leader, but this
             // node can no longer tell when: the proposer resends and the state machine dedups.
+            // Failed before the new role is published, so whoever sees the role sees them failed.
             NotLeaderException cause = new NotLeaderException(now.leaderId(), now.leaderClientAddress());
             List<Proposal> lost = new ArrayList<>(pending.values());
             pending.clear();
             lost.forEach(p -> p.future.completeExceptionally(cause));
+        }
+        status = next;
+        if (!changed) {
+            return;
         }
         log.info("node {}: {} in epoch {}, leader {}", now.nodeId(), now.role(), now.epoch(), now.leaderId());
         for (ClusterListener listener : listeners) {
