@@ -51,7 +51,10 @@ final class ConnectionSupervisor {
 
     private static final Logger log = LoggerFactory.getLogger(ConnectionSupervisor.class);
     private static final int VERSION = ClientProtocolVersion.CLIENT_PROTOCOL_V1_VALUE;
-    /** Upper bound on how long close() lets the Bye frame reach the socket. */
+    /**
+     * Upper bound on how long close() waits, after writing Bye, for the server to close the connection; acks of
+     * sends the server committed before the Bye still arrive in that time.
+     */
     private static final long BYE_GRACE_MILLIS = 500;
     /** Redirects followed at once before backoff applies, so two confused nodes cannot make us spin. */
     private static final int IMMEDIATE_REDIRECTS = 3;
@@ -78,6 +81,8 @@ final class ConnectionSupervisor {
 
     private Phase phase = Phase.IDLE;
     private Attempt current;
+    /** The session close() said Bye on, until its connection is closed: its acks still count. */
+    private Attempt closing;
     private InetSocketAddress lastLeader;
     private InetSocketAddress redirect;
     private int failures;
@@ -385,6 +390,10 @@ final class ConnectionSupervisor {
     // ---- inbound (event loop) ----
 
     private void onEnvelope(Attempt a, ClientEnvelope envelope) {
+        if (a == closing) {
+            onEnvelopeWhileClosing(a, envelope);
+            return;
+        }
         if (a.over || a != current) {
             return;
         }
@@ -424,6 +433,24 @@ final class ConnectionSupervisor {
                 // Hearing from the server at all is what the pong timer checks; nothing else to do.
             }
             default -> log.debug("Ignoring unexpected {} from {}", envelope.getBodyCase(), ServerAddresses.format(a.address));
+        }
+    }
+
+    /**
+     * After Bye the server still acknowledges (or refuses) the sends it committed before it, then closes: those
+     * messages reached everyone else, so their futures must complete. Everything else is of no use any more.
+     */
+    private void onEnvelopeWhileClosing(Attempt a, ClientEnvelope envelope) {
+        switch (envelope.getBodyCase()) {
+            case ACK -> onAck(envelope.getAck());
+            case SEND_FAILED -> {
+                SendFailed.Reason reason = envelope.getSendFailed().getReason();
+                // Not applied, and no reconnect to resend it: it stays pending and fails when the close ends.
+                if (reason != SendFailed.Reason.NOT_LEADER && reason != SendFailed.Reason.SESSION_CLOSED) {
+                    onSendFailed(a, envelope.getSendFailed());
+                }
+            }
+            default -> log.trace("Ignoring {} from {} while closing", envelope.getBodyCase(), a.node());
         }
     }
 
@@ -673,8 +700,9 @@ final class ConnectionSupervisor {
     private void enqueue(String text, CompletableFuture<Long> future) {
         if (phase == Phase.CLOSED || phase == Phase.FAILED) {
             outgoing.unreserve();
+            String what = phase == Phase.CLOSED ? "closed" : "failed"; // state lags while close() waits for the server
             events.run(() -> future.completeExceptionally(
-                    new MessengerException("The client is " + state.name().toLowerCase() + "; the message was not sent.")));
+                    new MessengerException("The client is " + what + "; the message was not sent.")));
             return;
         }
         OutgoingBuffer.PendingSend p = outgoing.add(text, future);
@@ -708,11 +736,19 @@ final class ConnectionSupervisor {
             a.over = true;
             cancel(a.handshakeTimer);
             cancel(a.pingTask);
+            closing = a;
+            // The server closes the connection once the Bye is committed, after acknowledging every send it
+            // committed before it; closing on our side right after writing Bye would lose those acks.
             ScheduledFuture<?> grace = loop.schedule(() -> a.channel.close(), BYE_GRACE_MILLIS, TimeUnit.MILLISECONDS);
             a.channel.writeAndFlush(envelope().setBye(Bye.getDefaultInstance()).build())
-                    .addListener(f -> a.channel.close());
+                    .addListener(f -> {
+                        if (!f.isSuccess()) {
+                            a.channel.close();
+                        }
+                    });
             a.channel.closeFuture().addListener(f -> {
                 grace.cancel(false);
+                closing = null;
                 finish.run();
             });
         } else {

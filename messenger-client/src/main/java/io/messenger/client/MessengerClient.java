@@ -120,7 +120,8 @@ public final class MessengerClient implements AutoCloseable {
     }
 
     /**
-     * Leaves: sends Bye if connected, closes the connection, fails sends still waiting and reports
+     * Leaves: sends Bye if connected, lets the server acknowledge the sends it committed before the Bye and close
+     * the connection (waiting at most half a second), fails the sends still unacknowledged and reports
      * {@link ConnectionState#CLOSED}. The future completes after the last listener callback.
      */
     public CompletableFuture<Void> closeAsync() {

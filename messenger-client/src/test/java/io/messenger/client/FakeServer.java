@@ -53,6 +53,12 @@ public final class FakeServer implements AutoCloseable {
     public volatile boolean applySends = true;
     /** When true, a send is applied and delivered, then the connection is dropped before the ack. */
     public volatile boolean dropBeforeAck;
+    /**
+     * When true, sends are applied and delivered but acknowledged only when the client says Bye, right before
+     * the connection closes: the real server acks what it committed before the Bye, then closes.
+     */
+    public volatile boolean ackOnBye;
+    private final Map<Channel, List<ClientEnvelope>> heldAcks = new ConcurrentHashMap<>();
     /** When set, sends whose text equals it are refused with TOO_LONG. */
     public volatile String refuseText;
     public volatile int maxMessageBytes;
@@ -216,7 +222,14 @@ public final class FakeServer implements AutoCloseable {
                         .build());
                 case BYE -> {
                     sessions.remove(ch);
-                    ch.close();
+                    List<ClientEnvelope> acks = heldAcks.getOrDefault(ch, List.of());
+                    heldAcks.remove(ch);
+                    io.netty.channel.ChannelFuture written = ch.newSucceededFuture();
+                    for (ClientEnvelope ack : acks) {
+                        written = ch.write(ack);
+                    }
+                    ch.flush();
+                    written.addListener(f -> ch.close());
                 }
                 default -> { }
             }
@@ -277,8 +290,13 @@ public final class FakeServer implements AutoCloseable {
                 ch.close();
                 return;
             }
-            ch.writeAndFlush(env().setAck(Ack.newBuilder().setSeq(seq).setRoomSeq(applied.roomSeq())
-                    .setServerTimeMs(System.currentTimeMillis())).build());
+            ClientEnvelope ack = env().setAck(Ack.newBuilder().setSeq(seq).setRoomSeq(applied.roomSeq())
+                    .setServerTimeMs(System.currentTimeMillis())).build();
+            if (ackOnBye) {
+                heldAcks.computeIfAbsent(ch, k -> new CopyOnWriteArrayList<>()).add(ack);
+                return;
+            }
+            ch.writeAndFlush(ack);
         }
     }
 }

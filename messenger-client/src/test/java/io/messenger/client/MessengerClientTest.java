@@ -560,6 +560,24 @@ class MessengerClientTest {
     }
 
     @Test
+    void closeWaitsForTheAcksOfSendsCommittedBeforeTheBye() throws Exception {
+        FakeServer s1 = node(1);
+        s1.ackOnBye = true;
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(s1.hostPort(), l, b -> { });
+        join(c.connect());
+        CompletableFuture<Long> m1 = c.send("m1");
+        CompletableFuture<Long> m2 = c.send("m2");
+        await().atMost(WAIT).until(() -> room.texts().size() == 2);
+
+        join(c.closeAsync());
+        // Committed and delivered to everyone else: reporting them as failed would invite a duplicate.
+        assertThat(m1).isCompletedWithValue(1L);
+        assertThat(m2).isCompletedWithValue(2L);
+        assertThat(c.state()).isEqualTo(ConnectionState.CLOSED);
+    }
+
+    @Test
     void aThrowingListenerDoesNotStopDelivery() throws Exception {
         FakeServer s1 = node(1);
         List<Long> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
