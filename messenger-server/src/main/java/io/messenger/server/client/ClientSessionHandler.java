@@ -25,12 +25,15 @@ import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.timeout.IdleStateEvent;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,13 +41,22 @@ import org.slf4j.LoggerFactory;
  * One client connection's protocol: Hello → OpenSession through the log, then Send →
  * PostMessage, Ping → Pong, WhoRequest → WhoReply and Bye → CloseSession. The frames that
  * follow from commits (Welcome, Ack, Deliver, Presence) are written by the state machine;
- * this handler answers what needs no log and bounds the sends one connection has in flight.
+ * this handler answers what needs no log and bounds the sends one connection has in flight,
+ * keeping a connection it stopped reading informed that the server is alive.
  * Runs on the channel's event loop and never blocks it.
  */
 final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvelope> {
 
     private static final Logger log = LoggerFactory.getLogger(ClientSessionHandler.class);
     static final int VERSION = ClientProtocolVersion.CLIENT_PROTOCOL_V1_VALUE;
+
+    /**
+     * How often a connection whose reading is paused by backpressure hears an unsolicited Pong
+     * (nonce 0, which answers no Ping): a quarter of the client library's default pong timeout
+     * (1 s). Its Pings wait unread in TCP behind its Sends meanwhile, and without a frame from
+     * us it would declare a live leader silent whenever commits take longer than that.
+     */
+    static final Duration PAUSED_KEEP_ALIVE_INTERVAL = Duration.ofMillis(250);
 
     private enum Phase { AWAITING_HELLO, OPENING, OPEN, CLOSED }
 
@@ -60,6 +72,8 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
     private int inFlight;
     /** Sends read while {@code maxInFlight} were uncommitted: at most one read's worth, since reading stops. */
     private final ArrayDeque<Send> held = new ArrayDeque<>();
+    /** Writes the unsolicited Pongs while reading is paused; null while reading. */
+    private ScheduledFuture<?> keepAlive;
 
     ClientSessionHandler(ClientServerContext context) {
         this.context = context;
@@ -69,6 +83,11 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         this.connection = new ChannelConnection(ctx.channel());
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        stopKeepAlive();
     }
 
     @Override
@@ -179,7 +198,7 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
     private void post(Send send) {
         inFlight++;
         if (inFlight >= context.maxInFlight()) {
-            ctx.channel().config().setAutoRead(false); // TCP pushes back until commits catch up
+            pauseReading(); // TCP pushes back until commits catch up
         }
         propose(command().setPostMessage(PostMessage.newBuilder()
                 .setSessionId(sessionId)
@@ -201,6 +220,30 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
         if (held.isEmpty() && inFlight <= context.maxInFlight() / 2 && !ctx.channel().config().isAutoRead()
                 && phase != Phase.CLOSED) {
             ctx.channel().config().setAutoRead(true);
+            stopKeepAlive();
+        }
+    }
+
+    private void pauseReading() {
+        ctx.channel().config().setAutoRead(false);
+        if (keepAlive == null) {
+            long every = PAUSED_KEEP_ALIVE_INTERVAL.toMillis();
+            keepAlive = ctx.executor().scheduleAtFixedRate(this::keepAlive, every, every, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private void keepAlive() {
+        if (phase == Phase.CLOSED || !ctx.channel().isActive()) {
+            stopKeepAlive();
+            return;
+        }
+        ctx.writeAndFlush(envelope().setPong(Pong.getDefaultInstance()).build(), ctx.voidPromise());
+    }
+
+    private void stopKeepAlive() {
+        if (keepAlive != null) {
+            keepAlive.cancel(false);
+            keepAlive = null;
         }
     }
 
@@ -225,6 +268,7 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         phase = Phase.CLOSED;
         held.clear();
+        stopKeepAlive();
         if (sessionId != null) {
             context.connections().unregister(sessionId, connection);
             if (!leaving) {
@@ -320,6 +364,7 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
     private void reject(Rejection rejection) {
         phase = Phase.CLOSED;
         ctx.channel().config().setAutoRead(false);
+        stopKeepAlive();
         connection.sendAndClose(envelope().setRejection(rejection).build(),
                 rejection.getReason() + ": " + rejection.getMessage());
     }

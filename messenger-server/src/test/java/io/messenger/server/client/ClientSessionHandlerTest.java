@@ -2,6 +2,7 @@ package io.messenger.server.client;
 
 import static io.messenger.proto.client.ClientEnvelope.BodyCase.ACK;
 import static io.messenger.proto.client.ClientEnvelope.BodyCase.DELIVER;
+import static io.messenger.proto.client.ClientEnvelope.BodyCase.PONG;
 import static io.messenger.proto.client.ClientEnvelope.BodyCase.WELCOME;
 import static io.messenger.server.client.Frames.buf;
 import static io.messenger.server.client.Frames.envelope;
@@ -30,6 +31,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -224,6 +226,57 @@ class ClientSessionHandlerTest {
         ch.runPendingTasks();
         assertThat(written(ch).stream().filter(e -> e.getBodyCase() == ACK).map(e -> e.getAck().getSeq()))
                 .containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L);
+    }
+
+    @Test
+    void aConnectionWhoseReadingIsPausedHearsAPongUntilReadingResumes() {
+        ManualReplicator slow = new ManualReplicator(chat);
+        EmbeddedChannel ch = connect(slow, 2);
+        exchange(ch, hello("alice", "lobby", "phone"));
+        slow.commit(1);
+        assertThat(written(ch)).extracting(ClientEnvelope::getBodyCase).containsExactly(WELCOME);
+        long every = ClientSessionHandler.PAUSED_KEEP_ALIVE_INTERVAL.toMillis();
+
+        exchange(ch, send(1, "one"), send(2, "two"));
+        assertThat(ch.config().isAutoRead()).isFalse();
+        for (int round = 0; round < 8; round++) {
+            // No commit for 8 intervals (2 s): the client's Pings sit unread, yet it hears from us.
+            ch.advanceTimeBy(every, TimeUnit.MILLISECONDS);
+            ch.runScheduledPendingTasks();
+            assertThat(written(ch)).as("interval %d", round).singleElement().satisfies(e -> {
+                assertThat(e.getBodyCase()).isEqualTo(PONG);
+                assertThat(e.getPong().getNonce()).as("answers no Ping").isZero();
+            });
+        }
+
+        slow.commit(2);
+        ch.runPendingTasks();
+        assertThat(ch.config().isAutoRead()).isTrue();
+        assertThat(written(ch)).extracting(ClientEnvelope::getBodyCase).doesNotContain(PONG);
+        ch.advanceTimeBy(4 * every, TimeUnit.MILLISECONDS);
+        ch.runScheduledPendingTasks();
+        assertThat(written(ch)).as("no Pong once reading resumed").isEmpty();
+    }
+
+    @Test
+    void thePausedConnectionsPongsStopWhenItCloses() {
+        ManualReplicator slow = new ManualReplicator(chat);
+        EmbeddedChannel ch = connect(slow, 1);
+        exchange(ch, hello("alice", "lobby", "phone"));
+        slow.commit(1);
+        written(ch);
+        exchange(ch, send(1, "one"));
+        assertThat(ch.config().isAutoRead()).isFalse();
+        long every = ClientSessionHandler.PAUSED_KEEP_ALIVE_INTERVAL.toMillis();
+        ch.advanceTimeBy(every, TimeUnit.MILLISECONDS);
+        ch.runScheduledPendingTasks();
+        assertThat(written(ch)).extracting(ClientEnvelope::getBodyCase).containsExactly(PONG);
+
+        ch.close();
+        ch.runPendingTasks();
+        ch.advanceTimeBy(every, TimeUnit.MILLISECONDS);
+        assertThat(ch.runScheduledPendingTasks()).as("nothing left scheduled: the keep-alive was cancelled")
+                .isEqualTo(-1L);
     }
 
     @Test
