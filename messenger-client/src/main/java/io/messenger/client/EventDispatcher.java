@@ -23,6 +23,7 @@ final class EventDispatcher {
     private final ExecutorService owned;
     private final Queue<Runnable> queue = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean scheduled = new AtomicBoolean();
+    /** The thread of the running drain; only the drain holding {@link #scheduled} writes it. */
     private volatile Thread draining;
 
     private EventDispatcher(Executor executor, ExecutorService owned) {
@@ -62,25 +63,25 @@ final class EventDispatcher {
     }
 
     private void drain() {
-        draining = Thread.currentThread();
-        try {
-            while (true) {
-                Runnable task;
-                while ((task = queue.poll()) != null) {
-                    try {
-                        task.run();
-                    } catch (RuntimeException | Error e) {
-                        log.error("Messenger listener threw; the client carries on", e);
-                    }
-                }
-                scheduled.set(false);
-                // A task added between the last poll and the reset would otherwise wait for the next one.
-                if (queue.isEmpty() || !scheduled.compareAndSet(false, true)) {
-                    return;
+        while (true) {
+            draining = Thread.currentThread();
+            Runnable task;
+            while ((task = queue.poll()) != null) {
+                try {
+                    task.run();
+                } catch (RuntimeException | Error e) {
+                    log.error("Messenger listener threw; the client carries on", e);
                 }
             }
-        } finally {
+            // Cleared before letting go of the drain: once released, the next drain may already run on another
+            // thread of a shared executor, and clearing after that would erase its mark (a close() from one of
+            // its callbacks would then wait for itself).
             draining = null;
+            scheduled.set(false);
+            // A task added between the last poll and the reset would otherwise wait for the next one.
+            if (queue.isEmpty() || !scheduled.compareAndSet(false, true)) {
+                return;
+            }
         }
     }
 

@@ -627,6 +627,38 @@ class MessengerClientTest {
     }
 
     @Test
+    void closeFromACallbackOnASharedPoolDoesNotWaitForItself() throws Exception {
+        FakeServer s1 = node(1);
+        java.util.concurrent.ExecutorService shared = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            CompletableFuture<Long> closeMillis = new CompletableFuture<>();
+            MessengerClient[] self = new MessengerClient[1];
+            MessengerClient c = MessengerClient.builder().servers(s1.hostPort()).username("alice").room("lobby")
+                    .callbackExecutor(shared).listener(new MessengerListener() {
+                @Override
+                public void onMessage(ChatMessage m) {
+                    if (m.roomSeq() == 20) {
+                        long start = System.nanoTime();
+                        self[0].close();
+                        closeMillis.complete(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
+                    }
+                }
+            }).build();
+            clients.add(c);
+            self[0] = c;
+            join(c.connect());
+            // Drains end and start again on different pool threads while messages trickle in.
+            for (int i = 1; i <= 20; i++) {
+                s1.post("bob", "m" + i);
+            }
+            assertThat(join(closeMillis)).as("close() from a callback returns without waiting").isLessThan(1000);
+            join(c.closeAsync());
+        } finally {
+            shared.shutdown();
+        }
+    }
+
+    @Test
     void closeLeavesASharedEventLoopGroupRunning() throws Exception {
         FakeServer s1 = node(1);
         MessengerClient c = client(s1.hostPort(), new RecordingListener(), b -> b.eventLoopGroup(group));
