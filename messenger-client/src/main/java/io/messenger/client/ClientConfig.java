@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
  * @param username who sends (1-32 of {@code A-Za-z0-9_.-}, starting with a letter or digit)
  * @param room the room to join (same rule as the username)
  * @param clientId stable identity of this device (1-64 of {@code A-Za-z0-9_-})
- * @param maxPendingSends bound of the outgoing buffer of unacknowledged sends
+ * @param maxPendingSends bound of the outgoing buffer of unacknowledged sends, 1 to {@link #MAX_PENDING_SENDS}
  * @param pongTimeout silence after which the connection is considered dead; pings go every third of it
  * @param connectTimeout how long one attempt may take from TCP connect to the server's welcome or refusal
  * @param joinTimeout how long {@link MessengerClient#connect()} keeps looking for a leader before failing
@@ -44,6 +44,12 @@ public record ClientConfig(
     /** Message size limit used until the server's welcome names its own. */
     public static final int DEFAULT_MAX_MESSAGE_BYTES = 4096;
     public static final int DEFAULT_MAX_PENDING_SENDS = 1000;
+    /**
+     * Largest outgoing buffer. A resend is acknowledged only while the server still remembers its send number:
+     * it keeps the last {@code --dedup-window} of them per client id and refuses to start with fewer than this
+     * many, so with at most this many sends unacknowledged, every resend is recognised.
+     */
+    public static final int MAX_PENDING_SENDS = 1024;
     public static final Duration DEFAULT_PONG_TIMEOUT = Duration.ofSeconds(1);
     /**
      * Twice the pong timeout on purpose: a welcome waits for the session to be committed (a replicated, fsynced
@@ -74,6 +80,11 @@ public record ClientConfig(
         }
         if (maxPendingSends < 1) {
             throw new IllegalArgumentException("The outgoing buffer must hold at least 1 message, not " + maxPendingSends + ".");
+        }
+        if (maxPendingSends > MAX_PENDING_SENDS) {
+            throw new IllegalArgumentException("The outgoing buffer may hold at most " + MAX_PENDING_SENDS
+                    + " messages, not " + maxPendingSends + ": the server remembers only that many send numbers"
+                    + " for sure, and an older resend would be refused although it was delivered.");
         }
         requireAtLeast(pongTimeout, Duration.ofMillis(30), "pong timeout");
         requireAtLeast(connectTimeout, Duration.ofMillis(10), "connect timeout");

@@ -200,7 +200,7 @@ public final class MessengerClient implements AutoCloseable {
             return this;
         }
 
-        /** Bound of the outgoing buffer (default 1000). */
+        /** Bound of the outgoing buffer (default 1000, at most {@value ClientConfig#MAX_PENDING_SENDS}). */
         public Builder maxPendingSends(int maxPendingSends) {
             this.maxPendingSends = maxPendingSends;
             return this;

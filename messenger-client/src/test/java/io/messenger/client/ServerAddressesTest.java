@@ -43,5 +43,10 @@ class ServerAddressesTest {
                 .clientId("x".repeat(65)).build()).hasMessageContaining("Client id");
         assertThatThrownBy(() -> MessengerClient.builder().servers("h:1").username("ok").room("r")
                 .maxPendingSends(0).build()).hasMessageContaining("at least 1");
+        assertThatThrownBy(() -> MessengerClient.builder().servers("h:1").username("ok").room("r")
+                .maxPendingSends(1025).build())
+                .hasMessageStartingWith("The outgoing buffer may hold at most 1024 messages, not 1025");
+        assertThat(MessengerClient.builder().servers("h:1").username("ok").room("r").maxPendingSends(1024).config()
+                .maxPendingSends()).isEqualTo(1024);
     }
 }

@@ -46,6 +46,11 @@ public record ServerConfig(
         int dedupWindow,
         Map<Setting, String> sources) {
 
+    /**
+     * Smallest dedup window: the client library keeps at most this many sends unacknowledged
+     * ({@code ClientConfig.MAX_PENDING_SENDS}), so every resend it makes is still remembered and acknowledged.
+     */
+    static final int MIN_DEDUP_WINDOW = 1024;
     private static final Pattern DURATION = Pattern.compile("(\\d{1,9})\\s*(ms|s|m|h|d)");
     private static final Pattern CLUSTER_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
     private static final Pattern HOST_PORT = Pattern.compile("[^\\s:]+:(\\d{1,5})|\\[[0-9a-fA-F:]+]:(\\d{1,5})");
@@ -173,6 +178,10 @@ public record ServerConfig(
         Duration election = duration(get, Setting.ELECTION_TIMEOUT, heartbeat.multipliedBy(2), Duration.ofSeconds(60));
         int maxInFlight = integer(get, Setting.MAX_IN_FLIGHT, 1, 100_000);
         int dedupWindow = integer(get, Setting.DEDUP_WINDOW, 1, 1_000_000);
+        if (dedupWindow < MIN_DEDUP_WINDOW) {
+            throw bad(Setting.DEDUP_WINDOW, "must be at least " + MIN_DEDUP_WINDOW + ", the most sends a client keeps"
+                    + " unacknowledged (an older resend would be refused although it was delivered), got " + dedupWindow);
+        }
 
         return new ServerConfig(nodeId, raw.get(Setting.CLIENT_HOST), clientPort, raw.get(Setting.PEER_HOST),
                 peerPort, raw.get(Setting.ADMIN_HOST), adminPort, members, advertised, clusterName, Path.of(dataDir),

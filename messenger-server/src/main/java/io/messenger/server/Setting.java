@@ -36,7 +36,7 @@ public enum Setting {
     MAX_IN_FLIGHT("max-in-flight", "N", "256",
             "uncommitted sends per connection before the server stops reading from it, 1-100000"),
     DEDUP_WINDOW("dedup-window", "N", "4096",
-            "send sequences remembered per client id to acknowledge resends, at least the client's buffer, 1-1000000");
+            "send sequences remembered per client id to acknowledge resends, 1024 (the client's largest buffer)-1000000");
 
     private final String flag;
     private final String label;

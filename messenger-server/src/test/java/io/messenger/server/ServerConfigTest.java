@@ -92,6 +92,9 @@ class ServerConfigTest {
                 "--advertised-client-address");
         assertBad(new String[] {"--advertised-client-address", "nowhere"}, "host:port");
         assertBad(new String[] {"--config", "/does/not/exist.properties"}, "does not exist");
+        assertBad(new String[] {"--dedup-window", "1023"}, "--dedup-window (MESSENGER_DEDUP_WINDOW) must be at least"
+                + " 1024, the most sends a client keeps unacknowledged");
+        assertThat(run(Map.of(), "--dedup-window", "1024").dedupWindow()).isEqualTo(1024);
     }
 
     @Test

@@ -55,7 +55,7 @@ public final class ChatCli implements Callable<Integer> {
     private Duration pongTimeout;
 
     @Option(names = "--max-pending", paramLabel = "<n>", defaultValue = "1000",
-            description = "Most unacknowledged messages buffered (default ${DEFAULT-VALUE}).")
+            description = "Most unacknowledged messages buffered, 1-1024 (default ${DEFAULT-VALUE}).")
     private int maxPending;
 
     @Option(names = "--ack-timeout", paramLabel = "<duration>", defaultValue = "30s",

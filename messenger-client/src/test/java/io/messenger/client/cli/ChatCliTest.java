@@ -164,6 +164,9 @@ class ChatCliTest {
 
         assertThat(cli("", Map.of(), "--pong-timeout", "soon", "alice", "lobby")).isEqualTo(ExitCode.USAGE);
         assertThat(stderr).contains("'soon' is not a duration");
+
+        assertThat(cli("", Map.of(), "--max-pending", "5000", "alice", "lobby")).isEqualTo(ExitCode.USAGE);
+        assertThat(stderr).startsWith("The outgoing buffer may hold at most 1024 messages, not 5000");
     }
 
     @Test
