@@ -75,7 +75,9 @@ final class TestNode implements AutoCloseable {
 
     /**
      * A port that was free a moment ago, taken below the kernel's ephemeral range (32768+) so
-     * an outgoing connection of a node that starts first cannot be given it.
+     * an outgoing connection of a node that starts first cannot be given it. Port 0 is no option
+     * where this is used: every member must know the others' peer ports before any starts, and a
+     * cluster node advertises its client address to its peers before its client port is bound.
      */
     static synchronized int freePort() {
         for (int attempt = 0; attempt < 10_000; attempt++) {
