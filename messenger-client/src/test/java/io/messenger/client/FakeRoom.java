@@ -20,9 +20,31 @@ public final class FakeRoom {
     final List<FakeServer> nodes = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** Node ids in the order their sockets accepted a connection, which a frozen node's kernel still does. */
     final List<Integer> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Positions in {@link #accepted} of the connections that were welcomed, in order. */
+    final List<Integer> welcomed = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public FakeRoom(String name) {
         this.name = name;
+    }
+
+    /** Records that node {@code nodeId} accepted a connection; returns its position in {@link #accepted}. */
+    synchronized int accept(int nodeId) {
+        accepted.add(nodeId);
+        return accepted.size() - 1;
+    }
+
+    /**
+     * The nodes tried from position {@code from} of {@link #accepted} up to and including the first one that
+     * welcomed the client; what a later reconnect tried (a loaded machine may stall long enough to cause one)
+     * is left out. Empty while none welcomed it yet.
+     */
+    List<Integer> triedUntilWelcome(int from) {
+        for (int at : welcomed) {
+            if (at >= from) {
+                return List.copyOf(accepted.subList(from, at + 1));
+            }
+        }
+        return List.of();
     }
 
     /** Result of applying one send: its room sequence and whether it was new. */

@@ -42,6 +42,8 @@ public final class FakeServer implements AutoCloseable {
     private final Channel serverChannel;
     private final Map<Channel, Hello> sessions = new ConcurrentHashMap<>();
     private final List<Channel> connections = new CopyOnWriteArrayList<>();
+    /** Each connection's position in {@link FakeRoom#accepted}. */
+    private final Map<Channel, Integer> acceptedAt = new ConcurrentHashMap<>();
     /** Every envelope received, in arrival order. */
     public final List<ClientEnvelope> received = new CopyOnWriteArrayList<>();
     public final List<Hello> hellos = new CopyOnWriteArrayList<>();
@@ -78,7 +80,7 @@ public final class FakeServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        room.accepted.add(nodeId);
+                        acceptedAt.put(ch, room.accept(nodeId));
                         connections.add(ch);
                         if (frozen) {
                             ch.config().setAutoRead(false);
@@ -86,6 +88,7 @@ public final class FakeServer implements AutoCloseable {
                         ch.closeFuture().addListener(f -> {
                             connections.remove(ch);
                             sessions.remove(ch);
+                            acceptedAt.remove(ch);
                         });
                         ch.pipeline()
                                 .addLast(new LengthFieldBasedFrameDecoder(ClientConfig.MAX_FRAME_BYTES, 0, 4, 0, 4))
@@ -253,6 +256,7 @@ public final class FakeServer implements AutoCloseable {
                     w.setMaxMessageBytes(maxMessageBytes);
                 }
                 ch.writeAndFlush(env().setWelcome(w).build());
+                room.welcomed.add(acceptedAt.getOrDefault(ch, -1));
                 String other = presentOnJoin;
                 if (other != null) {
                     ch.writeAndFlush(env().setPresence(Presence.newBuilder().setRoom(room.name).setUsername(other)

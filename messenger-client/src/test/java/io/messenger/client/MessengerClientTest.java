@@ -31,6 +31,14 @@ import org.junit.jupiter.api.Test;
 class MessengerClientTest {
 
     private static final Duration WAIT = Duration.ofSeconds(10);
+    /**
+     * Pong timeout of tests that are not about silence: far beyond any stall of a loaded machine, so the exact
+     * counts of hellos and reconnects they assert hold. Tests about silence set a short one and assert only on
+     * what happened up to the reconnect they caused.
+     */
+    private static final Duration RELAXED_PONG_TIMEOUT = Duration.ofSeconds(5);
+    /** Pong timeout of tests about silence. */
+    private static final Duration SHORT_PONG_TIMEOUT = Duration.ofMillis(300);
 
     private EventLoopGroup group;
     private FakeRoom room;
@@ -58,7 +66,7 @@ class MessengerClientTest {
 
     private MessengerClient client(String seeds, RecordingListener listener, Consumer<MessengerClient.Builder> tweak) {
         MessengerClient.Builder b = MessengerClient.builder().servers(seeds).username("alice").room("lobby")
-                .clientId("alice-laptop").listener(listener).pongTimeout(Duration.ofMillis(600))
+                .clientId("alice-laptop").listener(listener).pongTimeout(RELAXED_PONG_TIMEOUT)
                 .backoff(Duration.ofMillis(10), Duration.ofMillis(100));
         tweak.accept(b);
         MessengerClient c = b.build();
@@ -74,6 +82,25 @@ class MessengerClientTest {
 
     private static <T> T join(CompletableFuture<T> f) throws Exception {
         return f.get(WAIT.toSeconds(), TimeUnit.SECONDS);
+    }
+
+    /** The first event of this state at or after position {@code from}, once there is one. */
+    private static ConnectionEvent firstSince(RecordingListener l, int from, ConnectionState state) {
+        await().atMost(WAIT).until(() -> l.events.stream().skip(from).anyMatch(e -> e.state() == state));
+        return l.events.stream().skip(from).filter(e -> e.state() == state).findFirst().orElseThrow();
+    }
+
+    /** The events from position {@code from} up to and including the first RECONNECTED after it. */
+    private static List<ConnectionEvent> untilReconnected(RecordingListener l, int from) {
+        firstSince(l, from, ConnectionState.RECONNECTED);
+        List<ConnectionEvent> out = new ArrayList<>();
+        for (ConnectionEvent e : l.events.subList(from, l.events.size())) {
+            out.add(e);
+            if (e.state() == ConnectionState.RECONNECTED) {
+                break;
+            }
+        }
+        return out;
     }
 
     @Test
@@ -303,20 +330,20 @@ class MessengerClientTest {
     void missedPongsTriggerAReconnect() throws Exception {
         FakeServer s1 = node(1);
         RecordingListener l = new RecordingListener();
-        MessengerClient c = client(s1.hostPort(), l, b -> b.pongTimeout(Duration.ofMillis(300)));
+        MessengerClient c = client(s1.hostPort(), l, b -> b.pongTimeout(SHORT_PONG_TIMEOUT));
         join(c.connect());
         await().atMost(WAIT).until(() -> !s1.received(ClientEnvelope.BodyCase.PING).isEmpty());
+        int before = l.events.size();
+        int hellosBefore = s1.hellos.size();
 
         s1.answerPings = false;
-        await().atMost(WAIT).until(() -> l.saw(ConnectionState.RECONNECTING));
+        ConnectionEvent reconnecting = firstSince(l, before, ConnectionState.RECONNECTING);
         s1.answerPings = true;
-        await().atMost(WAIT).until(() -> l.saw(ConnectionState.RECONNECTED));
-
-        ConnectionEvent reconnecting = l.events.stream()
-                .filter(e -> e.state() == ConnectionState.RECONNECTING).findFirst().orElseThrow();
         assertThat(reconnecting.reason()).contains("no answer").contains("300 ms");
+        assertThat(firstSince(l, before, ConnectionState.RECONNECTED).nodeId()).isEqualTo(1);
         await().atMost(WAIT).until(() -> s1.connectionCount() == 1);
-        assertThat(s1.hellos).hasSize(2);
+        assertThat(s1.hellos.size()).isGreaterThan(hellosBefore);
+        assertThat(s1.hellos).last().satisfies(h -> assertThat(h.getResume()).isTrue());
     }
 
     @Test
@@ -327,19 +354,18 @@ class MessengerClientTest {
         RecordingListener l = new RecordingListener();
         // A handshake timeout far beyond the wait: had the frozen node been tried first, no reconnect in time.
         MessengerClient c = client(leader.hostPort() + "," + backup.hostPort(), l,
-                b -> b.pongTimeout(Duration.ofMillis(300)).connectTimeout(Duration.ofSeconds(60)));
+                b -> b.pongTimeout(SHORT_PONG_TIMEOUT).connectTimeout(Duration.ofSeconds(60)));
         assertThat(join(c.connect()).getNodeId()).isEqualTo(1);
         int before = room.accepted.size();
+        int eventsBefore = l.events.size();
 
         leader.freeze(); // SIGSTOP: its kernel still accepts connections, nothing answers
         backup.welcome(); // the cluster elected node 2
 
-        await().atMost(WAIT).until(() -> room.accepted.size() > before);
-        assertThat(room.accepted.get(before)).as("node tried first after the pongs stopped").isEqualTo(2);
-        await().atMost(WAIT).until(() -> l.saw(ConnectionState.RECONNECTED));
-        assertThat(l.events.get(l.events.size() - 1).nodeId()).isEqualTo(2);
-        assertThat(room.accepted.subList(before, room.accepted.size())).containsExactly(2);
-        assertThat(l.events).filteredOn(e -> e.state() == ConnectionState.RECONNECTING).singleElement()
+        List<ConnectionEvent> outage = untilReconnected(l, eventsBefore);
+        assertThat(outage.get(outage.size() - 1).nodeId()).isEqualTo(2);
+        assertThat(room.triedUntilWelcome(before)).as("nodes tried after the pongs stopped").containsExactly(2);
+        assertThat(outage).filteredOn(e -> e.state() == ConnectionState.RECONNECTING).singleElement()
                 .satisfies(e -> assertThat(e.reason()).contains("no answer from node 1"));
     }
 
@@ -372,9 +398,10 @@ class MessengerClientTest {
         electing3.refuseWith(Rejection.Reason.ELECTION_IN_PROGRESS, "An election is in progress.");
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(leader.hostPort() + "," + electing2.hostPort() + "," + electing3.hostPort(), l,
-                b -> b.pongTimeout(Duration.ofMillis(300)).connectTimeout(Duration.ofSeconds(60)));
+                b -> b.pongTimeout(SHORT_PONG_TIMEOUT).connectTimeout(Duration.ofSeconds(60)));
         assertThat(join(c.connect()).getNodeId()).isEqualTo(1);
         int before = room.accepted.size();
+        int eventsBefore = l.events.size();
 
         leader.freeze();
         // Rounds of the two live nodes only, for as long as they elect.
@@ -385,9 +412,9 @@ class MessengerClientTest {
         assertThat(room.accepted.subList(before, before + 6)).containsExactly(2, 3, 2, 3, 2, 3);
         electing3.welcome();
 
-        await().atMost(WAIT).until(() -> l.saw(ConnectionState.RECONNECTED));
-        assertThat(l.events.get(l.events.size() - 1).nodeId()).isEqualTo(3);
-        assertThat(room.accepted.subList(before, room.accepted.size())).doesNotContain(1);
+        List<ConnectionEvent> outage = untilReconnected(l, eventsBefore);
+        assertThat(outage.get(outage.size() - 1).nodeId()).isEqualTo(3);
+        assertThat(room.triedUntilWelcome(before)).doesNotContain(1).endsWith(3);
     }
 
     @Test
@@ -397,15 +424,15 @@ class MessengerClientTest {
         backup.redirectTo(leader);
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(leader.hostPort() + "," + backup.hostPort(), l,
-                b -> b.pongTimeout(Duration.ofMillis(300)).connectTimeout(Duration.ofMillis(300)));
+                b -> b.pongTimeout(SHORT_PONG_TIMEOUT).connectTimeout(Duration.ofMillis(300)));
         assertThat(join(c.connect()).getNodeId()).isEqualTo(1);
+        int eventsBefore = l.events.size();
 
         leader.answerPings = false;
-        await().atMost(WAIT).until(() -> l.saw(ConnectionState.RECONNECTING));
+        firstSince(l, eventsBefore, ConnectionState.RECONNECTING);
         leader.answerPings = true; // it was alive all along, and the backup keeps naming it
 
-        await().atMost(WAIT).until(() -> l.saw(ConnectionState.RECONNECTED));
-        assertThat(l.events.get(l.events.size() - 1).nodeId()).isEqualTo(1);
+        assertThat(firstSince(l, eventsBefore, ConnectionState.RECONNECTED).nodeId()).isEqualTo(1);
         assertThat(backup.hellos).isNotEmpty();
     }
 
@@ -418,19 +445,19 @@ class MessengerClientTest {
         elected.redirectTo(leader);
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(leader.hostPort() + "," + stale.hostPort() + "," + elected.hostPort(), l,
-                b -> b.pongTimeout(Duration.ofMillis(300)).connectTimeout(Duration.ofSeconds(60)));
+                b -> b.pongTimeout(SHORT_PONG_TIMEOUT).connectTimeout(Duration.ofSeconds(60)));
         assertThat(join(c.connect()).getNodeId()).isEqualTo(1);
         int before = room.accepted.size();
+        int eventsBefore = l.events.size();
 
         leader.freeze();
         elected.welcome(); // node 3 won the election; node 2 has not heard yet and still names node 1
 
-        await().atMost(WAIT).until(() -> room.accepted.size() > before);
-        assertThat(room.accepted.get(before)).as("node tried first after the pongs stopped").isEqualTo(2);
-        await().atMost(WAIT).until(() -> l.saw(ConnectionState.RECONNECTED));
-        assertThat(l.events.get(l.events.size() - 1).nodeId()).isEqualTo(3);
-        assertThat(room.accepted.subList(before, room.accepted.size())).containsExactly(2, 3);
-        assertThat(stale.hellos).hasSize(1);
+        List<ConnectionEvent> outage = untilReconnected(l, eventsBefore);
+        assertThat(outage.get(outage.size() - 1).nodeId()).isEqualTo(3);
+        // Node 2 named node 1; had the client followed, it would hang in the 60 s handshake of the frozen node.
+        assertThat(room.triedUntilWelcome(before)).as("nodes tried after the pongs stopped").containsExactly(2, 3);
+        assertThat(stale.hellos).isNotEmpty();
     }
 
     @Test
@@ -551,7 +578,8 @@ class MessengerClientTest {
         join(c.connect());
         CompletableFuture<Long> waiting = c.send("unacked");
 
-        c.close();
+        c.close(); // waits at most 2 s, which a loaded machine may exceed
+        join(c.closeAsync());
         assertThat(c.state()).isEqualTo(ConnectionState.CLOSED);
         await().atMost(WAIT).until(() -> !s1.received(ClientEnvelope.BodyCase.BYE).isEmpty());
         assertThat(waiting).isCompletedExceptionally();
