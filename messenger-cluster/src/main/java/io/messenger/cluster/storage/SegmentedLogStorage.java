@@ -697,9 +697,9 @@ public final class SegmentedLogStorage implements LogStorage {
                     }
                     cut.clear();
                     if (deleted) {
-                        DirectoryFsync.force(dir);
-                        diskSteps.after(DiskStep.DIRECTORY_FSYNC, dir.toString());
+                        forceDirectory(); // also covers the files created so far in this batch
                         deleted = false;
+                        directoryChanged = false;
                     }
                 }
                 directoryChanged |= write.segment().openForWriting();
@@ -747,8 +747,7 @@ public final class SegmentedLogStorage implements LogStorage {
             force(segment);
         }
         if (directoryChanged) {
-            DirectoryFsync.force(dir);
-            diskSteps.after(DiskStep.DIRECTORY_FSYNC, dir.toString());
+            forceDirectory();
         }
         // Everything written is on disk: release the segments rolled past, so open file
         // descriptors stay bounded however long the log grows. A later truncation reopens one.
@@ -769,6 +768,11 @@ public final class SegmentedLogStorage implements LogStorage {
         segment.writeChannel().force(false); // fdatasync also persists size changes (growth and truncation)
         fsyncs.incrementAndGet();
         diskSteps.after(DiskStep.FORCE, segment.toString());
+    }
+
+    private void forceDirectory() throws IOException {
+        DirectoryFsync.force(dir);
+        diskSteps.after(DiskStep.DIRECTORY_FSYNC, dir.toString());
     }
 
     /** How many segments hold an open write channel; tests check it stays at one. */
