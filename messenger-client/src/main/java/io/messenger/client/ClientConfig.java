@@ -1,6 +1,7 @@
 package io.messenger.client;
 
 import io.messenger.proto.NameRules;
+import io.messenger.proto.SendWindow;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -47,9 +48,9 @@ public record ClientConfig(
     /**
      * Largest outgoing buffer. A resend is acknowledged only while the server still remembers its send number:
      * it keeps the last {@code --dedup-window} of them per client id and refuses to start with fewer than this
-     * many, so with at most this many sends unacknowledged, every resend is recognised.
+     * many, so with at most this many sends unacknowledged, every resend is recognised ({@link SendWindow}).
      */
-    public static final int MAX_PENDING_SENDS = 1024;
+    public static final int MAX_PENDING_SENDS = SendWindow.MAX_UNACKNOWLEDGED;
     public static final Duration DEFAULT_PONG_TIMEOUT = Duration.ofSeconds(1);
     /**
      * Twice the pong timeout on purpose: a welcome waits for the session to be committed (a replicated, fsynced

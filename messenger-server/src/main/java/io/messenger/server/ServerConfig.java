@@ -2,6 +2,7 @@ package io.messenger.server;
 
 import io.messenger.cluster.ClusterConfig;
 import io.messenger.cluster.Member;
+import io.messenger.proto.SendWindow;
 import io.messenger.server.chat.ChatLimits;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -48,9 +49,9 @@ public record ServerConfig(
 
     /**
      * Smallest dedup window: the client library keeps at most this many sends unacknowledged
-     * ({@code ClientConfig.MAX_PENDING_SENDS}), so every resend it makes is still remembered and acknowledged.
+     * ({@link SendWindow}), so every resend it makes is still remembered and acknowledged.
      */
-    static final int MIN_DEDUP_WINDOW = 1024;
+    static final int MIN_DEDUP_WINDOW = SendWindow.MAX_UNACKNOWLEDGED;
     private static final Pattern DURATION = Pattern.compile("(\\d{1,9})\\s*(ms|s|m|h|d)");
     private static final Pattern CLUSTER_NAME = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
     private static final Pattern HOST_PORT = Pattern.compile("[^\\s:]+:(\\d{1,5})|\\[[0-9a-fA-F:]+]:(\\d{1,5})");
