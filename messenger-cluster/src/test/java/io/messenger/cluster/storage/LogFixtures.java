@@ -46,6 +46,15 @@ final class LogFixtures {
     }
 
     /** Size of the record of {@code entry} on disk: header plus payload. */
+    /** Entries {@code from..to} of one epoch, each with a command of {@code commandBytes} bytes. */
+    static List<Entry> sizedEntries(long epoch, long from, long to, int commandBytes) {
+        List<Entry> out = new ArrayList<>();
+        for (long i = from; i <= to; i++) {
+            out.add(sized(epoch, i, commandBytes));
+        }
+        return out;
+    }
+
     static long recordBytes(Entry entry) {
         return SegmentedLogStorage.HEADER_BYTES + entry.getSerializedSize();
     }

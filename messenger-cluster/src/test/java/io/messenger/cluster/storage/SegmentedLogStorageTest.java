@@ -4,6 +4,7 @@ import static io.messenger.cluster.storage.LogFixtures.entries;
 import static io.messenger.cluster.storage.LogFixtures.entry;
 import static io.messenger.cluster.storage.LogFixtures.segmentFiles;
 import static io.messenger.cluster.storage.LogFixtures.sized;
+import static io.messenger.cluster.storage.LogFixtures.sizedEntries;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
@@ -365,10 +366,7 @@ class SegmentedLogStorageTest {
                 }
             }
         });
-        List<Entry> first = new ArrayList<>();
-        for (long i = 1; i <= 40; i++) {
-            first.add(sized(1, i, 100));
-        }
+        List<Entry> first = sizedEntries(1, 1, 40, 100);
         log.append(first);
         awaitDurable(log);
         assertThat(segmentFiles(dir)).hasSizeGreaterThan(3);
@@ -380,10 +378,7 @@ class SegmentedLogStorageTest {
         List<String> steps = new CopyOnWriteArrayList<>();
         log.observeDiskSteps((step, file) -> steps.add(step + " " + file));
         log.truncateFrom(15); // cuts into the second segment and deletes the later ones
-        List<Entry> replacement = new ArrayList<>();
-        for (long i = 15; i <= 20; i++) {
-            replacement.add(sized(2, i, 100));
-        }
+        List<Entry> replacement = sizedEntries(2, 15, 20, 100);
         log.append(replacement);
         gate.set(null);
         latch.countDown();
@@ -408,20 +403,14 @@ class SegmentedLogStorageTest {
     @Test
     void onlyTheActiveSegmentKeepsAWriteChannelAndAnOlderOneReopensForATruncation() {
         SegmentedLogStorage log = open(SMALL_SEGMENTS);
-        List<Entry> first = new ArrayList<>();
-        for (long i = 1; i <= 40; i++) {
-            first.add(sized(1, i, 100));
-        }
+        List<Entry> first = sizedEntries(1, 1, 40, 100);
         log.append(first);
         awaitDurable(log);
         assertThat(segmentFiles(dir)).hasSizeGreaterThan(3);
         assertThat(log.openWriteChannels()).isEqualTo(1);
 
         log.truncateFrom(5); // back into the first segment, whose write channel was closed
-        List<Entry> replacement = new ArrayList<>();
-        for (long i = 5; i <= 30; i++) {
-            replacement.add(sized(2, i, 100));
-        }
+        List<Entry> replacement = sizedEntries(2, 5, 30, 100);
         log.append(replacement);
         awaitDurable(log);
         assertThat(log.openWriteChannels()).isEqualTo(1);
@@ -450,10 +439,7 @@ class SegmentedLogStorageTest {
             expectedFirst += size / LogFixtures.recordBytes(sized(1, 1, 150));
         }
         assertThat(expectedFirst).isEqualTo(51);
-        List<Entry> expected = new ArrayList<>();
-        for (long i = 1; i <= 50; i++) {
-            expected.add(sized(1, i, 150));
-        }
+        List<Entry> expected = sizedEntries(1, 1, 50, 150);
         assertThat(log.entries(1, 100, Long.MAX_VALUE)).containsExactlyElementsOf(expected);
         assertThat(log.entries(5, 20, Long.MAX_VALUE)).containsExactlyElementsOf(expected.subList(4, 24));
         // An entry bigger than a segment gets a segment of its own.
@@ -506,11 +492,7 @@ class SegmentedLogStorageTest {
                 });
         // The bug this guards showed up within a few hundred entries; 4,000 keep a margin at ~450 files.
         for (long first = 1; first <= 4_000; first += 20) {
-            List<Entry> batch = new ArrayList<>();
-            for (long i = first; i < first + 20; i++) {
-                batch.add(sized(1, i, 100));
-            }
-            log.append(batch);
+            log.append(sizedEntries(1, first, first + 19, 100));
         }
         awaitDurable(log);
         assertThat(violations).isEmpty();
