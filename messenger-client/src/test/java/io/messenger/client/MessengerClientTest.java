@@ -11,8 +11,6 @@ import io.messenger.proto.client.Rejection;
 import io.messenger.proto.client.SendFailed;
 import io.messenger.proto.client.Welcome;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
@@ -40,28 +38,22 @@ class MessengerClientTest {
     /** Pong timeout of tests about silence. */
     private static final Duration SHORT_PONG_TIMEOUT = Duration.ofMillis(300);
 
+    private FakeCluster cluster;
     private EventLoopGroup group;
     private FakeRoom room;
-    private final List<FakeServer> servers = new ArrayList<>();
     private final List<MessengerClient> clients = new ArrayList<>();
 
     @BeforeEach
     void setUp() {
-        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-        room = new FakeRoom("lobby");
+        cluster = new FakeCluster("lobby", 2);
+        group = cluster.group();
+        room = cluster.room();
     }
 
     @AfterEach
     void tearDown() throws Exception {
         clients.forEach(MessengerClient::close);
-        servers.forEach(FakeServer::close);
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-    }
-
-    private FakeServer node(int id) throws InterruptedException {
-        FakeServer s = FakeServer.start(id, room, group);
-        servers.add(s);
-        return s;
+        cluster.close();
     }
 
     private MessengerClient client(String seeds, RecordingListener listener, Consumer<MessengerClient.Builder> tweak) {
@@ -108,7 +100,7 @@ class MessengerClientTest {
         for (int i = 1; i <= 12; i++) {
             room.post("bob", "old " + i);
         }
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(s1.hostPort(), l, b -> { });
 
@@ -135,7 +127,7 @@ class MessengerClientTest {
 
     @Test
     void sendCompletesWithTheRoomSequenceAndTheMessageIsDelivered() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         room.post("bob", "before");
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(s1.hostPort(), l, b -> { });
@@ -152,8 +144,8 @@ class MessengerClientTest {
 
     @Test
     void followsNotLeaderRedirectToAnAddressOutsideTheSeedList() throws Exception {
-        FakeServer backup = node(1);
-        FakeServer leader = node(2);
+        FakeServer backup = cluster.node(1);
+        FakeServer leader = cluster.node(2);
         backup.redirectTo(leader);
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(backup.hostPort(), l, b -> { });
@@ -167,9 +159,9 @@ class MessengerClientTest {
 
     @Test
     void triesTheNextAddressWhenUnreachableOrInElection() throws Exception {
-        FakeServer electing = node(1);
+        FakeServer electing = cluster.node(1);
         electing.refuseWith(Rejection.Reason.ELECTION_IN_PROGRESS, "An election is in progress.");
-        FakeServer leader = node(3);
+        FakeServer leader = cluster.node(3);
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(unusedAddress() + "," + electing.hostPort() + "," + leader.hostPort(), l, b -> { });
 
@@ -179,8 +171,8 @@ class MessengerClientTest {
 
     @Test
     void resendsUnacknowledgedSendsInOrderAfterReconnectExactlyOnce() throws Exception {
-        FakeServer s1 = node(1);
-        FakeServer s2 = node(2);
+        FakeServer s1 = cluster.node(1);
+        FakeServer s2 = cluster.node(2);
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(s1.hostPort() + "," + s2.hostPort(), l, b -> { });
         join(c.connect());
@@ -207,8 +199,8 @@ class MessengerClientTest {
 
     @Test
     void leaderSteppingDownRedirectsTheSessionAndItsSends() throws Exception {
-        FakeServer s1 = node(1);
-        FakeServer s2 = node(2);
+        FakeServer s1 = cluster.node(1);
+        FakeServer s2 = cluster.node(2);
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(s1.hostPort(), l, b -> { });
         join(c.connect());
@@ -227,7 +219,7 @@ class MessengerClientTest {
 
     @Test
     void sessionClosedByTheServerIsResumedAndTheSendResent() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(s1.hostPort(), l, b -> { });
         join(c.connect());
@@ -242,7 +234,7 @@ class MessengerClientTest {
 
     @Test
     void resumesAfterTheLastSeenMessageWithoutGapsOrDuplicates() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(s1.hostPort(), l, b -> { });
         join(c.connect());
@@ -278,7 +270,7 @@ class MessengerClientTest {
 
     @Test
     void aGapInTheLiveStreamIsFilledByResuming() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(s1.hostPort(), l, b -> { });
         join(c.connect());
@@ -297,7 +289,7 @@ class MessengerClientTest {
 
     @Test
     void fullBufferFailsTheSendAtOnce() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         s1.applySends = false;
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(s1.hostPort(), l, b -> b.maxPendingSends(3));
@@ -315,7 +307,7 @@ class MessengerClientTest {
 
     @Test
     void sendsWaitWhileDisconnectedAndGoOutOnConnect() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(s1.hostPort(), l, b -> b.maxPendingSends(2));
         CompletableFuture<Long> early = c.send("early");
@@ -328,7 +320,7 @@ class MessengerClientTest {
 
     @Test
     void missedPongsTriggerAReconnect() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(s1.hostPort(), l, b -> b.pongTimeout(SHORT_PONG_TIMEOUT));
         join(c.connect());
@@ -348,8 +340,8 @@ class MessengerClientTest {
 
     @Test
     void aLeaderThatStopsAnsweringIsTriedLastSoAnotherNodeWelcomesFirst() throws Exception {
-        FakeServer leader = node(1);
-        FakeServer backup = node(2);
+        FakeServer leader = cluster.node(1);
+        FakeServer backup = cluster.node(2);
         backup.redirectTo(leader);
         RecordingListener l = new RecordingListener();
         // A handshake timeout far beyond the wait: had the frozen node been tried first, no reconnect in time.
@@ -371,11 +363,11 @@ class MessengerClientTest {
 
     @Test
     void aNodeThatTimesOutInTheHandshakeIsTriedAfterTheOthersInTheNextRound() throws Exception {
-        FakeServer frozen = node(1);
+        FakeServer frozen = cluster.node(1);
         frozen.freeze();
-        FakeServer electing2 = node(2);
+        FakeServer electing2 = cluster.node(2);
         electing2.refuseWith(Rejection.Reason.ELECTION_IN_PROGRESS, "An election is in progress.");
-        FakeServer electing3 = node(3);
+        FakeServer electing3 = cluster.node(3);
         electing3.refuseWith(Rejection.Reason.ELECTION_IN_PROGRESS, "An election is in progress.");
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(frozen.hostPort() + "," + electing2.hostPort() + "," + electing3.hostPort(), l,
@@ -391,9 +383,9 @@ class MessengerClientTest {
 
     @Test
     void whileTheOthersElectTheFrozenLeaderIsLeftOutOfTheRounds() throws Exception {
-        FakeServer leader = node(1);
-        FakeServer electing2 = node(2);
-        FakeServer electing3 = node(3);
+        FakeServer leader = cluster.node(1);
+        FakeServer electing2 = cluster.node(2);
+        FakeServer electing3 = cluster.node(3);
         electing2.refuseWith(Rejection.Reason.ELECTION_IN_PROGRESS, "An election is in progress.");
         electing3.refuseWith(Rejection.Reason.ELECTION_IN_PROGRESS, "An election is in progress.");
         RecordingListener l = new RecordingListener();
@@ -419,8 +411,8 @@ class MessengerClientTest {
 
     @Test
     void aNodeThatWasOnlySlowIsTriedAgainAfterAConnectTimeout() throws Exception {
-        FakeServer leader = node(1);
-        FakeServer backup = node(2);
+        FakeServer leader = cluster.node(1);
+        FakeServer backup = cluster.node(2);
         backup.redirectTo(leader);
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(leader.hostPort() + "," + backup.hostPort(), l,
@@ -438,9 +430,9 @@ class MessengerClientTest {
 
     @Test
     void aRedirectToTheNodeThatJustStoppedAnsweringIsNotFollowedFirst() throws Exception {
-        FakeServer leader = node(1);
-        FakeServer stale = node(2);
-        FakeServer elected = node(3);
+        FakeServer leader = cluster.node(1);
+        FakeServer stale = cluster.node(2);
+        FakeServer elected = cluster.node(3);
         stale.redirectTo(leader);
         elected.redirectTo(leader);
         RecordingListener l = new RecordingListener();
@@ -462,8 +454,8 @@ class MessengerClientTest {
 
     @Test
     void aResetConnectionRetriesTheLastLeaderFirst() throws Exception {
-        FakeServer backup = node(1);
-        FakeServer leader = node(2);
+        FakeServer backup = cluster.node(1);
+        FakeServer leader = cluster.node(2);
         backup.redirectTo(leader);
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(backup.hostPort() + "," + leader.hostPort(), l, b -> { });
@@ -479,7 +471,7 @@ class MessengerClientTest {
 
     @Test
     void terminalRefusalFailsConnect() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         s1.refuseWith(Rejection.Reason.TOO_MANY_DEVICES, "alice is already online on 2 devices.");
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(s1.hostPort(), l, b -> { });
@@ -496,7 +488,7 @@ class MessengerClientTest {
 
     @Test
     void terminalRefusalAfterAReconnectIsReportedAndClosesTheClient() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(s1.hostPort(), l, b -> { });
         join(c.connect());
@@ -527,7 +519,7 @@ class MessengerClientTest {
 
     @Test
     void invalidTextIsRefusedLocallyAndServerRefusalFailsOnlyThatSend() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         s1.maxMessageBytes = 10;
         s1.refuseText = "bad";
         RecordingListener l = new RecordingListener();
@@ -553,7 +545,7 @@ class MessengerClientTest {
 
     @Test
     void presenceAndWhoKeepTheMemberList() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(s1.hostPort(), l, b -> { });
         join(c.connect());
@@ -571,7 +563,7 @@ class MessengerClientTest {
 
     @Test
     void closeSendsByeAndFailsWaitingSends() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         s1.applySends = false;
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(s1.hostPort(), l, b -> { });
@@ -589,7 +581,7 @@ class MessengerClientTest {
 
     @Test
     void closeWaitsForTheAcksOfSendsCommittedBeforeTheBye() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         s1.ackOnBye = true;
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(s1.hostPort(), l, b -> { });
@@ -607,7 +599,7 @@ class MessengerClientTest {
 
     @Test
     void aThrowingListenerDoesNotStopDelivery() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         List<Long> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
         MessengerClient c = MessengerClient.builder().servers(s1.hostPort()).username("alice").room("lobby")
                 .listener(new MessengerListener() {
@@ -627,7 +619,7 @@ class MessengerClientTest {
 
     @Test
     void clientsCanShareOneCallbackThread() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         java.util.concurrent.ExecutorService shared = java.util.concurrent.Executors.newSingleThreadExecutor(
                 r -> new Thread(r, "shared-callbacks"));
         try {
@@ -656,7 +648,7 @@ class MessengerClientTest {
 
     @Test
     void closeFromACallbackOnASharedPoolDoesNotWaitForItself() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         java.util.concurrent.ExecutorService shared = java.util.concurrent.Executors.newFixedThreadPool(4);
         try {
             CompletableFuture<Long> closeMillis = new CompletableFuture<>();
@@ -688,7 +680,7 @@ class MessengerClientTest {
 
     @Test
     void closeLeavesASharedEventLoopGroupRunning() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         MessengerClient c = client(s1.hostPort(), new RecordingListener(), b -> b.eventLoopGroup(group));
         join(c.connect());
         c.close();

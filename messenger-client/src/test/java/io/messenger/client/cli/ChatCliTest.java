@@ -2,21 +2,17 @@ package io.messenger.client.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.messenger.client.FakeCluster;
 import io.messenger.client.FakeRoom;
 import io.messenger.client.FakeServer;
 import io.messenger.proto.client.Rejection;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,28 +22,20 @@ class ChatCliTest {
 
     private static final String TIME = "\\[\\d\\d:\\d\\d:\\d\\d\\] ";
 
-    private EventLoopGroup group;
+    private FakeCluster cluster;
     private FakeRoom room;
-    private final List<FakeServer> servers = new ArrayList<>();
     private String stdout;
     private String stderr;
 
     @BeforeEach
     void setUp() {
-        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        room = new FakeRoom("lobby");
+        cluster = new FakeCluster("lobby", 1);
+        room = cluster.room();
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        servers.forEach(FakeServer::close);
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-    }
-
-    private FakeServer node(int id) throws InterruptedException {
-        FakeServer s = FakeServer.start(id, room, group);
-        servers.add(s);
-        return s;
+        cluster.close();
     }
 
     private int cli(String stdin, Map<String, String> env, String... args) {
@@ -69,7 +57,7 @@ class ChatCliTest {
     void transcriptHasHistoryPresenceAndOwnMessagesInRoomOrder() throws Exception {
         room.post("bob", "hi");
         room.post("bob", "multi\nline");
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         s1.presentOnJoin = "carol";
 
         int code = cli("hello\n\n   \nwörld\n", Map.of(), "--servers", s1.hostPort(), "alice", "lobby");
@@ -88,7 +76,7 @@ class ChatCliTest {
 
     @Test
     void serverListComesFromTheEnvironment() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         int code = cli("one\n", Map.of(ChatCli.SERVERS_ENV, s1.hostPort()), "alice", "lobby");
         assertThat(code).as(stderr).isZero();
         assertThat(lines()).singleElement().asString().matches(TIME + "alice \\(you\\): one");
@@ -96,8 +84,8 @@ class ChatCliTest {
 
     @Test
     void reconnectInTheMiddleOfAScriptSendsEveryLineExactlyOnce() throws Exception {
-        FakeServer s1 = node(1);
-        FakeServer s2 = node(2);
+        FakeServer s1 = cluster.node(1);
+        FakeServer s2 = cluster.node(2);
         Rejection notLeader = Rejection.newBuilder().setReason(Rejection.Reason.NOT_LEADER)
                 .setMessage("Node 1 is not the leader.").setLeaderAddress(s2.hostPort()).setLeaderId(2).build();
         s1.refuse = hello -> s1.hellos.size() > 1 ? notLeader : null;
@@ -116,7 +104,7 @@ class ChatCliTest {
 
     @Test
     void tooManyDevicesIsOneSentenceAndExitCodeThree() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         s1.refuseWith(Rejection.Reason.TOO_MANY_DEVICES, "alice is already online on 2 devices.");
 
         int code = cli("hello\n", Map.of(), "--servers", s1.hostPort(), "alice", "lobby");
@@ -128,7 +116,7 @@ class ChatCliTest {
 
     @Test
     void unacknowledgedLinesGiveExitCodeFour() throws Exception {
-        FakeServer s1 = node(1);
+        FakeServer s1 = cluster.node(1);
         s1.applySends = false;
 
         int code = cli("lost\n", Map.of(), "--servers", s1.hostPort(), "--ack-timeout", "300ms", "alice", "lobby");

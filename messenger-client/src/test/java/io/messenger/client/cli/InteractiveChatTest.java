@@ -3,21 +3,18 @@ package io.messenger.client.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.messenger.client.FakeCluster;
 import io.messenger.client.FakeRoom;
 import io.messenger.client.FakeServer;
 import io.messenger.client.MessengerClient;
 import io.messenger.proto.client.ClientEnvelope;
 import io.messenger.proto.client.Rejection;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.ZoneOffset;
-import java.util.concurrent.TimeUnit;
 import org.jline.terminal.Terminal;
 import org.jline.terminal.impl.DumbTerminal;
 import org.junit.jupiter.api.AfterEach;
@@ -27,7 +24,7 @@ import org.junit.jupiter.api.Test;
 /** The interactive mode on a dumb JLine terminal fed from a byte stream. */
 class InteractiveChatTest {
 
-    private EventLoopGroup group;
+    private FakeCluster cluster;
     private FakeRoom room;
     private FakeServer server;
     private final ByteArrayOutputStream screen = new ByteArrayOutputStream();
@@ -35,15 +32,14 @@ class InteractiveChatTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        room = new FakeRoom("lobby");
-        server = FakeServer.start(1, room, group);
+        cluster = new FakeCluster("lobby", 1);
+        room = cluster.room();
+        server = cluster.node(1);
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        server.close();
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        cluster.close();
     }
 
     private int chat(String keys) throws Exception {
