@@ -14,20 +14,20 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Builds and reads client frames (4-byte length + ClientEnvelope) by hand, for tests. */
-final class Frames {
+public final class Frames {
 
     private Frames() {
     }
 
-    static ClientEnvelope.Builder envelope() {
+    public static ClientEnvelope.Builder envelope() {
         return ClientEnvelope.newBuilder().setProtocolVersion(ClientProtocolVersion.CLIENT_PROTOCOL_V1_VALUE);
     }
 
-    static ClientEnvelope hello(String user, String room, String clientId) {
+    public static ClientEnvelope hello(String user, String room, String clientId) {
         return envelope().setHello(Hello.newBuilder().setUsername(user).setRoom(room).setClientId(clientId)).build();
     }
 
-    static ClientEnvelope send(long seq, String text) {
+    public static ClientEnvelope send(long seq, String text) {
         return envelope().setSend(Send.newBuilder().setSeq(seq).setText(text)).build();
     }
 

@@ -1,9 +1,6 @@
 package io.messenger.server.e2e;
 
 import io.messenger.proto.client.ClientEnvelope;
-import io.messenger.proto.client.ClientProtocolVersion;
-import io.messenger.proto.client.Hello;
-import io.messenger.proto.client.Send;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -70,18 +67,6 @@ final class RawClient implements AutoCloseable {
 
     static RawClient connect(int port) throws InterruptedException {
         return connect(port, true);
-    }
-
-    static ClientEnvelope.Builder envelope() {
-        return ClientEnvelope.newBuilder().setProtocolVersion(ClientProtocolVersion.CLIENT_PROTOCOL_V1_VALUE);
-    }
-
-    static ClientEnvelope hello(String user, String room, String clientId) {
-        return envelope().setHello(Hello.newBuilder().setUsername(user).setRoom(room).setClientId(clientId)).build();
-    }
-
-    static ClientEnvelope send(long seq, String text) {
-        return envelope().setSend(Send.newBuilder().setSeq(seq).setText(text)).build();
     }
 
     void write(ClientEnvelope envelope) {

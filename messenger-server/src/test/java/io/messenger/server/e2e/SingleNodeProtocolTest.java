@@ -6,9 +6,9 @@ import static io.messenger.proto.client.ClientEnvelope.BodyCase.PRESENCE;
 import static io.messenger.proto.client.ClientEnvelope.BodyCase.REJECTION;
 import static io.messenger.proto.client.ClientEnvelope.BodyCase.SEND_FAILED;
 import static io.messenger.proto.client.ClientEnvelope.BodyCase.WELCOME;
-import static io.messenger.server.e2e.RawClient.envelope;
-import static io.messenger.server.e2e.RawClient.hello;
-import static io.messenger.server.e2e.RawClient.send;
+import static io.messenger.server.client.Frames.envelope;
+import static io.messenger.server.client.Frames.hello;
+import static io.messenger.server.client.Frames.send;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

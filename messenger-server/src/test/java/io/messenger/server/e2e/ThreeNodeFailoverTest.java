@@ -13,6 +13,7 @@ import io.messenger.client.RejectedException;
 import io.messenger.proto.client.ClientEnvelope;
 import io.messenger.proto.client.Rejection;
 import io.messenger.server.Setting;
+import io.messenger.server.client.Frames;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -171,7 +172,7 @@ class ThreeNodeFailoverTest {
                 return false;
             }
             try (RawClient raw = RawClient.connect(leader.clientPort())) {
-                raw.write(RawClient.hello(carol, room, carol + "-1"));
+                raw.write(Frames.hello(carol, room, carol + "-1"));
                 return raw.next().getBodyCase() == ClientEnvelope.BodyCase.WELCOME;
             } // closed without Bye: the session is only detached
         });
