@@ -45,7 +45,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Start one with {@link #start(ClusterConfig, StateMachine)}; {@link #close()} stops it.
  * Proposal futures complete, and listeners are called, on the node's thread right after the
- * command is applied: dependent actions must not block (hop to another executor if they do).
+ * command is applied and the status showing it is published: dependent actions must not block
+ * (hop to another executor if they do).
  */
 public final class ClusterNode implements Replicator, AutoCloseable {
 
@@ -267,10 +268,14 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         for (Outbound message : ready.messages()) {
             transport.send(message.to(), message.envelope());
         }
+        List<Runnable> completions = new ArrayList<>();
         for (Entry entry : ready.committed()) {
-            apply(entry);
+            apply(entry, completions);
         }
+        // Published before any proposer hears of its commit: a caller that has a proposal's
+        // result and then reads status() sees an applied index at least that far.
         publishStatus(ready.statusChanged());
+        completions.forEach(Runnable::run);
     }
 
     /**
@@ -289,7 +294,8 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         publishStatus(true);
     }
 
-    private void apply(Entry entry) {
+    /** Applies one committed entry; what its proposer is told is added to {@code completions}. */
+    private void apply(Entry entry, List<Runnable> completions) {
         long index = entry.getIndex();
         Proposal proposal = pending.remove(index);
         Object result = null;
@@ -308,14 +314,18 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         if (proposal == null) {
             return;
         }
+        CompletableFuture<Object> future = proposal.future;
         if (proposal.epoch != entry.getEpoch()) {
             // Another leader's entry took this index: ours was cut off with our leadership.
             ClusterStatus now = core.status();
-            proposal.future.completeExceptionally(new NotLeaderException(now.leaderId(), now.leaderClientAddress()));
+            NotLeaderException cause = new NotLeaderException(now.leaderId(), now.leaderClientAddress());
+            completions.add(() -> future.completeExceptionally(cause));
         } else if (failure != null) {
-            proposal.future.completeExceptionally(failure);
+            Throwable cause = failure;
+            completions.add(() -> future.completeExceptionally(cause));
         } else {
-            proposal.future.complete(result);
+            Object value = result;
+            completions.add(() -> future.complete(value));
         }
     }
 

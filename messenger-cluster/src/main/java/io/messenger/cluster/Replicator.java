@@ -10,7 +10,8 @@ public interface Replicator {
 
     /**
      * Appends a command to the log if this node leads. The future completes with the
-     * {@link StateMachine}'s result once the command is committed and applied on this node.
+     * {@link StateMachine}'s result once the command is committed and applied on this node,
+     * and only after {@link #status()} shows an applied index at least as high as its own.
      * It fails with {@link NotLeaderException} when this node does not lead or stops
      * leading before the command commits; in the latter case the command may still commit
      * under the next leader, which is why clients resend and the state machine deduplicates.

@@ -64,6 +64,24 @@ class ClusterNodeTest {
     }
 
     @Test
+    void whoeverHearsOfACommitSeesItInTheStatus() throws Exception {
+        try (ClusterNode node = ClusterNode.start(singleNode(FreePorts.next()), new RecordingStateMachine())) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> node.status().isLeader());
+            List<CompletableFuture<long[]>> seen = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                // Runs the moment the future completes, on the node's thread: the earliest
+                // anyone can read the status after hearing of the commit.
+                seen.add(node.propose(bytes("c" + i))
+                        .thenApply(index -> new long[] {(Long) index, node.status().appliedIndex()}));
+            }
+            for (CompletableFuture<long[]> f : seen) {
+                long[] indexAndApplied = f.get(10, TimeUnit.SECONDS);
+                assertThat(indexAndApplied[1]).isGreaterThanOrEqualTo(indexAndApplied[0]);
+            }
+        }
+    }
+
+    @Test
     void aRestartedNodeAppliesItsLogAgainAndKeepsItsEpochRising() throws Exception {
         ClusterConfig config = singleNode(FreePorts.next());
         long firstEpoch;
