@@ -512,7 +512,7 @@ class MessengerClientTest {
         RecordingListener l = new RecordingListener();
         MessengerClient c = client(unusedAddress(), l, b -> b.joinTimeout(Duration.ofMillis(300)));
 
-        assertThatThrownBy(() -> c.connect().get(5, TimeUnit.SECONDS))
+        assertThatThrownBy(() -> c.connect().get(30, TimeUnit.SECONDS))
                 .cause().isInstanceOf(MessengerException.class).hasMessageStartingWith("Could not join room lobby");
         assertThat(c.state()).isEqualTo(ConnectionState.FAILED);
     }

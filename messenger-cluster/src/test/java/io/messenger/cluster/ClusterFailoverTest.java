@@ -82,7 +82,9 @@ class ClusterFailoverTest {
         write("after", 30);
         cluster.restartNode(oldId);
         assertConverged();
-        assertThat(cluster.node(oldId).status().role()).isEqualTo(Role.BACKUP);
+        // A stalled machine can make the rejoined node time out once more and probe; what
+        // matters is that it settles as a backup of the leader it caught up with.
+        await().atMost(Duration.ofSeconds(20)).until(() -> cluster.node(oldId).status().role() == Role.BACKUP);
     }
 
     @ParameterizedTest(name = "{0} nodes")
@@ -106,7 +108,7 @@ class ClusterFailoverTest {
         cluster.unfreeze(frozenId);
         write("after", 10);
         assertConverged();
-        assertThat(frozen.status().role()).isEqualTo(Role.BACKUP);
+        await().atMost(Duration.ofSeconds(20)).until(() -> frozen.status().role() == Role.BACKUP);
         assertThat(frozen.status().epoch()).isGreaterThan(frozenEpoch);
     }
 

@@ -33,21 +33,21 @@ class ClusterNodeStorageFailureTest {
         // Every node's writer thread has this name ("log" is the directory): tell ours by difference.
         Set<Thread> othersWriters = logWriters();
         try (ClusterNode node = ClusterNode.start(config, new RecordingStateMachine())) {
-            await().atMost(Duration.ofSeconds(5)).until(() -> node.status().isLeader());
-            node.propose(bytes("before")).get(5, TimeUnit.SECONDS);
+            await().atMost(Duration.ofSeconds(30)).until(() -> node.status().isLeader());
+            node.propose(bytes("before")).get(30, TimeUnit.SECONDS);
 
             // The writer thread of this node's log (its directory is named "log") dies: from
             // now on the log refuses every write, as after an fsync error.
             List<Thread> writers = logWriters().stream().filter(t -> !othersWriters.contains(t)).toList();
             assertThat(writers).hasSize(1);
             writers.get(0).interrupt();
-            await().atMost(Duration.ofSeconds(5)).until(() -> !writers.get(0).isAlive());
+            await().atMost(Duration.ofSeconds(30)).until(() -> !writers.get(0).isAlive());
 
             CompletableFuture<Object> lost = node.propose(bytes("after"));
-            assertThatThrownBy(() -> lost.get(5, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class);
+            assertThatThrownBy(() -> lost.get(30, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class);
             // A leader that cannot write must not keep heartbeating: the others could never replace it.
-            await().atMost(Duration.ofSeconds(5)).until(() -> node.status().role() == Role.STOPPED);
-            assertThatThrownBy(() -> node.propose(bytes("later")).get(5, TimeUnit.SECONDS))
+            await().atMost(Duration.ofSeconds(30)).until(() -> node.status().role() == Role.STOPPED);
+            assertThatThrownBy(() -> node.propose(bytes("later")).get(30, TimeUnit.SECONDS))
                     .isInstanceOf(ExecutionException.class);
         }
     }

@@ -42,7 +42,7 @@ class ClusterNodeTest {
         List<ClusterStatus> changes = new CopyOnWriteArrayList<>();
         try (ClusterNode node = ClusterNode.start(config, machine)) {
             node.addListener(changes::add);
-            await().atMost(Duration.ofSeconds(5)).until(() -> node.status().isLeader());
+            await().atMost(Duration.ofSeconds(30)).until(() -> node.status().isLeader());
             assertThat(node.status().leaderClientAddress()).isEqualTo("127.0.0.1:7001");
             assertThat(node.status().epoch()).isPositive();
             List<CompletableFuture<Object>> futures = new ArrayList<>();
@@ -51,7 +51,7 @@ class ClusterNodeTest {
             }
             List<Long> indexes = new ArrayList<>();
             for (CompletableFuture<Object> f : futures) {
-                indexes.add((Long) f.get(5, TimeUnit.SECONDS));
+                indexes.add((Long) f.get(30, TimeUnit.SECONDS));
             }
             assertThat(indexes).isSorted().doesNotHaveDuplicates();
             assertThat(machine.applied()).hasSize(100).startsWith("c0", "c1").endsWith("c99");
@@ -86,17 +86,17 @@ class ClusterNodeTest {
         ClusterConfig config = singleNode(FreePorts.next());
         long firstEpoch;
         try (ClusterNode node = ClusterNode.start(config, new RecordingStateMachine())) {
-            await().atMost(Duration.ofSeconds(5)).until(() -> node.status().isLeader());
+            await().atMost(Duration.ofSeconds(30)).until(() -> node.status().isLeader());
             firstEpoch = node.status().epoch();
             for (int i = 0; i < 10; i++) {
-                node.propose(bytes("before-" + i)).get(5, TimeUnit.SECONDS);
+                node.propose(bytes("before-" + i)).get(30, TimeUnit.SECONDS);
             }
         }
         RecordingStateMachine again = new RecordingStateMachine();
         try (ClusterNode node = ClusterNode.start(config, again)) {
-            await().atMost(Duration.ofSeconds(5)).until(() -> node.status().isLeader());
+            await().atMost(Duration.ofSeconds(30)).until(() -> node.status().isLeader());
             assertThat(node.status().epoch()).isGreaterThan(firstEpoch);
-            node.propose(bytes("after")).get(5, TimeUnit.SECONDS);
+            node.propose(bytes("after")).get(30, TimeUnit.SECONDS);
             assertThat(again.applied()).hasSize(11).startsWith("before-0").endsWith("before-9", "after");
         }
     }
@@ -107,7 +107,7 @@ class ClusterNodeTest {
         node.close();
         node.close();
         assertThat(node.status().role()).isEqualTo(Role.STOPPED);
-        assertThatThrownBy(() -> node.propose(bytes("late")).get(5, TimeUnit.SECONDS))
+        assertThatThrownBy(() -> node.propose(bytes("late")).get(30, TimeUnit.SECONDS))
                 .isInstanceOf(ExecutionException.class).hasCauseInstanceOf(NotLeaderException.class);
     }
 
@@ -144,7 +144,7 @@ class ClusterNodeTest {
                 ClusterConfig.DEFAULT_ELECTION_TIMEOUT, ClusterConfig.DEFAULT_MAX_FRAME_BYTES,
                 ClusterConfig.DEFAULT_MAX_APPEND_ENTRIES, ClusterConfig.DEFAULT_MAX_APPEND_BYTES),
                 new RecordingStateMachine())) {
-            await().atMost(Duration.ofSeconds(5)).until(() -> again.status().isLeader());
+            await().atMost(Duration.ofSeconds(30)).until(() -> again.status().isLeader());
         }
     }
 
@@ -152,8 +152,8 @@ class ClusterNodeTest {
     void closingFromAProposalCallbackOnTheNodesThreadDoesNotDeadlock() throws Exception {
         ClusterNode node = ClusterNode.start(singleNode(FreePorts.next()), new RecordingStateMachine());
         try {
-            await().atMost(Duration.ofSeconds(5)).until(() -> node.status().isLeader());
-            node.propose(bytes("last")).thenRun(node::close).get(5, TimeUnit.SECONDS);
+            await().atMost(Duration.ofSeconds(30)).until(() -> node.status().isLeader());
+            node.propose(bytes("last")).thenRun(node::close).get(30, TimeUnit.SECONDS);
             await().atMost(Duration.ofSeconds(10)).until(() -> node.status().role() == Role.STOPPED);
         } finally {
             node.close();

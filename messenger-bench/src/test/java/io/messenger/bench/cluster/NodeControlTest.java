@@ -16,7 +16,7 @@ class NodeControlTest {
             assertThat(NodeControl.running(child.pid())).isTrue();
             child.toHandle().destroyForcibly();
             // Until waitFor() reaps it, the child is a zombie: killed, but still in /proc.
-            await().atMost(Duration.ofSeconds(5)).until(() -> !NodeControl.running(child.pid()));
+            await().atMost(Duration.ofSeconds(30)).until(() -> !NodeControl.running(child.pid()));
         } finally {
             child.destroyForcibly().waitFor();
         }

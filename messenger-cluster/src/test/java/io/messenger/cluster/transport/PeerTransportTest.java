@@ -115,7 +115,7 @@ class PeerTransportTest {
         start(config(2, members, "c"), again);
         await().atMost(Duration.ofSeconds(10)).until(() -> first.connectedPeers().contains(2));
         assertThat(first.send(2, heartbeat(1, 9))).isTrue();
-        await().atMost(Duration.ofSeconds(5)).until(() -> again.envelopes.size() == 1);
+        await().atMost(Duration.ofSeconds(30)).until(() -> again.envelopes.size() == 1);
     }
 
     @Test
@@ -123,7 +123,7 @@ class PeerTransportTest {
         List<Member> members = members(FreePorts.next(), FreePorts.next());
         PeerTransport first = start(config(1, members, "blue"), new Recorder());
         PeerTransport second = start(config(2, members, "green"), new Recorder());
-        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2))
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(10))
                 .until(() -> first.connectedPeers().isEmpty() && second.connectedPeers().isEmpty());
     }
 
@@ -140,7 +140,7 @@ class PeerTransportTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> first.connectedPeers().contains(2));
         // Several silence timeouts (1 s, ten keepalive periods, so a stalled thread does not flap the link)
         // pass with no traffic but keepalives.
-        await().during(Duration.ofMillis(3500)).atMost(Duration.ofSeconds(5))
+        await().during(Duration.ofMillis(3500)).atMost(Duration.ofSeconds(10))
                 .until(() -> first.connectedPeers().contains(2));
         assertThat(one.changes).containsExactly("2 up");
         assertThat(two.envelopes).isEmpty();

@@ -126,7 +126,7 @@ class ChannelConnectionTest {
             release.countDown();
         }
         assertThat(channel.closeFuture().await(5, TimeUnit.SECONDS)).isTrue();
-        await().atMost(Duration.ofSeconds(5)).until(() -> connection.queuedBytes() == 0);
+        await().atMost(Duration.ofSeconds(30)).until(() -> connection.queuedBytes() == 0);
         connection.send(BIG);
         assertThat(connection.queuedBytes()).as("nothing more is queued for a closed connection").isZero();
     }

@@ -33,7 +33,7 @@ class SingleNodeChatTest {
     @BeforeEach
     void startNode() throws InterruptedException {
         node = new TestNode(dataDir, Map.of()).start();
-        await().atMost(Duration.ofSeconds(5)).until(node::leads);
+        await().atMost(Duration.ofSeconds(30)).until(node::leads);
     }
 
     @AfterEach
@@ -67,19 +67,19 @@ class SingleNodeChatTest {
         join(alice);
         join(bob);
 
-        long first = alice.send("hi bob").get(5, TimeUnit.SECONDS);
-        long second = bob.send("hi alice").get(5, TimeUnit.SECONDS);
+        long first = alice.send("hi bob").get(30, TimeUnit.SECONDS);
+        long second = bob.send("hi alice").get(30, TimeUnit.SECONDS);
 
         assertThat(second).isEqualTo(first + 1);
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> {
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> {
             assertThat(aliceInbox.texts()).containsExactly("hi bob", "hi alice");
             assertThat(bobInbox.texts()).containsExactly("hi bob", "hi alice");
         });
         assertThat(bobInbox.messages.get(0).sender()).isEqualTo("alice");
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(aliceInbox.presence)
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(aliceInbox.presence)
                 .extracting(PresenceEvent::username, PresenceEvent::kind)
                 .contains(org.assertj.core.groups.Tuple.tuple("bob", PresenceEvent.Kind.JOINED)));
-        assertThat(alice.who().get(5, TimeUnit.SECONDS)).containsExactly("alice", "bob");
+        assertThat(alice.who().get(30, TimeUnit.SECONDS)).containsExactly("alice", "bob");
     }
 
     @Test
@@ -89,13 +89,13 @@ class SingleNodeChatTest {
         for (int i = 1; i <= 15; i++) {
             alice.send("message " + i);
         }
-        alice.send("message 16").get(5, TimeUnit.SECONDS);
+        alice.send("message 16").get(30, TimeUnit.SECONDS);
 
         Inbox carolInbox = new Inbox();
         Welcome w = join(client("carol", "carol-phone", carolInbox));
 
         assertThat(w.getHistoryCount()).isEqualTo(10);
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(carolInbox.texts())
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(carolInbox.texts())
                 .containsExactly("message 7", "message 8", "message 9", "message 10", "message 11", "message 12",
                         "message 13", "message 14", "message 15", "message 16"));
         assertThat(carolInbox.messages).allMatch(ChatMessage::fromHistory);
@@ -121,17 +121,17 @@ class SingleNodeChatTest {
         MessengerClient alice = client("alice", "alice-phone", new Inbox());
         join(alice);
         for (int i = 1; i <= 12; i++) {
-            alice.send("before restart " + i).get(5, TimeUnit.SECONDS);
+            alice.send("before restart " + i).get(30, TimeUnit.SECONDS);
         }
         alice.close();
 
         node.restart();
-        await().atMost(Duration.ofSeconds(5)).until(node::leads);
+        await().atMost(Duration.ofSeconds(30)).until(node::leads);
 
         Inbox inbox = new Inbox();
         Welcome w = join(client("dave", "dave-phone", inbox));
         assertThat(w.getRoomSeq()).isEqualTo(12);
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() ->
                 assertThat(inbox.texts()).hasSize(10).startsWith("before restart 3").endsWith("before restart 12"));
     }
 

@@ -60,7 +60,7 @@ class SingleNodeProtocolTest {
 
     private void startNode(Path dir, String idleTimeout) throws InterruptedException {
         node = new TestNode(dir, Map.of(Setting.IDLE_TIMEOUT, idleTimeout)).start();
-        await().atMost(Duration.ofSeconds(5)).until(node::leads);
+        await().atMost(Duration.ofSeconds(30)).until(node::leads);
     }
 
     @AfterEach
@@ -257,7 +257,7 @@ class SingleNodeProtocolTest {
         clients.add(deaf);
         deaf.write(hello("deaf", "big", "deaf-1"));
         RawClient talker = joined("talker", "big", "talker-1");
-        await().atMost(Duration.ofSeconds(5)).until(() -> node.server().connectedClients() == 2);
+        await().atMost(Duration.ofSeconds(30)).until(() -> node.server().connectedClients() == 2);
         // The deaf client pings (so it is not idle) but never reads: every message is delivered
         // to it too, so its unread output grows until the server gives up on it.
         ScheduledExecutorService pinger = Executors.newSingleThreadScheduledExecutor();

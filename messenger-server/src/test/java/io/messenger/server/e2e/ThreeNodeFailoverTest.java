@@ -186,7 +186,7 @@ class ThreeNodeFailoverTest {
                 .containsExactly(org.assertj.core.groups.Tuple.tuple(carol, PresenceEvent.Kind.JOINED),
                         org.assertj.core.groups.Tuple.tuple(carol, PresenceEvent.Kind.LEFT));
         for (TestNode n : nodes) {
-            await().atMost(Duration.ofSeconds(5)).until(() -> !n.server().chat().members(room).contains(carol));
+            await().atMost(Duration.ofSeconds(30)).until(() -> !n.server().chat().members(room).contains(carol));
         }
         return true;
     }
