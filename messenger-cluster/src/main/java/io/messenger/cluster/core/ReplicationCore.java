@@ -58,6 +58,13 @@ import java.util.random.RandomGenerator;
  */
 public final class ReplicationCore {
 
+    /**
+     * Highest epoch the core accepts or starts. Far above anything real elections reach, and
+     * far enough below {@link Long#MAX_VALUE} that {@code epoch + 1} can never overflow; a
+     * message naming a higher (or, read as a signed uint64, negative) epoch is ignored.
+     */
+    public static final long MAX_EPOCH = Long.MAX_VALUE / 2;
+
     private final CoreConfig config;
     private final LogStorage log;
     private final RandomGenerator random;
@@ -181,7 +188,8 @@ public final class ReplicationCore {
     /** Handles one message from a peer. Messages of unknown senders or versions are ignored. */
     public void receive(PeerEnvelope envelope) {
         if (role.is(Role.STOPPED) || envelope.getFrom() == self || !isMember(envelope.getFrom())
-                || envelope.getProtocolVersion() != PeerProtocolVersion.PEER_PROTOCOL_V1_VALUE) {
+                || envelope.getProtocolVersion() != PeerProtocolVersion.PEER_PROTOCOL_V1_VALUE
+                || !epochsInRange(envelope)) {
             return;
         }
         highestSeenEpoch = Math.max(highestSeenEpoch, envelope.getEpoch());
@@ -202,6 +210,26 @@ public final class ReplicationCore {
                 // Hello and rejection belong to the transport's handshake, not to consensus.
             }
         }
+    }
+
+    /** Whether every epoch the envelope names lies in [0, {@link #MAX_EPOCH}]. */
+    private static boolean epochsInRange(PeerEnvelope envelope) {
+        if (!validEpoch(envelope.getEpoch())) {
+            return false;
+        }
+        return switch (envelope.getBodyCase()) {
+            case ELECTION_TOKEN -> validEpoch(envelope.getElectionToken().getEpoch())
+                    && validEpoch(envelope.getElectionToken().getCandidateLastEpoch());
+            case TOKEN_RECEIPT -> validEpoch(envelope.getTokenReceipt().getEpoch());
+            case ELECTED -> validEpoch(envelope.getElected().getEpoch());
+            case APPEND -> validEpoch(envelope.getAppend().getPrevEpoch())
+                    && envelope.getAppend().getEntriesList().stream().allMatch(e -> validEpoch(e.getEpoch()));
+            default -> true;
+        };
+    }
+
+    private static boolean validEpoch(long epoch) {
+        return epoch >= 0 && epoch <= MAX_EPOCH;
     }
 
     /**
@@ -332,6 +360,9 @@ public final class ReplicationCore {
             // would only disturb the leader once the network heals.
             return;
         }
+        if (Math.max(highestSeenEpoch, state.epoch()) >= MAX_EPOCH) {
+            return; // unreachable through validated input; never let epoch + 1 overflow
+        }
         long epoch = Math.max(highestSeenEpoch, state.epoch()) + 1;
         if (role.is(Role.LEADER)) {
             throw new IllegalStateException("a leader does not start elections");
@@ -376,6 +407,9 @@ public final class ReplicationCore {
             return; // a stale copy, a leader heard meanwhile, or too few: the countdown retries
         }
         probeInFlight = 0;
+        if (Math.max(highestSeenEpoch, state.epoch()) >= MAX_EPOCH) {
+            return;
+        }
         openElection(Math.max(highestSeenEpoch, state.epoch()) + 1);
     }
 

@@ -1,0 +1,49 @@
+package io.messenger.cluster;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.messenger.cluster.testing.FreePorts;
+import io.messenger.cluster.testing.RawPeer;
+import io.messenger.cluster.testing.RecordingStateMachine;
+import io.messenger.proto.peer.Heartbeat;
+import io.messenger.proto.peer.PeerEnvelope;
+import io.messenger.proto.peer.PeerHello;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A real node fed absurd messages over a real socket by a process that passed the handshake. */
+class HostilePeerInputTest {
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aHeartbeatWithAHugeEpochIsRefusedAndTheNodeKeepsRunning() throws Exception {
+        int port1 = FreePorts.next();
+        ClusterConfig config = new ClusterConfig(1,
+                List.of(new Member(1, "127.0.0.1", port1), new Member(2, "127.0.0.1", FreePorts.next())),
+                dir.resolve("node1"), "127.0.0.1", "127.0.0.1:7001", "c", ClusterConfig.DEFAULT_HEARTBEAT,
+                ClusterConfig.DEFAULT_ELECTION_TIMEOUT, ClusterConfig.DEFAULT_MAX_FRAME_BYTES,
+                ClusterConfig.DEFAULT_MAX_APPEND_ENTRIES, ClusterConfig.DEFAULT_MAX_APPEND_BYTES);
+        try (ClusterNode node = ClusterNode.start(config, new RecordingStateMachine());
+             RawPeer peer = new RawPeer(port1)) {
+            peer.send(RawPeer.envelope(2, 0).setHello(PeerHello.newBuilder().setNodeId(2).setCluster("c")).build());
+            assertThat(peer.read().hasHello()).isTrue();
+            for (long epoch : new long[] {Long.MAX_VALUE, -1L, (1L << 32) + 5}) {
+                peer.send(RawPeer.envelope(2, epoch).setHeartbeat(Heartbeat.newBuilder().setCommitIndex(0)).build());
+            }
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> ((Long) node.statusReport().get("refusedPeerMessages")) == 3);
+            // Well past an election timeout: the node is still alive and its epoch untouched.
+            PeerEnvelope fine = RawPeer.envelope(2, 3).setHeartbeat(Heartbeat.newBuilder()).build();
+            peer.send(fine);
+            await().atMost(Duration.ofSeconds(20)).until(() -> node.status().epoch() == 3);
+            assertThat(node.status().role()).isNotEqualTo(Role.STOPPED);
+            assertThat(node.statusReport()).containsEntry("refusedPeerMessages", 3L);
+        }
+    }
+}
