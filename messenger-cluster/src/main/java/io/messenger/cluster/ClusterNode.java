@@ -170,6 +170,11 @@ public final class ClusterNode implements Replicator, AutoCloseable {
             public void peerConnectivity(int peerId, boolean up) {
                 onLoop(() -> core.peerConnectivity(peerId, up));
             }
+
+            @Override
+            public void peerClientAddress(int peerId, String clientAddress) {
+                onLoop(() -> core.memberClientAddress(peerId, clientAddress));
+            }
         }).start();
         ticker = loop.scheduleAtFixedRate(() -> {
             try {

@@ -22,14 +22,36 @@ class HostilePeerInputTest {
     Path dir;
 
     @Test
-    void aHeartbeatWithAHugeEpochIsRefusedAndTheNodeKeepsRunning() throws Exception {
+    void theRedirectNamesTheAddressTheLeaderAnnouncedInItsHelloNotOneFromAHeartbeat() throws Exception {
         int port1 = FreePorts.next();
-        ClusterConfig config = new ClusterConfig(1,
+        try (ClusterNode node = ClusterNode.start(twoMembers(port1), new RecordingStateMachine());
+             RawPeer peer = new RawPeer(port1)) {
+            peer.send(RawPeer.envelope(2, 0).setHello(PeerHello.newBuilder().setNodeId(2).setCluster("c")
+                    .setClientAddress("127.0.0.1:7002")).build());
+            assertThat(peer.read().getHello().getClientAddress()).isEqualTo("127.0.0.1:7001");
+            peer.send(RawPeer.envelope(2, 1).setHeartbeat(Heartbeat.newBuilder()
+                    .setLeaderClientAddress("attacker:6666")).build());
+            await().atMost(Duration.ofSeconds(20)).until(() -> node.status().leaderId() == 2);
+            assertThat(node.status().leaderClientAddress()).isEqualTo("127.0.0.1:7002");
+            assertThat(node.propose(new byte[] {1})).failsWithin(Duration.ofSeconds(20))
+                    .withThrowableOfType(java.util.concurrent.ExecutionException.class)
+                    .havingCause().isInstanceOfSatisfying(NotLeaderException.class,
+                            e -> assertThat(e.leaderClientAddress()).isEqualTo("127.0.0.1:7002"));
+        }
+    }
+
+    private ClusterConfig twoMembers(int port1) {
+        return new ClusterConfig(1,
                 List.of(new Member(1, "127.0.0.1", port1), new Member(2, "127.0.0.1", FreePorts.next())),
                 dir.resolve("node1"), "127.0.0.1", "127.0.0.1:7001", "c", ClusterConfig.DEFAULT_HEARTBEAT,
                 ClusterConfig.DEFAULT_ELECTION_TIMEOUT, ClusterConfig.DEFAULT_MAX_FRAME_BYTES,
                 ClusterConfig.DEFAULT_MAX_APPEND_ENTRIES, ClusterConfig.DEFAULT_MAX_APPEND_BYTES);
-        try (ClusterNode node = ClusterNode.start(config, new RecordingStateMachine());
+    }
+
+    @Test
+    void aHeartbeatWithAHugeEpochIsRefusedAndTheNodeKeepsRunning() throws Exception {
+        int port1 = FreePorts.next();
+        try (ClusterNode node = ClusterNode.start(twoMembers(port1), new RecordingStateMachine());
              RawPeer peer = new RawPeer(port1)) {
             peer.send(RawPeer.envelope(2, 0).setHello(PeerHello.newBuilder().setNodeId(2).setCluster("c")).build());
             assertThat(peer.read().hasHello()).isTrue();

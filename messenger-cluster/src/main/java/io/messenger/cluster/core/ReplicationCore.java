@@ -18,6 +18,7 @@ import io.messenger.proto.peer.PeerProtocolVersion;
 import io.messenger.proto.peer.TokenReceipt;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -91,6 +92,12 @@ public final class ReplicationCore {
     private long highestSeenEpoch;
     private int leaderId;
     private String leaderAddress = "";
+    /**
+     * Each member's client endpoint as that member announced it in its own hello (this
+     * node's from its config): never taken from a message about another node, so a peer
+     * cannot make backups redirect clients elsewhere.
+     */
+    private final Map<Integer, String> clientAddresses = new HashMap<>();
     private long commitIndex;
     private long handedOutIndex;
     private long durableIndex;
@@ -127,6 +134,7 @@ public final class ReplicationCore {
         this.self = config.selfId();
         this.ring = new RingElection(config);
         this.peers = config.memberIds().stream().filter(id -> id != self).sorted().toList();
+        clientAddresses.put(self, config.clientAddress());
         if (log.lastEpoch() > state.epoch()) {
             // Entries of an epoch reached the disk before the epoch itself did: never go below them.
             state = new DurableState(log.lastEpoch(), 0);
@@ -171,8 +179,7 @@ public final class ReplicationCore {
                     // Only up to the backup's known match: that much of its log is durable and
                     // matches ours, even if it restarted and forgot (etcd-raft does the same).
                     send(p.peerId, envelope().setHeartbeat(Heartbeat.newBuilder()
-                            .setCommitIndex(Math.min(commitIndex, p.matchIndex))
-                            .setLeaderClientAddress(config.clientAddress())));
+                            .setCommitIndex(Math.min(commitIndex, p.matchIndex))));
                     if (!p.inflight.isEmpty() && p.ticksSinceProgress >= stallTicks) {
                         // Appends or their answers were lost: probe again rather than wait forever.
                         p.resetToProbe();
@@ -253,6 +260,21 @@ public final class ReplicationCore {
             }
         } else {
             unreachable.add(peerId);
+        }
+    }
+
+    /**
+     * Records the client endpoint a member announced for itself (in its authenticated
+     * hello): the address this node names when that member leads.
+     */
+    public void memberClientAddress(int memberId, String clientAddress) {
+        Objects.requireNonNull(clientAddress, "clientAddress");
+        if (memberId == self || !isMember(memberId)) {
+            return;
+        }
+        clientAddresses.put(memberId, clientAddress);
+        if (memberId == leaderId) {
+            setLeader(leaderId);
         }
     }
 
@@ -531,7 +553,7 @@ public final class ReplicationCore {
         if (epoch > state.epoch()) {
             learnEpoch(epoch);
         }
-        follow(leader, "");
+        follow(leader);
     }
 
     private boolean leaderLive() {
@@ -584,7 +606,7 @@ public final class ReplicationCore {
         probeInFlight = 0;
         failedElections = 0;
         hopToken = null;
-        setLeader(self, config.clientAddress());
+        setLeader(self);
         resetBackupState();
         long opening = log.lastIndex() + 1;
         // The empty entry of the new epoch lets earlier entries commit (Raft section 5.4.2).
@@ -595,9 +617,7 @@ public final class ReplicationCore {
         }
         heartbeatCountdown = 0;
         for (PeerProgress p : progress.values()) {
-            send(p.peerId, envelope().setHeartbeat(Heartbeat.newBuilder()
-                    .setCommitIndex(0)
-                    .setLeaderClientAddress(config.clientAddress())));
+            send(p.peerId, envelope().setHeartbeat(Heartbeat.newBuilder().setCommitIndex(0)));
             sendAppends(p);
         }
         heartbeatCountdown = config.heartbeatTicks();
@@ -611,7 +631,7 @@ public final class ReplicationCore {
         resetElectionCountdown();
     }
 
-    private void follow(int leader, String address) {
+    private void follow(int leader) {
         boolean newLeader = leaderId != leader || !role.is(Role.BACKUP);
         if (newLeader) {
             changeRole(Role.BACKUP);
@@ -622,17 +642,18 @@ public final class ReplicationCore {
         probeInFlight = 0;
         failedElections = 0;
         hopToken = null;
-        setLeader(leader, address.isEmpty() && !newLeader ? leaderAddress : address);
+        setLeader(leader);
         ticksSinceLeaderContact = 0;
         resetElectionCountdown();
     }
 
     private void followNobody() {
-        setLeader(0, "");
+        setLeader(0);
         resetBackupState();
     }
 
-    private void setLeader(int id, String address) {
+    private void setLeader(int id) {
+        String address = id == 0 ? "" : clientAddresses.getOrDefault(id, "");
         if (id != leaderId || !address.equals(leaderAddress)) {
             statusChanged = true;
         }
@@ -672,7 +693,7 @@ public final class ReplicationCore {
      *
      * @return whether the message is from the leader this node now follows
      */
-    private boolean admitLeader(PeerEnvelope envelope, String address) {
+    private boolean admitLeader(PeerEnvelope envelope) {
         long epoch = envelope.getEpoch();
         if (epoch < state.epoch()) {
             send(envelope.getFrom(), envelope().setAppendResult(AppendResult.newBuilder().setSuccess(false)));
@@ -685,13 +706,13 @@ public final class ReplicationCore {
         if (epoch > state.epoch()) {
             learnEpoch(epoch);
         }
-        follow(envelope.getFrom(), address);
+        follow(envelope.getFrom());
         return true;
     }
 
     private void onHeartbeat(PeerEnvelope envelope) {
         Heartbeat heartbeat = envelope.getHeartbeat();
-        if (!admitLeader(envelope, heartbeat.getLeaderClientAddress())) {
+        if (!admitLeader(envelope)) {
             return;
         }
         advanceCommit(heartbeat.getCommitIndex());
@@ -701,7 +722,7 @@ public final class ReplicationCore {
 
     private void onAppend(PeerEnvelope envelope) {
         Append append = envelope.getAppend();
-        if (!admitLeader(envelope, append.getLeaderClientAddress())) {
+        if (!admitLeader(envelope)) {
             return;
         }
         long prevIndex = append.getPrevIndex();
@@ -821,8 +842,7 @@ public final class ReplicationCore {
                     .setPrevIndex(prev)
                     .setPrevEpoch(log.epochAt(prev))
                     .addAllEntries(entries)
-                    .setCommitIndex(commitIndex)
-                    .setLeaderClientAddress(config.clientAddress())));
+                    .setCommitIndex(commitIndex)));
             if (p.inflight.isEmpty()) {
                 p.ticksSinceProgress = 0;
             }

@@ -34,6 +34,7 @@ public final class PeerDispatchHandler extends SimpleChannelInboundHandler<PeerE
         if (event instanceof PeerHandshakeHandler.Established established) {
             peerId = established.peerId();
             events.linkEstablished(ctx.channel(), peerId, established.dialled());
+            events.peerClientAddress(peerId, established.clientAddress());
         } else if (event instanceof IdleStateEvent idle) {
             if (idle.state() == IdleState.READER_IDLE) {
                 closeWithReason(ctx, peerId == 0

@@ -19,8 +19,12 @@ public final class PeerHandshakeHandler extends SimpleChannelInboundHandler<Peer
     /** Set on a channel this node dials: the node id it expects to answer. */
     public static final AttributeKey<Integer> EXPECTED_PEER = AttributeKey.valueOf("messenger.expectedPeer");
 
-    /** Fired down the pipeline once the peer is identified. */
-    public record Established(int peerId, boolean dialled) {
+    /**
+     * Fired down the pipeline once the peer is identified.
+     *
+     * @param clientAddress the client endpoint the peer announced for itself in its hello
+     */
+    public record Established(int peerId, boolean dialled, String clientAddress) {
     }
 
     private static final Logger log = LoggerFactory.getLogger(PeerHandshakeHandler.class);
@@ -70,6 +74,6 @@ public final class PeerHandshakeHandler extends SimpleChannelInboundHandler<Peer
             ctx.writeAndFlush(identity.hello()).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
         }
         ctx.pipeline().remove(this);
-        ctx.fireUserEventTriggered(new Established(peerId, dialled));
+        ctx.fireUserEventTriggered(new Established(peerId, dialled, envelope.getHello().getClientAddress()));
     }
 }

@@ -3,22 +3,33 @@ package io.messenger.cluster.transport;
 import io.messenger.proto.peer.PeerEnvelope;
 import io.messenger.proto.peer.PeerHello;
 import io.messenger.proto.peer.PeerProtocolVersion;
+import java.util.Objects;
 import java.util.Set;
 
 /**
- * Who this node is on the peer link and whom it accepts: the node id, the cluster name and
- * the configured member ids. Both ends of a connection check each other's hello against it.
+ * Who this node is on the peer link and whom it accepts: the node id, the cluster name, the
+ * configured member ids, and the client endpoint this node announces for itself. Both ends
+ * of a connection check each other's hello against it.
  */
-public record PeerIdentity(int selfId, String clusterName, Set<Integer> memberIds) {
+public record PeerIdentity(int selfId, String clusterName, Set<Integer> memberIds, String clientAddress) {
+
+    /** Longest client address a hello may announce (a host name and a port). */
+    public static final int MAX_CLIENT_ADDRESS_LENGTH = 261;
 
     /** The only peer protocol major version this build speaks. */
     public static final int PROTOCOL_VERSION = PeerProtocolVersion.PEER_PROTOCOL_V1_VALUE;
 
     public PeerIdentity {
         memberIds = Set.copyOf(memberIds);
+        Objects.requireNonNull(clientAddress, "clientAddress");
         if (!memberIds.contains(selfId)) {
             throw new IllegalArgumentException("node " + selfId + " is not among the members " + memberIds);
         }
+    }
+
+    /** An identity that announces no client address (transport tests). */
+    public PeerIdentity(int selfId, String clusterName, Set<Integer> memberIds) {
+        this(selfId, clusterName, memberIds, "");
     }
 
     /** The hello this node sends first on a connection it dials, and in reply to an accepted one. */
@@ -26,7 +37,8 @@ public record PeerIdentity(int selfId, String clusterName, Set<Integer> memberId
         return PeerEnvelope.newBuilder()
                 .setProtocolVersion(PROTOCOL_VERSION)
                 .setFrom(selfId)
-                .setHello(PeerHello.newBuilder().setNodeId(selfId).setCluster(clusterName))
+                .setHello(PeerHello.newBuilder().setNodeId(selfId).setCluster(clusterName)
+                        .setClientAddress(clientAddress))
                 .build();
     }
 
@@ -62,6 +74,9 @@ public record PeerIdentity(int selfId, String clusterName, Set<Integer> memberId
         }
         if (envelope.getFrom() != id) {
             return "hello says node " + id + " but the envelope comes from " + envelope.getFrom();
+        }
+        if (hello.getClientAddress().length() > MAX_CLIENT_ADDRESS_LENGTH) {
+            return "client address of node " + id + " is longer than " + MAX_CLIENT_ADDRESS_LENGTH + " characters";
         }
         if (expectedPeer != 0 && id != expectedPeer) {
             return "dialled node " + expectedPeer + " but node " + id + " answered";

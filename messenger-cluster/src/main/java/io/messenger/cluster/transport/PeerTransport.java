@@ -62,7 +62,7 @@ public final class PeerTransport implements AutoCloseable {
         this.settings = settings;
         this.events = events;
         this.identity = new PeerIdentity(config.nodeId(), config.clusterName(),
-                config.members().stream().map(Member::id).collect(Collectors.toSet()));
+                config.members().stream().map(Member::id).collect(Collectors.toSet()), config.clientAddress());
         this.group = new MultiThreadIoEventLoopGroup(1,
                 new DefaultThreadFactory("peer-io-" + config.nodeId(), true), NioIoHandler.newFactory());
         this.channels = new DefaultChannelGroup("peers-" + config.nodeId(), GlobalEventExecutor.INSTANCE);
@@ -111,6 +111,11 @@ public final class PeerTransport implements AutoCloseable {
                         if (dialled) {
                             links.get(peerId).established(channel);
                         }
+                    }
+
+                    @Override
+                    public void peerClientAddress(int peerId, String clientAddress) {
+                        events.peerClientAddress(peerId, clientAddress);
                     }
 
                     @Override
