@@ -40,6 +40,28 @@ class HostilePeerInputTest {
         }
     }
 
+    @Test
+    void withAPeerSecretAStrangerIsRefusedAndItsHeartbeatIsNeverApplied() throws Exception {
+        int port1 = FreePorts.next();
+        Path secret = dir.resolve("peer-secret");
+        java.nio.file.Files.writeString(secret, "0123456789abcdef0123456789abcdef\n");
+        try (ClusterNode node = ClusterNode.start(twoMembers(port1).withPeerSecretFile(secret),
+                new RecordingStateMachine());
+             RawPeer stranger = new RawPeer(port1)) {
+            stranger.send(RawPeer.envelope(2, 0).setHello(PeerHello.newBuilder().setNodeId(2).setCluster("c")
+                    .setNonce(com.google.protobuf.ByteString.copyFrom(new byte[32]))).build());
+            stranger.send(RawPeer.envelope(2, 0).setProof(io.messenger.proto.peer.PeerProof.newBuilder()
+                    .setProof(com.google.protobuf.ByteString.copyFrom(new byte[32]))).build());
+            stranger.send(RawPeer.envelope(2, 7).setHeartbeat(Heartbeat.newBuilder()).build());
+            PeerEnvelope first = stranger.read();
+            assertThat(first.hasHello()).isTrue();
+            assertThat(stranger.read().getRejection().getReason()).contains("failed the peer secret challenge");
+            stranger.awaitClosedByNode();
+            assertThat(node.status().epoch()).isZero();
+            assertThat(node.status().leaderId()).isZero();
+        }
+    }
+
     private ClusterConfig twoMembers(int port1) {
         return new ClusterConfig(1,
                 List.of(new Member(1, "127.0.0.1", port1), new Member(2, "127.0.0.1", FreePorts.next())),

@@ -71,6 +71,7 @@ public final class PeerDispatchHandler extends SimpleChannelInboundHandler<PeerE
                 // keepalive: its arrival alone reset the silence detector
             }
             case HELLO -> reject(ctx, "second hello on an established connection");
+            case PROOF -> reject(ctx, "peer secret proof on an established connection");
             case REJECTION -> closeWithReason(ctx,
                     "peer " + peerId + " closed the link: " + envelope.getRejection().getReason());
             default -> events.envelope(peerId, envelope);
