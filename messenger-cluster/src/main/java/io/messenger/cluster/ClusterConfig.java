@@ -21,6 +21,9 @@ import java.util.Objects;
  * @param maxFrameBytes hard limit of one peer frame
  * @param maxAppendEntries most entries in one append message
  * @param maxAppendBytes most bytes of entries in one append message
+ * @param peerSecretFile the cluster's shared peer secret (at least 16 bytes), which every
+ *     peer must prove in the handshake; {@code null} accepts any process that reaches the
+ *     peer port (a loud warning at start)
  */
 public record ClusterConfig(
         int nodeId,
@@ -33,7 +36,8 @@ public record ClusterConfig(
         Duration electionTimeout,
         int maxFrameBytes,
         int maxAppendEntries,
-        long maxAppendBytes) {
+        long maxAppendBytes,
+        Path peerSecretFile) {
 
     public static final Duration DEFAULT_HEARTBEAT = Duration.ofMillis(100);
     public static final Duration DEFAULT_ELECTION_TIMEOUT = Duration.ofMillis(500);
@@ -69,6 +73,20 @@ public record ClusterConfig(
         if (maxAppendBytes < 1 || maxAppendBytes > maxFrameBytes / 2) {
             throw new IllegalArgumentException("max append bytes must be positive and at most half the max frame");
         }
+    }
+
+    /** The same without a peer secret. */
+    public ClusterConfig(int nodeId, List<Member> members, Path dataDir, String peerBindHost, String clientAddress,
+                         String clusterName, Duration heartbeatInterval, Duration electionTimeout, int maxFrameBytes,
+                         int maxAppendEntries, long maxAppendBytes) {
+        this(nodeId, members, dataDir, peerBindHost, clientAddress, clusterName, heartbeatInterval, electionTimeout,
+                maxFrameBytes, maxAppendEntries, maxAppendBytes, null);
+    }
+
+    /** This config with the peer secret read from {@code file} (null: none). */
+    public ClusterConfig withPeerSecretFile(Path file) {
+        return new ClusterConfig(nodeId, members, dataDir, peerBindHost, clientAddress, clusterName, heartbeatInterval,
+                electionTimeout, maxFrameBytes, maxAppendEntries, maxAppendBytes, file);
     }
 
     /** This node's own member entry. */

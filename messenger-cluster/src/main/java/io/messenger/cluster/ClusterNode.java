@@ -63,6 +63,9 @@ public final class ClusterNode implements Replicator, AutoCloseable {
      */
     static final int MAX_INBOUND_BACKLOG = 10_000;
 
+    /** At most one log line per this interval about refused peer messages. */
+    static final Duration REFUSAL_LOG_INTERVAL = Duration.ofSeconds(1);
+
     private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
 
     private final ClusterConfig config;
@@ -77,6 +80,11 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     private final AtomicLong applyFailures = new AtomicLong();
     private final AtomicInteger inboundBacklog = new AtomicInteger();
     private final AtomicLong inboundDropped = new AtomicLong();
+    private final AtomicLong refusedPeerMessages = new AtomicLong();
+    private final PeerMessageValidator validator;
+    /** Refusals not logged since the last refusal line (one line per interval at most). */
+    private long refusalsNotLogged;
+    private long lastRefusalLogNanos;
 
     // Owned by the loop thread.
     private final Map<Long, Proposal> pending = new HashMap<>();
@@ -94,6 +102,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         this.config = config;
         this.stateMachine = stateMachine;
         this.loop = new DefaultEventLoop(new DefaultThreadFactory("cluster-core-" + config.nodeId()));
+        this.validator = PeerMessageValidator.of(config);
         this.status = new ClusterStatus(config.nodeId(), Role.BACKUP, 0, 0, "", 0, 0, 0, 0);
     }
 
@@ -149,6 +158,11 @@ public final class ClusterNode implements Replicator, AutoCloseable {
                 }
                 onLoop(() -> {
                     inboundBacklog.decrementAndGet();
+                    String problem = validator.problemWith(envelope, core.durableState().epoch());
+                    if (problem != null) {
+                        refuse(envelope, problem);
+                        return;
+                    }
                     core.receive(envelope);
                 });
             }
@@ -156,6 +170,11 @@ public final class ClusterNode implements Replicator, AutoCloseable {
             @Override
             public void peerConnectivity(int peerId, boolean up) {
                 onLoop(() -> core.peerConnectivity(peerId, up));
+            }
+
+            @Override
+            public void peerClientAddress(int peerId, String clientAddress) {
+                onLoop(() -> core.memberClientAddress(peerId, clientAddress));
             }
         }).start();
         ticker = loop.scheduleAtFixedRate(() -> {
@@ -168,6 +187,24 @@ public final class ClusterNode implements Replicator, AutoCloseable {
             handleReady();
         }, TICK.toNanos(), TICK.toNanos(), TimeUnit.NANOSECONDS);
         handleReady();
+    }
+
+    /**
+     * On the loop: counts a peer message the validator refused and logs it, at most one line
+     * per {@link #REFUSAL_LOG_INTERVAL} so that a flood of bad messages cannot flood the log.
+     */
+    private void refuse(PeerEnvelope envelope, String problem) {
+        refusedPeerMessages.incrementAndGet();
+        long now = System.nanoTime();
+        if (lastRefusalLogNanos != 0 && now - lastRefusalLogNanos < REFUSAL_LOG_INTERVAL.toNanos()) {
+            refusalsNotLogged++;
+            return;
+        }
+        log.warn("node {}: refused a {} from peer {}: {}{}", config.nodeId(), envelope.getBodyCase(),
+                envelope.getFrom(), problem,
+                refusalsNotLogged == 0 ? "" : " (and " + refusalsNotLogged + " more refused since the last such line)");
+        refusalsNotLogged = 0;
+        lastRefusalLogNanos = now;
     }
 
     /** Runs an input on the loop, then handles what the core produced. */
@@ -395,6 +432,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         PeerTransport links = transport;
         report.put("droppedPeerMessages", links == null ? 0L : links.dropped());
         report.put("droppedInboundPeerMessages", inboundDropped.get());
+        report.put("refusedPeerMessages", refusedPeerMessages.get());
         report.put("applyFailures", applyFailures.get());
         return report;
     }

@@ -18,6 +18,7 @@ import io.messenger.proto.peer.PeerProtocolVersion;
 import io.messenger.proto.peer.TokenReceipt;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -58,6 +59,13 @@ import java.util.random.RandomGenerator;
  */
 public final class ReplicationCore {
 
+    /**
+     * Highest epoch the core accepts or starts. Far above anything real elections reach, and
+     * far enough below {@link Long#MAX_VALUE} that {@code epoch + 1} can never overflow; a
+     * message naming a higher (or, read as a signed uint64, negative) epoch is ignored.
+     */
+    public static final long MAX_EPOCH = Long.MAX_VALUE / 2;
+
     private final CoreConfig config;
     private final LogStorage log;
     private final RandomGenerator random;
@@ -84,6 +92,12 @@ public final class ReplicationCore {
     private long highestSeenEpoch;
     private int leaderId;
     private String leaderAddress = "";
+    /**
+     * Each member's client endpoint as that member announced it in its own hello (this
+     * node's from its config): never taken from a message about another node, so a peer
+     * cannot make backups redirect clients elsewhere.
+     */
+    private final Map<Integer, String> clientAddresses = new HashMap<>();
     private long commitIndex;
     private long handedOutIndex;
     private long durableIndex;
@@ -120,6 +134,7 @@ public final class ReplicationCore {
         this.self = config.selfId();
         this.ring = new RingElection(config);
         this.peers = config.memberIds().stream().filter(id -> id != self).sorted().toList();
+        clientAddresses.put(self, config.clientAddress());
         if (log.lastEpoch() > state.epoch()) {
             // Entries of an epoch reached the disk before the epoch itself did: never go below them.
             state = new DurableState(log.lastEpoch(), 0);
@@ -164,8 +179,7 @@ public final class ReplicationCore {
                     // Only up to the backup's known match: that much of its log is durable and
                     // matches ours, even if it restarted and forgot (etcd-raft does the same).
                     send(p.peerId, envelope().setHeartbeat(Heartbeat.newBuilder()
-                            .setCommitIndex(Math.min(commitIndex, p.matchIndex))
-                            .setLeaderClientAddress(config.clientAddress())));
+                            .setCommitIndex(Math.min(commitIndex, p.matchIndex))));
                     if (!p.inflight.isEmpty() && p.ticksSinceProgress >= stallTicks) {
                         // Appends or their answers were lost: probe again rather than wait forever.
                         p.resetToProbe();
@@ -181,7 +195,8 @@ public final class ReplicationCore {
     /** Handles one message from a peer. Messages of unknown senders or versions are ignored. */
     public void receive(PeerEnvelope envelope) {
         if (role.is(Role.STOPPED) || envelope.getFrom() == self || !isMember(envelope.getFrom())
-                || envelope.getProtocolVersion() != PeerProtocolVersion.PEER_PROTOCOL_V1_VALUE) {
+                || envelope.getProtocolVersion() != PeerProtocolVersion.PEER_PROTOCOL_V1_VALUE
+                || !epochsInRange(envelope)) {
             return;
         }
         highestSeenEpoch = Math.max(highestSeenEpoch, envelope.getEpoch());
@@ -202,6 +217,26 @@ public final class ReplicationCore {
                 // Hello and rejection belong to the transport's handshake, not to consensus.
             }
         }
+    }
+
+    /** Whether every epoch the envelope names lies in [0, {@link #MAX_EPOCH}]. */
+    private static boolean epochsInRange(PeerEnvelope envelope) {
+        if (!validEpoch(envelope.getEpoch())) {
+            return false;
+        }
+        return switch (envelope.getBodyCase()) {
+            case ELECTION_TOKEN -> validEpoch(envelope.getElectionToken().getEpoch())
+                    && validEpoch(envelope.getElectionToken().getCandidateLastEpoch());
+            case TOKEN_RECEIPT -> validEpoch(envelope.getTokenReceipt().getEpoch());
+            case ELECTED -> validEpoch(envelope.getElected().getEpoch());
+            case APPEND -> validEpoch(envelope.getAppend().getPrevEpoch())
+                    && envelope.getAppend().getEntriesList().stream().allMatch(e -> validEpoch(e.getEpoch()));
+            default -> true;
+        };
+    }
+
+    private static boolean validEpoch(long epoch) {
+        return epoch >= 0 && epoch <= MAX_EPOCH;
     }
 
     /**
@@ -225,6 +260,21 @@ public final class ReplicationCore {
             }
         } else {
             unreachable.add(peerId);
+        }
+    }
+
+    /**
+     * Records the client endpoint a member announced for itself (in its authenticated
+     * hello): the address this node names when that member leads.
+     */
+    public void memberClientAddress(int memberId, String clientAddress) {
+        Objects.requireNonNull(clientAddress, "clientAddress");
+        if (memberId == self || !isMember(memberId)) {
+            return;
+        }
+        clientAddresses.put(memberId, clientAddress);
+        if (memberId == leaderId) {
+            setLeader(leaderId);
         }
     }
 
@@ -332,6 +382,9 @@ public final class ReplicationCore {
             // would only disturb the leader once the network heals.
             return;
         }
+        if (Math.max(highestSeenEpoch, state.epoch()) >= MAX_EPOCH) {
+            return; // unreachable through validated input; never let epoch + 1 overflow
+        }
         long epoch = Math.max(highestSeenEpoch, state.epoch()) + 1;
         if (role.is(Role.LEADER)) {
             throw new IllegalStateException("a leader does not start elections");
@@ -376,6 +429,9 @@ public final class ReplicationCore {
             return; // a stale copy, a leader heard meanwhile, or too few: the countdown retries
         }
         probeInFlight = 0;
+        if (Math.max(highestSeenEpoch, state.epoch()) >= MAX_EPOCH) {
+            return;
+        }
         openElection(Math.max(highestSeenEpoch, state.epoch()) + 1);
     }
 
@@ -497,7 +553,7 @@ public final class ReplicationCore {
         if (epoch > state.epoch()) {
             learnEpoch(epoch);
         }
-        follow(leader, "");
+        follow(leader);
     }
 
     private boolean leaderLive() {
@@ -550,7 +606,7 @@ public final class ReplicationCore {
         probeInFlight = 0;
         failedElections = 0;
         hopToken = null;
-        setLeader(self, config.clientAddress());
+        setLeader(self);
         resetBackupState();
         long opening = log.lastIndex() + 1;
         // The empty entry of the new epoch lets earlier entries commit (Raft section 5.4.2).
@@ -561,9 +617,7 @@ public final class ReplicationCore {
         }
         heartbeatCountdown = 0;
         for (PeerProgress p : progress.values()) {
-            send(p.peerId, envelope().setHeartbeat(Heartbeat.newBuilder()
-                    .setCommitIndex(0)
-                    .setLeaderClientAddress(config.clientAddress())));
+            send(p.peerId, envelope().setHeartbeat(Heartbeat.newBuilder().setCommitIndex(0)));
             sendAppends(p);
         }
         heartbeatCountdown = config.heartbeatTicks();
@@ -577,7 +631,7 @@ public final class ReplicationCore {
         resetElectionCountdown();
     }
 
-    private void follow(int leader, String address) {
+    private void follow(int leader) {
         boolean newLeader = leaderId != leader || !role.is(Role.BACKUP);
         if (newLeader) {
             changeRole(Role.BACKUP);
@@ -588,17 +642,18 @@ public final class ReplicationCore {
         probeInFlight = 0;
         failedElections = 0;
         hopToken = null;
-        setLeader(leader, address.isEmpty() && !newLeader ? leaderAddress : address);
+        setLeader(leader);
         ticksSinceLeaderContact = 0;
         resetElectionCountdown();
     }
 
     private void followNobody() {
-        setLeader(0, "");
+        setLeader(0);
         resetBackupState();
     }
 
-    private void setLeader(int id, String address) {
+    private void setLeader(int id) {
+        String address = id == 0 ? "" : clientAddresses.getOrDefault(id, "");
         if (id != leaderId || !address.equals(leaderAddress)) {
             statusChanged = true;
         }
@@ -638,7 +693,7 @@ public final class ReplicationCore {
      *
      * @return whether the message is from the leader this node now follows
      */
-    private boolean admitLeader(PeerEnvelope envelope, String address) {
+    private boolean admitLeader(PeerEnvelope envelope) {
         long epoch = envelope.getEpoch();
         if (epoch < state.epoch()) {
             send(envelope.getFrom(), envelope().setAppendResult(AppendResult.newBuilder().setSuccess(false)));
@@ -651,13 +706,13 @@ public final class ReplicationCore {
         if (epoch > state.epoch()) {
             learnEpoch(epoch);
         }
-        follow(envelope.getFrom(), address);
+        follow(envelope.getFrom());
         return true;
     }
 
     private void onHeartbeat(PeerEnvelope envelope) {
         Heartbeat heartbeat = envelope.getHeartbeat();
-        if (!admitLeader(envelope, heartbeat.getLeaderClientAddress())) {
+        if (!admitLeader(envelope)) {
             return;
         }
         advanceCommit(heartbeat.getCommitIndex());
@@ -667,7 +722,7 @@ public final class ReplicationCore {
 
     private void onAppend(PeerEnvelope envelope) {
         Append append = envelope.getAppend();
-        if (!admitLeader(envelope, append.getLeaderClientAddress())) {
+        if (!admitLeader(envelope)) {
             return;
         }
         long prevIndex = append.getPrevIndex();
@@ -787,8 +842,7 @@ public final class ReplicationCore {
                     .setPrevIndex(prev)
                     .setPrevEpoch(log.epochAt(prev))
                     .addAllEntries(entries)
-                    .setCommitIndex(commitIndex)
-                    .setLeaderClientAddress(config.clientAddress())));
+                    .setCommitIndex(commitIndex)));
             if (p.inflight.isEmpty()) {
                 p.ticksSinceProgress = 0;
             }

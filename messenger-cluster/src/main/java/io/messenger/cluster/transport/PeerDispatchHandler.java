@@ -34,6 +34,7 @@ public final class PeerDispatchHandler extends SimpleChannelInboundHandler<PeerE
         if (event instanceof PeerHandshakeHandler.Established established) {
             peerId = established.peerId();
             events.linkEstablished(ctx.channel(), peerId, established.dialled());
+            events.peerClientAddress(peerId, established.clientAddress());
         } else if (event instanceof IdleStateEvent idle) {
             if (idle.state() == IdleState.READER_IDLE) {
                 closeWithReason(ctx, peerId == 0
@@ -70,6 +71,7 @@ public final class PeerDispatchHandler extends SimpleChannelInboundHandler<PeerE
                 // keepalive: its arrival alone reset the silence detector
             }
             case HELLO -> reject(ctx, "second hello on an established connection");
+            case PROOF -> reject(ctx, "peer secret proof on an established connection");
             case REJECTION -> closeWithReason(ctx,
                     "peer " + peerId + " closed the link: " + envelope.getRejection().getReason());
             default -> events.envelope(peerId, envelope);

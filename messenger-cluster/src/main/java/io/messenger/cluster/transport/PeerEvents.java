@@ -13,4 +13,11 @@ public interface PeerEvents {
 
     /** This node's dialled link to {@code peerId} came up (handshake done) or went down. */
     void peerConnectivity(int peerId, boolean up);
+
+    /**
+     * The client endpoint {@code peerId} announced for itself when a link with it was
+     * established: the address to name in redirects while it leads.
+     */
+    default void peerClientAddress(int peerId, String clientAddress) {
+    }
 }

@@ -13,6 +13,10 @@ public interface PeerLinkEvents {
      */
     void linkEstablished(Channel channel, int peerId, boolean dialled);
 
+    /** The client endpoint an identified peer announced for itself in its hello. */
+    default void peerClientAddress(int peerId, String clientAddress) {
+    }
+
     /** An envelope from an identified peer, after the handshake (keepalives are not passed on). */
     void envelope(int peerId, PeerEnvelope envelope);
 }

@@ -62,7 +62,13 @@ public final class PeerTransport implements AutoCloseable {
         this.settings = settings;
         this.events = events;
         this.identity = new PeerIdentity(config.nodeId(), config.clusterName(),
-                config.members().stream().map(Member::id).collect(Collectors.toSet()));
+                config.members().stream().map(Member::id).collect(Collectors.toSet()), config.clientAddress(),
+                config.peerSecretFile() == null ? null : PeerAuthenticator.fromFile(config.peerSecretFile()));
+        if (identity.authenticator() == null) {
+            log.warn("node {}: NO PEER SECRET configured (--peer-secret-file): any process that reaches peer port {}:{}"
+                    + " can join the cluster as a member, append chat commands and depose the leader",
+                    config.nodeId(), config.peerBindHost(), config.self().peerPort());
+        }
         this.group = new MultiThreadIoEventLoopGroup(1,
                 new DefaultThreadFactory("peer-io-" + config.nodeId(), true), NioIoHandler.newFactory());
         this.channels = new DefaultChannelGroup("peers-" + config.nodeId(), GlobalEventExecutor.INSTANCE);
@@ -111,6 +117,11 @@ public final class PeerTransport implements AutoCloseable {
                         if (dialled) {
                             links.get(peerId).established(channel);
                         }
+                    }
+
+                    @Override
+                    public void peerClientAddress(int peerId, String clientAddress) {
+                        events.peerClientAddress(peerId, clientAddress);
                     }
 
                     @Override

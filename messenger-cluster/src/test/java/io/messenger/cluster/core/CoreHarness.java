@@ -55,6 +55,10 @@ final class CoreHarness {
 
         void start() {
             core = new ReplicationCore(config(id), log, saved, new SplittableRandom(seed * 31 + id));
+            // What each peer's hello would announce for itself.
+            for (int peer : ids) {
+                core.memberClientAddress(peer, config(peer).clientAddress());
+            }
             applied.clear();
             up = true;
         }

@@ -2,6 +2,7 @@ package io.messenger.cluster.sim;
 
 import com.google.protobuf.ByteString;
 import io.messenger.cluster.NotLeaderException;
+import io.messenger.cluster.PeerMessageValidator;
 import io.messenger.cluster.Role;
 import io.messenger.cluster.core.CoreConfig;
 import io.messenger.cluster.core.Outbound;
@@ -102,6 +103,7 @@ public final class ClusterSimulation {
         final LogStorage log;
         DurableState saved = DurableState.INITIAL;
         ReplicationCore core;
+        PeerMessageValidator validator;
         int incarnation;
         boolean up;
         long appliedIndex;
@@ -122,6 +124,7 @@ public final class ClusterSimulation {
             incarnation++;
             CoreConfig config = new CoreConfig(id, ids, HEARTBEAT, ELECTION, 1 + random.nextInt(4),
                     64 + random.nextInt(256), 1 + random.nextInt(4), "10.0.0." + id + ":7000");
+            validator = new PeerMessageValidator(id, Set.copyOf(ids), 4, 64 + 255);
             core = new ReplicationCore(config, log, saved,
                     new SplittableRandom(seed * 7919 + id * 131L + incarnation));
             up = true;
@@ -259,6 +262,13 @@ public final class ClusterSimulation {
                     queue.add(new Event(n.pausedUntil, seqCounter++, Kind.DELIVER, n.id, e.envelope()));
                 } else if (n.up && !cutLinks.contains(link(from, n.id))) {
                     traceEvent(() -> "deliver " + from + "->" + n.id + " " + brief(e.envelope()));
+                    // Correct cores never send what a node's intake validation would refuse
+                    // (maxima: the largest any simulated node is configured with).
+                    String refusal = n.validator.problemWith(e.envelope(), n.core.durableState().epoch());
+                    if (refusal != null) {
+                        throw new AssertionError("intake validation refused a correct core's message "
+                                + brief(e.envelope()) + ": " + refusal);
+                    }
                     n.core.receive(e.envelope());
                     afterInput(n);
                 }
