@@ -48,6 +48,13 @@ peers() {
     echo "$list"
 }
 
+# The cluster's shared peer secret, made once: a process without it cannot join as a peer.
+ensure_peer_secret() {
+    local file="$RUN_DIR/peer-secret"
+    [[ -s $file ]] && return
+    (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$file")
+}
+
 start_node() {
     local id=$1
     if alive "$id"; then
@@ -64,6 +71,7 @@ start_node() {
         --peers "$(peers)" \
         --advertised-client-address "127.0.0.1:$(client_port "$id")" \
         --data-dir "$RUN_DIR/node-$id/data" \
+        --peer-secret-file "$RUN_DIR/peer-secret" \
         >"$RUN_DIR/node-$id.log" 2>&1 </dev/null &
     echo $! >"$RUN_DIR/node-$id.pid"
 }
@@ -78,6 +86,7 @@ cmd_start() {
         exit 1
     fi
     mkdir -p "$RUN_DIR"
+    ensure_peer_secret
     local i
     for ((i = 1; i <= NODES; i++)); do
         start_node "$i"

@@ -6,9 +6,11 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -49,14 +51,29 @@ public final class LocalCluster implements AutoCloseable {
         for (int i = 0; i < size; i++) {
             peers.add((i + 1) + "=127.0.0.1:" + ports.get(3 * i + 1));
         }
+        // Every test cluster authenticates its peers, as `make run` does.
+        List<String> serverArgs = new ArrayList<>(List.of("--peer-secret-file", peerSecret(dir).toString()));
+        serverArgs.addAll(extraServerArgs);
         List<ServerProcess> nodes = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
             int id = i + 1;
             nodes.add(new ServerProcess(jar, id, ports.get(3 * i), ports.get(3 * i + 1), ports.get(3 * i + 2),
                     peers.toString(), dir.resolve("data-" + id), dir.resolve("node-" + id + ".log"),
-                    extraServerArgs));
+                    serverArgs));
         }
         return new LocalCluster(List.copyOf(nodes), dir);
+    }
+
+    /** A fresh random peer secret in {@code dir}, shared by every node of the cluster. */
+    private static Path peerSecret(Path dir) {
+        byte[] secret = new byte[32];
+        new SecureRandom().nextBytes(secret);
+        try {
+            Files.createDirectories(dir);
+            return Files.writeString(dir.resolve("peer-secret"), HexFormat.of().formatHex(secret));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Starts every node and waits until they agree on a leader. */

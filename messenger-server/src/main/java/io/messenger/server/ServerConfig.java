@@ -4,6 +4,7 @@ import io.messenger.cluster.ClusterConfig;
 import io.messenger.cluster.Member;
 import io.messenger.proto.SendWindow;
 import io.messenger.server.chat.ChatLimits;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
@@ -34,6 +35,7 @@ public record ServerConfig(
         String advertisedClientAddress,
         String clusterName,
         Path dataDir,
+        Path peerSecretFile,
         int historySize,
         int retainedMessages,
         int maxDevices,
@@ -168,6 +170,14 @@ public record ServerConfig(
             throw bad(Setting.DATA_DIR, "must not be empty");
         }
 
+        Path peerSecretFile = null;
+        if (raw.containsKey(Setting.PEER_SECRET_FILE)) {
+            peerSecretFile = Path.of(raw.get(Setting.PEER_SECRET_FILE));
+            if (!Files.isReadable(peerSecretFile)) {
+                throw bad(Setting.PEER_SECRET_FILE, "must name a readable file, got '" + peerSecretFile + "'");
+            }
+        }
+
         int historySize = integer(get, Setting.HISTORY_SIZE, 0, 10_000);
         int retained = integer(get, Setting.RETAINED_MESSAGES, Math.max(1, historySize), 1_000_000);
         int maxDevices = integer(get, Setting.MAX_DEVICES, 1, 100);
@@ -186,7 +196,7 @@ public record ServerConfig(
 
         return new ServerConfig(nodeId, raw.get(Setting.CLIENT_HOST), clientPort, raw.get(Setting.PEER_HOST),
                 peerPort, raw.get(Setting.ADMIN_HOST), adminPort, members, advertised, clusterName, Path.of(dataDir),
-                historySize, retained, maxDevices, maxMessage, maxFrame, idle, grace, heartbeat, election,
+                peerSecretFile, historySize, retained, maxDevices, maxMessage, maxFrame, idle, grace, heartbeat, election,
                 maxInFlight, dedupWindow, from);
     }
 
@@ -199,7 +209,7 @@ public record ServerConfig(
     public ClusterConfig clusterConfig() {
         return new ClusterConfig(nodeId, members, dataDir, peerHost, advertisedClientAddress, clusterName,
                 heartbeat, electionTimeout, ClusterConfig.DEFAULT_MAX_FRAME_BYTES,
-                ClusterConfig.DEFAULT_MAX_APPEND_ENTRIES, ClusterConfig.DEFAULT_MAX_APPEND_BYTES);
+                ClusterConfig.DEFAULT_MAX_APPEND_ENTRIES, ClusterConfig.DEFAULT_MAX_APPEND_BYTES, peerSecretFile);
     }
 
     /** The chat state machine's part of the configuration; equal on every node of a cluster. */
@@ -221,6 +231,7 @@ public record ServerConfig(
         values.put(Setting.ADVERTISED_CLIENT_ADDRESS, advertisedClientAddress);
         values.put(Setting.CLUSTER_NAME, clusterName);
         values.put(Setting.DATA_DIR, dataDir.toAbsolutePath().normalize());
+        values.put(Setting.PEER_SECRET_FILE, peerSecretFile == null ? "none" : peerSecretFile.toAbsolutePath().normalize());
         values.put(Setting.HISTORY_SIZE, historySize);
         values.put(Setting.RETAINED_MESSAGES, retainedMessages);
         values.put(Setting.MAX_DEVICES, maxDevices);

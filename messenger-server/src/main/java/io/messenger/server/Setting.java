@@ -21,6 +21,8 @@ public enum Setting {
             "this node's client address as clients reach it, sent in redirects (default: 127.0.0.1:<client-port>)"),
     CLUSTER_NAME("cluster-name", "NAME", "messenger", "nodes of differently named clusters refuse each other"),
     DATA_DIR("data-dir", "DIR", null, "where the replicated log lives (default: ./data/node-<node-id>)"),
+    PEER_SECRET_FILE("peer-secret-file", "PATH", null,
+            "file with the cluster's shared peer secret (16+ bytes) every peer must prove (default: none, any process may join)"),
     HISTORY_SIZE("history-size", "N", "10", "messages a newcomer receives on joining a room, 0-10000"),
     RETAINED_MESSAGES("retained-messages", "N", "10000",
             "messages kept per room for history and resume, history-size to 1000000"),

@@ -70,6 +70,17 @@ class ServerConfigTest {
     }
 
     @Test
+    void aPeerSecretFileReachesTheClusterConfigAndAMissingOneIsRefused(@TempDir Path dir) throws Exception {
+        assertThat(run(Map.of()).clusterConfig().peerSecretFile()).isNull();
+        Path secret = Files.writeString(dir.resolve("peer-secret"), "0123456789abcdef0123456789abcdef");
+        ServerConfig c = run(Map.of(), "--peer-secret-file", secret.toString());
+        assertThat(c.clusterConfig().peerSecretFile()).isEqualTo(secret);
+        assertThat(c.describe()).contains("peer-secret-file").contains(secret.toString());
+        assertBad(new String[] {"--peer-secret-file", dir.resolve("absent").toString()},
+                "--peer-secret-file (MESSENGER_PEER_SECRET_FILE) must name a readable file");
+    }
+
+    @Test
     void durationsTakeUnits() {
         assertThat(ServerConfig.parseDuration("250ms")).isEqualTo(Duration.ofMillis(250));
         assertThat(ServerConfig.parseDuration("2m")).isEqualTo(Duration.ofMinutes(2));
