@@ -37,11 +37,12 @@ final class Transcript {
     }
 
     String presence(PresenceEvent e) {
-        return "-- " + e.username() + (e.kind() == PresenceEvent.Kind.JOINED ? " joined " : " left ") + e.room() + " --";
+        return "-- " + TerminalText.escape(e.username()) + (e.kind() == PresenceEvent.Kind.JOINED ? " joined " : " left ") + TerminalText.escape(e.room()) + " --";
     }
 
     private String who(String sender) {
-        return sender.equals(username) ? sender + " (you)" : sender;
+        String shown = TerminalText.escape(sender);
+        return sender.equals(username) ? shown + " (you)" : shown;
     }
 
     private String time(Instant instant) {
@@ -49,6 +50,6 @@ final class Transcript {
     }
 
     static String oneLine(String text) {
-        return text.replace("\r", "\\r").replace("\n", "\\n");
+        return TerminalText.escape(text);
     }
 }
