@@ -62,11 +62,14 @@ public final class ClusterMetrics implements MeterBinder {
         gauge(registry, "messenger.cluster.connected.peers", "Peer links that are up right now",
                 ClusterStatus::connectedPeers);
         for (Role role : Role.values()) {
-            Gauge.builder("messenger.cluster.role", status, s -> s.get().role() == role ? 1 : 0)
+            Gauge.builder("messenger.cluster.role", this, m -> m.status.get().role() == role ? 1 : 0)
+                    .strongReference(true)
                     .description("1 for the role this node is in, 0 for the others")
                     .tag("role", role.name().toLowerCase(java.util.Locale.ROOT))
                     .register(registry);
         }
+        // Micrometer holds a function counter's state weakly; the gauges above hold this binder,
+        // and so the supplier, strongly for as long as the registry lives.
         FunctionCounter.builder("messenger.cluster.leadership.changes", leadershipChanges,
                         LongSupplier::getAsLong)
                 .description("Changes of epoch or leader this node has seen since it started")
@@ -75,6 +78,9 @@ public final class ClusterMetrics implements MeterBinder {
 
     private void gauge(MeterRegistry registry, String name, String description,
                        ToDoubleFunction<ClusterStatus> value) {
-        Gauge.builder(name, status, s -> value.applyAsDouble(s.get())).description(description).register(registry);
+        Gauge.builder(name, this, m -> value.applyAsDouble(m.status.get()))
+                .strongReference(true)
+                .description(description)
+                .register(registry);
     }
 }
