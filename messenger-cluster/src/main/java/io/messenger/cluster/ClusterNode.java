@@ -78,6 +78,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     /** Completes once {@link #close()} has released everything. */
     private final CompletableFuture<Void> stopped = new CompletableFuture<>();
     private final AtomicLong applyFailures = new AtomicLong();
+    private final AtomicLong leadershipChanges = new AtomicLong();
     private final AtomicInteger inboundBacklog = new AtomicInteger();
     private final AtomicLong inboundDropped = new AtomicLong();
     private final AtomicLong refusedPeerMessages = new AtomicLong();
@@ -382,9 +383,13 @@ public final class ClusterNode implements Replicator, AutoCloseable {
             pending.clear();
             lost.forEach(p -> p.future.completeExceptionally(cause));
         }
+        ClusterStatus previous = status;
         status = next;
         if (!changed) {
             return;
+        }
+        if (previous == null || previous.epoch() != next.epoch() || previous.leaderId() != next.leaderId()) {
+            leadershipChanges.incrementAndGet();
         }
         log.info("node {}: {} in epoch {}, leader {}", now.nodeId(), now.role(), now.epoch(), now.leaderId());
         for (ClusterListener listener : listeners) {
@@ -404,6 +409,11 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     @Override
     public void addListener(ClusterListener listener) {
         listeners.add(listener);
+    }
+
+    /** How many times this node has seen the epoch or the leader change since it started. */
+    public long leadershipChanges() {
+        return leadershipChanges.get();
     }
 
     /** The configuration this node runs with. */

@@ -6,6 +6,9 @@ import io.messenger.cluster.Replicator;
 import io.messenger.cluster.Role;
 import io.messenger.cluster.StateMachine;
 import io.messenger.cluster.admin.AdminHttpServer;
+import io.messenger.cluster.admin.ClusterMetrics;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.messenger.server.chat.ChatStateMachine;
 import io.messenger.server.chat.LeaderDuties;
 import io.messenger.server.chat.LocalConnections;
@@ -49,6 +52,7 @@ public final class MessengerServer implements AutoCloseable {
     private LeaderDuties duties;
     private ClientServer clients;
     private AdminHttpServer admin;
+    private PrometheusMeterRegistry metrics;
 
     private MessengerServer(ServerConfig config) {
         this.config = config;
@@ -77,8 +81,9 @@ public final class MessengerServer implements AutoCloseable {
             server.clients = ClientServer.start(new ClientServerContext(config.nodeId(), replicator, server.chat,
                     server.connections, config.maxMessageBytes(), config.maxFrameBytes(), config.idleTimeout(),
                     config.maxInFlight(), System::currentTimeMillis), config.clientHost(), config.clientPort());
+            server.metrics = server.bindMetrics(replicator);
             server.admin = AdminHttpServer.start(config.adminHost(), config.adminPort(), server::statusReport,
-                    server::healthy);
+                    server::healthy, server.metrics::scrape);
         } catch (RuntimeException | InterruptedException e) {
             server.close();
             throw e;
@@ -106,6 +111,22 @@ public final class MessengerServer implements AutoCloseable {
     /** Whether the node shut down because its replicated log failed, rather than being asked to. */
     public boolean stoppedByLogFailure() {
         return logFailed.get();
+    }
+
+    private PrometheusMeterRegistry bindMetrics(Replicator replicator) {
+        PrometheusMeterRegistry registry = ClusterMetrics.newPrometheusRegistryWithJvmMeters();
+        // Only the real node counts leadership changes; an in-process test replicator reports 0.
+        ClusterNode node = replicator instanceof ClusterNode n ? n : null;
+        new ClusterMetrics(replicator::status, () -> node == null ? 0 : node.leadershipChanges()).bindTo(registry);
+        Gauge.builder("messenger.clients.connected", this, s -> s.clients.connectedClients())
+                .strongReference(true)
+                .description("Client connections open on this node")
+                .register(registry);
+        Gauge.builder("messenger.sessions.here", connections, LocalConnections::size)
+                .strongReference(true)
+                .description("Client sessions attached to this node")
+                .register(registry);
+        return registry;
     }
 
     private Map<String, Object> statusReport() {
@@ -161,6 +182,7 @@ public final class MessengerServer implements AutoCloseable {
         }
         try {
             closeQuietly("admin endpoint", admin);
+            closeQuietly("metrics registry", metrics == null ? null : metrics::close);
             closeQuietly("client server", clients);
             closeQuietly("leader duties", duties);
             closeQuietly("replicated log", cluster == null ? null : cluster.stopper());

@@ -4,7 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.messenger.cluster.Role;
 import io.messenger.server.MessengerServer.StartedCluster;
+import static org.awaitility.Awaitility.await;
+
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -63,5 +71,37 @@ class MessengerServerTest {
         log.get().become(Role.STOPPED, 1, 0, "");
 
         assertThat(server.stoppedByLogFailure()).isFalse();
+    }
+
+    @Test
+    void metricsOnTheAdminPortShowTheClusterTheClientsAndTheJvm() throws Exception {
+        AtomicReference<InProcessReplicator> log = new AtomicReference<>();
+        MessengerServer server = MessengerServer.start(config(), (clusterConfig, stateMachine) -> {
+            InProcessReplicator replicator = InProcessReplicator.direct(stateMachine);
+            log.set(replicator);
+            return new StartedCluster(replicator, Map::of, replicator);
+        });
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+        HttpRequest scrape = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.adminPort() + "/metrics"))
+                .timeout(Duration.ofSeconds(10))
+                .build();
+        try (Socket client = new Socket("127.0.0.1", server.clientPort())) {
+            log.get().become(Role.LEADER, 4, 1, "127.0.0.1:" + server.clientPort());
+            await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> {
+                HttpResponse<String> response = http.send(scrape, HttpResponse.BodyHandlers.ofString());
+                assertThat(response.statusCode()).isEqualTo(200);
+                assertThat(response.headers().firstValue("content-type"))
+                        .hasValue("text/plain; version=0.0.4; charset=utf-8");
+                assertThat(response.body())
+                        .contains("messenger_cluster_epoch 4.0")
+                        .contains("messenger_cluster_role{role=\"leader\"} 1.0")
+                        .contains("messenger_clients_connected 1.0")
+                        .contains("messenger_sessions_here 0.0")
+                        .contains("jvm_memory_used_bytes")
+                        .contains("jvm_threads_live_threads");
+            });
+        } finally {
+            server.close();
+        }
     }
 }

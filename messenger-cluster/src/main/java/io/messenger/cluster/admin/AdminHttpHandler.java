@@ -22,17 +22,22 @@ import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Answers {@code GET /status} and {@code GET /health}; every other path is 404, other methods 405. */
+/** Answers {@code GET /status}, {@code GET /health} and, if configured, {@code GET /metrics}; every other path is 404, other methods 405. */
 final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private static final Logger log = LoggerFactory.getLogger(AdminHttpHandler.class);
 
     private final Supplier<Map<String, Object>> status;
-    private final BooleanSupplier healthy;
+    /** The Prometheus text exposition format's content type. */
+    static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
-    AdminHttpHandler(Supplier<Map<String, Object>> status, BooleanSupplier healthy) {
+    private final BooleanSupplier healthy;
+    private final Supplier<String> metrics;
+
+    AdminHttpHandler(Supplier<Map<String, Object>> status, BooleanSupplier healthy, Supplier<String> metrics) {
         this.status = status;
         this.healthy = healthy;
+        this.metrics = metrics;
     }
 
     @Override
@@ -42,7 +47,8 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
             return;
         }
         String path = new QueryStringDecoder(request.uri()).path();
-        boolean known = path.equals("/status") || path.equals("/health");
+        boolean known = path.equals("/status") || path.equals("/health")
+                || (metrics != null && path.equals("/metrics"));
         if (!known) {
             respond(ctx, request, HttpResponseStatus.NOT_FOUND, Map.of("error", "no such endpoint: " + path), true);
             return;
@@ -54,7 +60,16 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
             send(ctx, request, response, true);
             return;
         }
-        if (path.equals("/health")) {
+        if (path.equals("/metrics")) {
+            ByteBuf content = Unpooled.copiedBuffer(metrics.get(), StandardCharsets.UTF_8);
+            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                    content);
+            response.headers()
+                    .set(HttpHeaderNames.CONTENT_TYPE, PROMETHEUS_TEXT)
+                    .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
+            HttpUtil.setContentLength(response, content.readableBytes());
+            send(ctx, request, response, true);
+        } else if (path.equals("/health")) {
             boolean ok = healthy.getAsBoolean();
             respond(ctx, request, ok ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
                     Map.of("status", ok ? "ok" : "unavailable"), true);

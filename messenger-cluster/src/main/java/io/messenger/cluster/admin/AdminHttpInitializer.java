@@ -17,9 +17,18 @@ public final class AdminHttpInitializer extends ChannelInitializer<Channel> {
     private final Supplier<Map<String, Object>> status;
     private final BooleanSupplier healthy;
 
+    private final Supplier<String> metrics;
+
     public AdminHttpInitializer(Supplier<Map<String, Object>> status, BooleanSupplier healthy) {
+        this(status, healthy, null);
+    }
+
+    /** @param metrics the Prometheus scrape for {@code /metrics}, or {@code null} to not serve it */
+    public AdminHttpInitializer(Supplier<Map<String, Object>> status, BooleanSupplier healthy,
+                                Supplier<String> metrics) {
         this.status = status;
         this.healthy = healthy;
+        this.metrics = metrics;
     }
 
     @Override
@@ -27,6 +36,6 @@ public final class AdminHttpInitializer extends ChannelInitializer<Channel> {
         channel.pipeline()
                 .addLast(AdminPipeline.HTTP_CODEC, new HttpServerCodec())
                 .addLast(AdminPipeline.AGGREGATOR, new HttpObjectAggregator(MAX_REQUEST_BYTES))
-                .addLast(AdminPipeline.ADMIN_HANDLER, new AdminHttpHandler(status, healthy));
+                .addLast(AdminPipeline.ADMIN_HANDLER, new AdminHttpHandler(status, healthy, metrics));
     }
 }

@@ -18,6 +18,7 @@ import java.util.function.Supplier;
 /**
  * The node's HTTP admin endpoint: {@code GET /status} returns the status map as JSON and
  * {@code GET /health} returns 200 {@code {"status":"ok"}} while healthy, 503 otherwise. It
+ * {@code GET /metrics}, when a scrape is given, returns the Prometheus text exposition. It
  * runs on one I/O thread of its own so a busy client or peer link cannot starve it.
  */
 public final class AdminHttpServer implements AutoCloseable {
@@ -40,13 +41,24 @@ public final class AdminHttpServer implements AutoCloseable {
      */
     public static AdminHttpServer start(String host, int port, Supplier<Map<String, Object>> status,
                                         BooleanSupplier healthy) {
+        return start(host, port, status, healthy, null);
+    }
+
+    /**
+     * Binds and starts serving, {@code /metrics} included.
+     *
+     * @param metrics called on the admin I/O thread for every {@code /metrics}, returns the
+     *     Prometheus text format; {@code null} to answer 404 there
+     */
+    public static AdminHttpServer start(String host, int port, Supplier<Map<String, Object>> status,
+                                        BooleanSupplier healthy, Supplier<String> metrics) {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("admin-http", true),
                 NioIoHandler.newFactory());
         ChannelFuture bound = new ServerBootstrap()
                 .group(group)
                 .channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_REUSEADDR, true)
-                .childHandler(new AdminHttpInitializer(status, healthy))
+                .childHandler(new AdminHttpInitializer(status, healthy, metrics))
                 .bind(host, port)
                 .awaitUninterruptibly();
         if (!bound.isSuccess()) {
