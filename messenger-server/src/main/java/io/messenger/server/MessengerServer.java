@@ -7,6 +7,7 @@ import io.messenger.cluster.Role;
 import io.messenger.cluster.StateMachine;
 import io.messenger.cluster.admin.AdminHttpServer;
 import io.messenger.cluster.admin.ClusterMetrics;
+import io.messenger.cluster.admin.ClusterNodeMetrics;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.messenger.server.chat.ChatStateMachine;
@@ -118,6 +119,9 @@ public final class MessengerServer implements AutoCloseable {
         // Only the real node counts leadership changes; an in-process test replicator reports 0.
         ClusterNode node = replicator instanceof ClusterNode n ? n : null;
         new ClusterMetrics(replicator::status, () -> node == null ? 0 : node.leadershipChanges()).bindTo(registry);
+        if (node != null) {
+            new ClusterNodeMetrics(node).bindTo(registry);
+        }
         Gauge.builder("messenger.clients.connected", this, s -> s.clients.connectedClients())
                 .strongReference(true)
                 .description("Client connections open on this node")
