@@ -18,11 +18,14 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Queue;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -32,6 +35,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -79,6 +83,13 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     private final CompletableFuture<Void> stopped = new CompletableFuture<>();
     private final AtomicLong applyFailures = new AtomicLong();
     private final AtomicLong leadershipChanges = new AtomicLong();
+    private final AtomicLong commits = new AtomicLong();
+    private final AtomicLong electionsWon = new AtomicLong();
+    private volatile long electionsStarted;
+    /** Per backup, entries it lags behind this node's log while this node leads; 0 otherwise. */
+    private final Map<Integer, AtomicLong> replicationLag;
+    private volatile LongConsumer commitLatencyObserver = nanos -> { };
+    private volatile LongConsumer fsyncObserver = nanos -> { };
     private final AtomicInteger inboundBacklog = new AtomicInteger();
     private final AtomicLong inboundDropped = new AtomicLong();
     private final AtomicLong refusedPeerMessages = new AtomicLong();
@@ -105,6 +116,13 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         this.loop = new DefaultEventLoop(new DefaultThreadFactory("cluster-core-" + config.nodeId()));
         this.validator = PeerMessageValidator.of(config);
         this.status = new ClusterStatus(config.nodeId(), Role.BACKUP, 0, 0, "", 0, 0, 0, 0);
+        Map<Integer, AtomicLong> lag = new LinkedHashMap<>();
+        for (Member member : config.members()) {
+            if (member.id() != config.nodeId()) {
+                lag.put(member.id(), new AtomicLong());
+            }
+        }
+        this.replicationLag = Collections.unmodifiableMap(lag);
     }
 
     /**
@@ -137,6 +155,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         // that a running node may be about to rename).
         logStorage = SegmentedLogStorage.open(config.dataDir().resolve("log"), LogStorageOptions.DEFAULTS,
                 durableIndex -> onLoop(() -> core.durable(durableIndex)));
+        logStorage.observeFsyncs(nanos -> fsyncObserver.accept(nanos));
         stateStore = FileStateStore.open(config.dataDir());
         core = new ReplicationCore(CoreConfig.from(config, TICK), logStorage, stateStore.load(),
                 new SplittableRandom());
@@ -237,7 +256,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
             future.completeExceptionally(new NotLeaderException(0, ""));
             return future;
         }
-        proposals.add(new Proposal(ByteString.copyFrom(command), future));
+        proposals.add(new Proposal(ByteString.copyFrom(command), future, System.nanoTime()));
         if (proposalsScheduled.compareAndSet(false, true)) {
             try {
                 loop.execute(this::proposeQueued);
@@ -339,6 +358,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         Object result = null;
         Throwable failure = null;
         if (!entry.getCommand().isEmpty()) {
+            commits.incrementAndGet();
             try {
                 result = stateMachine.apply(index, entry.getCommand());
             } catch (RuntimeException e) {
@@ -362,6 +382,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
             Throwable cause = failure;
             completions.add(() -> future.completeExceptionally(cause));
         } else {
+            commitLatencyObserver.accept(System.nanoTime() - proposal.proposedNanos);
             Object value = result;
             completions.add(() -> future.complete(value));
         }
@@ -383,6 +404,12 @@ public final class ClusterNode implements Replicator, AutoCloseable {
             pending.clear();
             lost.forEach(p -> p.future.completeExceptionally(cause));
         }
+        boolean leading = now.role() == Role.LEADER;
+        for (Map.Entry<Integer, AtomicLong> peer : replicationLag.entrySet()) {
+            long match = leading ? core.matchIndex(peer.getKey()) : -1;
+            peer.getValue().set(match < 0 ? 0 : Math.max(0, now.lastIndex() - match));
+        }
+        electionsStarted = core.electionsOpened();
         ClusterStatus previous = status;
         status = next;
         if (!changed) {
@@ -390,6 +417,9 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         }
         if (previous == null || previous.epoch() != next.epoch() || previous.leaderId() != next.leaderId()) {
             leadershipChanges.incrementAndGet();
+        }
+        if (leading && (previous == null || previous.role() != Role.LEADER)) {
+            electionsWon.incrementAndGet();
         }
         log.info("node {}: {} in epoch {}, leader {}", now.nodeId(), now.role(), now.epoch(), now.leaderId());
         for (ClusterListener listener : listeners) {
@@ -414,6 +444,51 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     /** How many times this node has seen the epoch or the leader change since it started. */
     public long leadershipChanges() {
         return leadershipChanges.get();
+    }
+
+    /** Commands (entries with a command) this node has applied since it started. */
+    public long commits() {
+        return commits.get();
+    }
+
+    /** Elections this node has opened as initiator since it started. */
+    public long electionsStarted() {
+        return electionsStarted;
+    }
+
+    /** Times this node has become leader since it started. */
+    public long electionsWon() {
+        return electionsWon.get();
+    }
+
+    /** The other members' ids, in configuration order. */
+    public Set<Integer> peerIds() {
+        return replicationLag.keySet();
+    }
+
+    /**
+     * Entries of this node's log that {@code peerId} has not confirmed, as of the last input
+     * handled; 0 while this node does not lead.
+     */
+    public long replicationLag(int peerId) {
+        AtomicLong lag = replicationLag.get(peerId);
+        return lag == null ? 0 : lag.get();
+    }
+
+    /** Whether this node's link to {@code peerId} is up now. */
+    public boolean peerLinkUp(int peerId) {
+        PeerTransport links = transport;
+        return links != null && links.connectedPeers().contains(peerId);
+    }
+
+    /**
+     * Installs what is told, in nanoseconds, each commit latency (from {@link #propose} to the
+     * commit being applied, for this node's own proposals, so only while it leads) and each log
+     * fsync. Both are called on the node's threads: they must be quick and must not throw.
+     */
+    public void observeLatencies(LongConsumer commitLatency, LongConsumer fsync) {
+        commitLatencyObserver = Objects.requireNonNull(commitLatency, "commitLatency");
+        fsyncObserver = Objects.requireNonNull(fsync, "fsync");
     }
 
     /** The configuration this node runs with. */
@@ -512,11 +587,13 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     private static final class Proposal {
         final ByteString command;
         final CompletableFuture<Object> future;
+        final long proposedNanos;
         long epoch;
 
-        Proposal(ByteString command, CompletableFuture<Object> future) {
+        Proposal(ByteString command, CompletableFuture<Object> future, long proposedNanos) {
             this.command = command;
             this.future = future;
+            this.proposedNanos = proposedNanos;
         }
     }
 }

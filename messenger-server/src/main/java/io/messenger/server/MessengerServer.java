@@ -7,16 +7,21 @@ import io.messenger.cluster.Role;
 import io.messenger.cluster.StateMachine;
 import io.messenger.cluster.admin.AdminHttpServer;
 import io.messenger.cluster.admin.ClusterMetrics;
-import io.micrometer.core.instrument.Gauge;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.messenger.cluster.admin.ClusterNodeMetrics;
+import io.messenger.proto.client.SendFailed;
 import io.messenger.server.chat.ChatStateMachine;
 import io.messenger.server.chat.LeaderDuties;
 import io.messenger.server.chat.LocalConnections;
 import io.messenger.server.client.ClientServer;
 import io.messenger.server.client.ClientServerContext;
+import io.messenger.server.client.ClientTraffic;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -53,6 +58,7 @@ public final class MessengerServer implements AutoCloseable {
     private ClientServer clients;
     private AdminHttpServer admin;
     private PrometheusMeterRegistry metrics;
+    private final ClientTraffic traffic = new ClientTraffic();
 
     private MessengerServer(ServerConfig config) {
         this.config = config;
@@ -80,7 +86,7 @@ public final class MessengerServer implements AutoCloseable {
                     System::currentTimeMillis).start();
             server.clients = ClientServer.start(new ClientServerContext(config.nodeId(), replicator, server.chat,
                     server.connections, config.maxMessageBytes(), config.maxFrameBytes(), config.idleTimeout(),
-                    config.maxInFlight(), System::currentTimeMillis), config.clientHost(), config.clientPort());
+                    config.maxInFlight(), System::currentTimeMillis, server.traffic), config.clientHost(), config.clientPort());
             server.metrics = server.bindMetrics(replicator);
             server.admin = AdminHttpServer.start(config.adminHost(), config.adminPort(), server::statusReport,
                     server::healthy, server.metrics::scrape);
@@ -118,6 +124,9 @@ public final class MessengerServer implements AutoCloseable {
         // Only the real node counts leadership changes; an in-process test replicator reports 0.
         ClusterNode node = replicator instanceof ClusterNode n ? n : null;
         new ClusterMetrics(replicator::status, () -> node == null ? 0 : node.leadershipChanges()).bindTo(registry);
+        if (node != null) {
+            new ClusterNodeMetrics(node).bindTo(registry);
+        }
         Gauge.builder("messenger.clients.connected", this, s -> s.clients.connectedClients())
                 .strongReference(true)
                 .description("Client connections open on this node")
@@ -125,6 +134,25 @@ public final class MessengerServer implements AutoCloseable {
         Gauge.builder("messenger.sessions.here", connections, LocalConnections::size)
                 .strongReference(true)
                 .description("Client sessions attached to this node")
+                .register(registry);
+        // Function counters hold their object weakly; this server holds the traffic record.
+        FunctionCounter.builder("messenger.sends.accepted", traffic, ClientTraffic::sendsAccepted)
+                .description("Sends from this node's clients committed to their room")
+                .register(registry);
+        FunctionCounter.builder("messenger.sends.deduplicated", traffic, ClientTraffic::sendsDeduplicated)
+                .description("Resent sends found already in their room and acknowledged again")
+                .register(registry);
+        for (SendFailed.Reason reason : ClientTraffic.rejectionReasons()) {
+            FunctionCounter.builder("messenger.sends.rejected", traffic, t -> t.sendsRejected(reason))
+                    .description("Sends refused, by the SendFailed reason the client was given")
+                    .tag("reason", reason.name().toLowerCase(Locale.ROOT))
+                    .register(registry);
+        }
+        FunctionCounter.builder("messenger.deliveries", traffic, ClientTraffic::deliveries)
+                .description("Chat messages written to this node's clients (live, history and resume)")
+                .register(registry);
+        FunctionCounter.builder("messenger.slow.consumer.disconnects", traffic, ClientTraffic::slowConsumerDisconnects)
+                .description("Clients disconnected because too much output waited for them to read")
                 .register(registry);
         return registry;
     }

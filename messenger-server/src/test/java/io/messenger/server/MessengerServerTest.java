@@ -97,6 +97,10 @@ class MessengerServerTest {
                         .contains("messenger_cluster_role{role=\"leader\"} 1.0")
                         .contains("messenger_clients_connected 1.0")
                         .contains("messenger_sessions_here 0.0")
+                        .contains("messenger_sends_accepted_total 0.0")
+                        .contains("messenger_sends_rejected_total{reason=\"too_long\"} 0.0")
+                        .contains("messenger_deliveries_total 0.0")
+                        .contains("messenger_slow_consumer_disconnects_total 0.0")
                         .contains("jvm_memory_used_bytes")
                         .contains("jvm_threads_live_threads");
             });

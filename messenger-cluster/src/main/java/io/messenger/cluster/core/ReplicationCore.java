@@ -115,6 +115,8 @@ public final class ReplicationCore {
     private long probeInFlight;
     /** Elections started since a leader was last adopted; widens the backoff. */
     private int failedElections;
+    /** Elections this node opened since it started; read by the driver for its metrics. */
+    private long electionsOpened;
     private static final int MAX_BACKOFF_SHIFT = 3;
     private int heartbeatCountdown;
 
@@ -373,6 +375,20 @@ public final class ReplicationCore {
         return commitIndex;
     }
 
+    /** How many elections this node has opened (as initiator) since it was built. */
+    public long electionsOpened() {
+        return electionsOpened;
+    }
+
+    /**
+     * While leading: the highest index {@code peerId} has confirmed durable and matching;
+     * {@code -1} when not leading or {@code peerId} is not a backup of this leader.
+     */
+    public long matchIndex(int peerId) {
+        PeerProgress p = role.is(Role.LEADER) ? progress.get(peerId) : null;
+        return p == null ? -1 : p.matchIndex;
+    }
+
     // ------------------------------------------------------------------ election
 
     private void startElection() {
@@ -402,6 +418,7 @@ public final class ReplicationCore {
     }
 
     private void openElection(long epoch) {
+        electionsOpened++;
         promise(epoch, self);
         changeRole(Role.ELECTING);
         followNobody();

@@ -29,6 +29,7 @@ import java.util.TreeMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.LongConsumer;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
@@ -108,6 +109,7 @@ public final class SegmentedLogStorage implements LogStorage {
     private LogSegment active;
     // Test hook, see DiskStepObserver; set before the first write.
     private volatile DiskStepObserver diskSteps = (step, file) -> { };
+    private volatile LongConsumer fsyncObserver = nanos -> { };
 
     private SegmentedLogStorage(Path dir, LogStorageOptions options, DurabilityListener listener,
             FileChannel lockChannel, FileLock dirLock) {
@@ -765,7 +767,9 @@ public final class SegmentedLogStorage implements LogStorage {
     }
 
     private void force(LogSegment segment) throws IOException {
+        long start = System.nanoTime();
         segment.writeChannel().force(false); // fdatasync also persists size changes (growth and truncation)
+        fsyncObserver.accept(System.nanoTime() - start);
         fsyncs.incrementAndGet();
         diskSteps.after(DiskStep.FORCE, segment.toString());
     }
@@ -783,6 +787,14 @@ public final class SegmentedLogStorage implements LogStorage {
         } finally {
             lock.readLock().unlock();
         }
+    }
+
+    /**
+     * Installs what the writer thread tells the duration of each segment fsync, in nanoseconds
+     * (for metrics); it must be quick and must not throw.
+     */
+    public void observeFsyncs(LongConsumer observer) {
+        fsyncObserver = Objects.requireNonNull(observer, "observer");
     }
 
     /** Test hook: installs an observer the writer thread calls after each disk step. */

@@ -36,7 +36,14 @@ final class ChannelConnection implements ClientConnection {
      */
     private final AtomicLong queuedBytes = new AtomicLong();
 
+    private final ClientTraffic traffic;
+
     ChannelConnection(Channel channel) {
+        this(channel, new ClientTraffic());
+    }
+
+    ChannelConnection(Channel channel, ClientTraffic traffic) {
+        this.traffic = traffic;
         this.channel = channel;
     }
 
@@ -48,6 +55,11 @@ final class ChannelConnection implements ClientConnection {
     public void send(ClientEnvelope envelope) {
         if (closing.get()) {
             return; // the last frame, if any, was written by sendAndClose
+        }
+        if (envelope.hasDeliver()) {
+            traffic.delivered();
+        } else if (envelope.hasSendFailed()) {
+            traffic.sendRejected(envelope.getSendFailed().getReason());
         }
         if (channel.eventLoop().inEventLoop()) {
             if (!tooSlow(queuedBytes.get())) {
@@ -76,6 +88,7 @@ final class ChannelConnection implements ClientConnection {
         // Past the high water mark there is slack for a resume backlog; past that, the client
         // is not keeping up and memory, not it, would pay.
         if (queued + channel.bytesBeforeWritable() > SLOW_CONSUMER_BYTES && channel.isActive()) {
+            traffic.slowConsumerDisconnected();
             close("the client reads too slowly (more than " + (SLOW_CONSUMER_BYTES >> 20)
                     + " MiB waiting to be sent)");
             return true;

@@ -12,6 +12,7 @@ import java.util.function.LongSupplier;
  *
  * @param maxInFlight proposals one connection may have uncommitted before it stops reading
  * @param clock the leader's wall clock, stamped on proposed commands
+ * @param traffic where the connections count sends, deliveries and slow-consumer disconnects
  */
 public record ClientServerContext(
         int nodeId,
@@ -22,13 +23,23 @@ public record ClientServerContext(
         int maxFrameBytes,
         Duration idleTimeout,
         int maxInFlight,
-        LongSupplier clock) {
+        LongSupplier clock,
+        ClientTraffic traffic) {
 
     public static final int DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(10);
     public static final int DEFAULT_MAX_IN_FLIGHT = 256;
 
+    /** The same, counting into a traffic record of its own. */
+    public ClientServerContext(int nodeId, Replicator replicator, ChatStateMachine chat, LocalConnections connections,
+                               int maxMessageBytes, int maxFrameBytes, Duration idleTimeout, int maxInFlight,
+                               LongSupplier clock) {
+        this(nodeId, replicator, chat, connections, maxMessageBytes, maxFrameBytes, idleTimeout, maxInFlight, clock,
+                new ClientTraffic());
+    }
+
     public ClientServerContext {
+        java.util.Objects.requireNonNull(traffic, "traffic");
         if (maxInFlight < 1) {
             throw new IllegalArgumentException("max in-flight sends must be positive, got " + maxInFlight);
         }

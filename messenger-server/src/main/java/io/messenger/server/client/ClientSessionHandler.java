@@ -82,7 +82,7 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
-        this.connection = new ChannelConnection(ctx.channel());
+        this.connection = new ChannelConnection(ctx.channel(), context.traffic());
     }
 
     @Override
@@ -205,14 +205,21 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
                 .setClientId(clientId)
                 .setClientSeq(send.getSeq())
                 .setText(send.getText())))
-                .whenComplete((outcome, failure) -> ctx.executor().execute(() -> onPosted(failure)));
+                .whenComplete((outcome, failure) -> ctx.executor().execute(() -> onPosted(outcome, failure)));
     }
 
-    private void onPosted(Throwable failure) {
+    private void onPosted(Object outcome, Throwable failure) {
         inFlight--;
         if (failure != null) {
             failed("posting a message", failure);
             return;
+        }
+        if (outcome instanceof ChatOutcome.MessagePosted posted) {
+            if (posted.duplicate()) {
+                context.traffic().sendDeduplicated();
+            } else {
+                context.traffic().sendAccepted();
+            }
         }
         while (!held.isEmpty() && inFlight < context.maxInFlight()) {
             post(held.pollFirst());
@@ -353,6 +360,7 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
     }
 
     private void sendFailed(long seq, SendFailed.Reason reason, String sentence) {
+        context.traffic().sendRejected(reason);
         ctx.writeAndFlush(envelope().setSendFailed(SendFailed.newBuilder()
                 .setSeq(seq).setReason(reason).setMessage(sentence)).build());
     }

@@ -111,7 +111,8 @@ class ChannelConnectionTest {
 
     @Test
     void framesQueuedFromAnotherThreadBeyondTheCapCloseTheConnectionAsASlowConsumer() throws Exception {
-        ChannelConnection connection = new ChannelConnection(channel);
+        ClientTraffic traffic = new ClientTraffic();
+        ChannelConnection connection = new ChannelConnection(channel, traffic);
         long frames = 2 * ChannelConnection.SLOW_CONSUMER_BYTES / FRAME_BYTES; // 32 MiB worth
         CountDownLatch release = holdEventLoop();
         try {
@@ -122,6 +123,7 @@ class ChannelConnectionTest {
                     assertThat(e.getFormattedMessage()).contains("closing client connection")
                             .contains("the client reads too slowly (more than 16 MiB waiting to be sent)"));
             assertThat(connection.queuedBytes()).isLessThanOrEqualTo(ChannelConnection.SLOW_CONSUMER_BYTES);
+            assertThat(traffic.slowConsumerDisconnects()).isEqualTo(1);
         } finally {
             release.countDown();
         }

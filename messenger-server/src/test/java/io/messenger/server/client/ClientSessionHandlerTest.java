@@ -45,10 +45,11 @@ class ClientSessionHandlerTest {
     private final InProcessReplicator replicator = InProcessReplicator.direct(chat);
     private final ChannelGroup group = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final List<EmbeddedChannel> channels = new ArrayList<>();
+    private final ClientTraffic traffic = new ClientTraffic();
 
     private EmbeddedChannel connect(Replicator log, int maxInFlight) {
         ClientServerContext context = new ClientServerContext(1, log, chat, connections, 4096, 64 * 1024,
-                Duration.ofSeconds(10), maxInFlight, () -> 5_000L);
+                Duration.ofSeconds(10), maxInFlight, () -> 5_000L, traffic);
         EmbeddedChannel ch = new EmbeddedChannel(new ClientServerInitializer(context, group));
         channels.add(ch);
         return ch;
@@ -155,6 +156,22 @@ class ClientSessionHandlerTest {
         assertThat(out.get(3).getAck().getSeq()).isEqualTo(4);
         assertThat(out.get(4).getBodyCase()).isEqualTo(DELIVER);
         assertThat(ch.isOpen()).isTrue();
+    }
+
+    @Test
+    void sendsAreCountedAsAcceptedDeduplicatedOrRejectedByReasonAndDeliveriesAsWritten() {
+        EmbeddedChannel bob = joined("bob", "bob-phone");
+        EmbeddedChannel alice = joined("alice", "phone");
+        exchange(alice, send(1, "hi"), send(1, "hi"), send(2, "  "), send(3, "x".repeat(4097)), send(0, "zero"));
+        written(bob);
+
+        assertThat(traffic.sendsAccepted()).isEqualTo(1);
+        assertThat(traffic.sendsDeduplicated()).isEqualTo(1);
+        assertThat(traffic.sendsRejected(SendFailed.Reason.EMPTY)).isEqualTo(1);
+        assertThat(traffic.sendsRejected(SendFailed.Reason.TOO_LONG)).isEqualTo(1);
+        assertThat(traffic.sendsRejected(SendFailed.Reason.BAD_SEQUENCE)).isEqualTo(1);
+        assertThat(traffic.deliveries()).as("one live copy each to alice and bob").isEqualTo(2);
+        assertThat(traffic.slowConsumerDisconnects()).isZero();
     }
 
     @Test
