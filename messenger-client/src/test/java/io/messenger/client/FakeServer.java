@@ -255,6 +255,10 @@ public final class FakeServer implements AutoCloseable {
                 if (maxMessageBytes > 0) {
                     w.setMaxMessageBytes(maxMessageBytes);
                 }
+                // Registered before the Welcome is written: a test that acts as soon as its client has
+                // joined (announce, reject) must reach this session. Any other thread's write to the
+                // channel queues behind this in-loop Welcome, so nothing can overtake it.
+                sessions.put(ch, hello);
                 ch.writeAndFlush(env().setWelcome(w).build());
                 room.welcomed.add(acceptedAt.getOrDefault(ch, -1));
                 String other = presentOnJoin;
@@ -262,7 +266,6 @@ public final class FakeServer implements AutoCloseable {
                     ch.writeAndFlush(env().setPresence(Presence.newBuilder().setRoom(room.name).setUsername(other)
                             .setKind(Presence.Kind.JOINED).setServerTimeMs(System.currentTimeMillis())).build());
                 }
-                sessions.put(ch, hello);
             }
         }
 
