@@ -319,8 +319,15 @@ public final class ChatStateMachine implements StateMachine {
             return DONE;
         }
         epoch = cmd.getEpoch();
+        // Every session of an earlier epoch starts a full grace period now, detached ones included:
+        // while no leader served, their clients could not resume, so that time must not count
+        // against them (a full-cluster restart longer than the grace would otherwise expire
+        // every session that dropped before it, and their users would be seen to leave and join).
         for (Session s : sessions.values()) {
-            if (s.attached() && s.openedEpoch < epoch) {
+            if (s.openedEpoch < epoch) {
+                if (!s.attached()) {
+                    detached.remove(s); // ordered by detachedSinceMs: out before it changes
+                }
                 s.detachedSinceMs = now;
                 detached.add(s);
             }

@@ -260,6 +260,28 @@ class ChatStateMachineTest {
     }
 
     @Test
+    void aNewLeaderRestartsTheGraceOfSessionsThatDroppedBeforeIt() {
+        chat.join("b1", "bob", "lobby", "bob-phone");
+        chat.join("a1", "alice", "lobby", "phone");
+        chat.clock = 1_000;
+        chat.detach("a1"); // alice's node went down; then no leader served for 19 s
+        chat.clock = 20_000;
+        chat.leaderChanged(2, 2);
+        assertThat(chat.machine.earliestDetachedMs()).isEqualTo(20_000);
+        RecordingConnection bob = chat.join("b2", "bob", "lobby", "bob-phone"); // bob resumes at once
+
+        chat.clock = 21_000;
+        chat.expire(chat.clock - 15_000); // 20 s after alice dropped, 1 s into a serving leader
+        assertThat(chat.machine.members("lobby")).containsExactly("alice", "bob");
+        assertThat(presence(bob)).isEmpty();
+
+        chat.clock = 36_000;
+        chat.expire(chat.clock - 15_000);
+        assertThat(chat.machine.members("lobby")).containsExactly("bob");
+        assertThat(presence(bob)).containsExactly("alice LEFT");
+    }
+
+    @Test
     void sendOnAClosedSessionIsRefusedAndTheConnectionDropped() {
         RecordingConnection a = chat.join("a1", "alice", "lobby", "phone");
         chat.detach("a1");
