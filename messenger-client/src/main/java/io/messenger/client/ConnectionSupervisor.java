@@ -70,6 +70,7 @@ final class ConnectionSupervisor {
     private final MessengerListener listener;
     private final OutgoingBuffer outgoing;
     private final ReconnectBackoff backoff;
+    private final ClientMetrics metrics;
     private final Runnable releaseResources;
     private final CompletableFuture<Welcome> joined = new CompletableFuture<>();
     private final CompletableFuture<Void> terminated = new CompletableFuture<>();
@@ -96,11 +97,13 @@ final class ConnectionSupervisor {
     private boolean welcomedOnce;
     private long pingNonce;
     private long lastGapResumeNanos;
+    /** Highest send sequence written to any session so far: pending sends up to it are resends. */
+    private long highestWrittenSeq;
     private ScheduledFuture<?> retryTask;
     private final ArrayDeque<CompletableFuture<List<String>>> whoRequests = new ArrayDeque<>();
 
     ConnectionSupervisor(ClientConfig config, EventLoop loop, Bootstrap bootstrap, EventDispatcher events,
-                         MessengerListener listener, Runnable releaseResources) {
+                         MessengerListener listener, Object meterRegistry, Runnable releaseResources) {
         this.config = config;
         this.loop = loop;
         this.bootstrap = bootstrap;
@@ -108,6 +111,7 @@ final class ConnectionSupervisor {
         this.listener = listener;
         this.outgoing = new OutgoingBuffer(config.maxPendingSends());
         this.backoff = new ReconnectBackoff(config.initialBackoff(), config.maxBackoff());
+        this.metrics = ClientMetrics.of(meterRegistry, outgoing::size);
         this.releaseResources = releaseResources;
     }
 
@@ -188,8 +192,9 @@ final class ConnectionSupervisor {
             return CompletableFuture.failedFuture(new BufferFullException(outgoing.capacity()));
         }
         CompletableFuture<Long> future = new CompletableFuture<>();
+        long sentNanos = System.nanoTime();
         try {
-            loop.execute(() -> enqueue(text, future));
+            loop.execute(() -> enqueue(text, future, sentNanos));
         } catch (RejectedExecutionException e) {
             outgoing.unreserve();
             future.completeExceptionally(new MessengerException("The client is closed; the message was not sent.", e));
@@ -491,10 +496,15 @@ final class ConnectionSupervisor {
         }
         // Resend everything unacknowledged, in order: the server acks already-applied ones with their
         // original room sequence, so this is exactly-once whatever last_applied_send_seq says.
+        int resent = 0;
         for (OutgoingBuffer.PendingSend p : outgoing.inOrder()) {
-            a.channel.write(sendEnvelope(p));
+            if (p.seq() <= highestWrittenSeq) {
+                resent++;
+            }
+            write(a, p);
         }
         a.channel.flush();
+        metrics.resent(resent);
         long interval = config.pingInterval().toNanos();
         a.pingTask = loop.scheduleAtFixedRate(() -> ping(a), interval, interval, TimeUnit.NANOSECONDS);
         log.info("Joined room {} on {} (room seq {}, {} unacknowledged sends resent)", config.room(), a.node(),
@@ -563,6 +573,7 @@ final class ConnectionSupervisor {
     private void onAck(Ack ack) {
         OutgoingBuffer.PendingSend p = outgoing.remove(ack.getSeq());
         if (p != null) {
+            metrics.acknowledged(p.sentNanos());
             long roomSeq = ack.getRoomSeq();
             events.run(() -> p.future().complete(roomSeq));
         }
@@ -686,6 +697,7 @@ final class ConnectionSupervisor {
         }
         whoRequests.clear();
         phase = Phase.RECONNECTING;
+        metrics.reconnecting();
         streakStartNanos = System.nanoTime();
         failures = 0;
         round.clear();
@@ -697,7 +709,7 @@ final class ConnectionSupervisor {
 
     // ---- outbound and shutdown (event loop) ----
 
-    private void enqueue(String text, CompletableFuture<Long> future) {
+    private void enqueue(String text, CompletableFuture<Long> future, long sentNanos) {
         if (phase == Phase.CLOSED || phase == Phase.FAILED) {
             outgoing.unreserve();
             String what = phase == Phase.CLOSED ? "closed" : "failed"; // state lags while close() waits for the server
@@ -705,10 +717,16 @@ final class ConnectionSupervisor {
                     new MessengerException("The client is " + what + "; the message was not sent.")));
             return;
         }
-        OutgoingBuffer.PendingSend p = outgoing.add(text, future);
+        OutgoingBuffer.PendingSend p = outgoing.add(text, future, sentNanos);
         if (phase == Phase.ONLINE && current != null && current.welcomed) {
-            current.channel.writeAndFlush(sendEnvelope(p));
+            write(current, p);
+            current.channel.flush();
         }
+    }
+
+    private void write(Attempt a, OutgoingBuffer.PendingSend p) {
+        a.channel.write(sendEnvelope(p));
+        highestWrittenSeq = Math.max(highestWrittenSeq, p.seq());
     }
 
     private void fail(MessengerException cause) {
@@ -779,6 +797,7 @@ final class ConnectionSupervisor {
             terminated.complete(null);
         });
         events.shutdown();
+        metrics.close();
         releaseResources.run();
     }
 

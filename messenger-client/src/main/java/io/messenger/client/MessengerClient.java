@@ -46,7 +46,7 @@ public final class MessengerClient implements AutoCloseable {
     private final ConnectionSupervisor supervisor;
 
     private MessengerClient(ClientConfig config, MessengerListener listener, EventLoopGroup sharedGroup,
-                            Executor callbackExecutor) {
+                            Executor callbackExecutor, Object meterRegistry) {
         this.config = config;
         this.ownedGroup = sharedGroup == null
                 ? new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory()) : null;
@@ -61,7 +61,7 @@ public final class MessengerClient implements AutoCloseable {
         EventDispatcher events = callbackExecutor != null ? EventDispatcher.on(callbackExecutor)
                 : EventDispatcher.ownThread("messenger-client-" + config.username() + "-events");
         Runnable release = ownedGroup == null ? () -> { } : () -> ownedGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-        this.supervisor = new ConnectionSupervisor(config, loop, bootstrap, events, listener, release);
+        this.supervisor = new ConnectionSupervisor(config, loop, bootstrap, events, listener, meterRegistry, release);
     }
 
     /** Starts configuring a client. */
@@ -163,6 +163,8 @@ public final class MessengerClient implements AutoCloseable {
         private Duration maxBackoff = ClientConfig.DEFAULT_MAX_BACKOFF;
         private EventLoopGroup eventLoopGroup;
         private Executor callbackExecutor;
+        /** A Micrometer {@code MeterRegistry}; kept as Object so the builder's code loads no Micrometer type. */
+        private Object meterRegistry;
 
         private Builder() {
         }
@@ -254,12 +256,24 @@ public final class MessengerClient implements AutoCloseable {
         }
 
         /**
+         * Reports this client's meters to the given Micrometer registry: {@code messenger.client.reconnects},
+         * {@code messenger.client.resends}, {@code messenger.client.pending.sends} (outgoing buffer depth) and
+         * {@code messenger.client.ack.latency} (send to acknowledgement, with a percentile histogram). Clients sharing
+         * a registry add up. Optional: without it the client records nothing and needs no Micrometer on the class
+         * path (micrometer-core is an optional dependency of this library).
+         */
+        public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
+            this.meterRegistry = registry;
+            return this;
+        }
+
+        /**
          * Checks the settings and creates the client (not yet connected).
          *
          * @throws IllegalArgumentException with a sentence naming the bad setting
          */
         public MessengerClient build() {
-            return new MessengerClient(config(), listener, eventLoopGroup, callbackExecutor);
+            return new MessengerClient(config(), listener, eventLoopGroup, callbackExecutor, meterRegistry);
         }
 
         /**

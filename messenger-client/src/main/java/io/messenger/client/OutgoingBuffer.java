@@ -12,8 +12,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class OutgoingBuffer {
 
-    /** One numbered send and the future its caller holds. */
-    record PendingSend(long seq, String text, CompletableFuture<Long> future) {
+    /** One numbered send, the future its caller holds and when it was made ({@link System#nanoTime()}). */
+    record PendingSend(long seq, String text, CompletableFuture<Long> future, long sentNanos) {
     }
 
     private final int capacity;
@@ -53,8 +53,8 @@ final class OutgoingBuffer {
     }
 
     /** Numbers a reserved send and keeps it until acknowledged. Event loop. */
-    PendingSend add(String text, CompletableFuture<Long> future) {
-        PendingSend send = new PendingSend(nextSeq++, text, future);
+    PendingSend add(String text, CompletableFuture<Long> future, long sentNanos) {
+        PendingSend send = new PendingSend(nextSeq++, text, future, sentNanos);
         pending.put(send.seq(), send);
         return send;
     }
