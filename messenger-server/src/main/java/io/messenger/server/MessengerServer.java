@@ -87,9 +87,11 @@ public final class MessengerServer implements AutoCloseable {
             server.clients = ClientServer.start(new ClientServerContext(config.nodeId(), replicator, server.chat,
                     server.connections, config.maxMessageBytes(), config.maxFrameBytes(), config.idleTimeout(),
                     config.maxInFlight(), System::currentTimeMillis, server.traffic), config.clientHost(), config.clientPort());
-            server.metrics = server.bindMetrics(replicator);
+            // --metrics=false: no registry, so no latency is timed and /metrics is not served.
+            server.metrics = config.metrics() ? server.bindMetrics(replicator) : null;
+            PrometheusMeterRegistry registry = server.metrics;
             server.admin = AdminHttpServer.start(config.adminHost(), config.adminPort(), server::statusReport,
-                    server::healthy, server.metrics::scrape);
+                    server::healthy, registry == null ? null : registry::scrape);
         } catch (RuntimeException | InterruptedException e) {
             server.close();
             throw e;

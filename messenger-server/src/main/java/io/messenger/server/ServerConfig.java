@@ -47,6 +47,7 @@ public record ServerConfig(
         Duration electionTimeout,
         int maxInFlight,
         int dedupWindow,
+        boolean metrics,
         Map<Setting, String> sources) {
 
     /**
@@ -197,7 +198,7 @@ public record ServerConfig(
         return new ServerConfig(nodeId, raw.get(Setting.CLIENT_HOST), clientPort, raw.get(Setting.PEER_HOST),
                 peerPort, raw.get(Setting.ADMIN_HOST), adminPort, members, advertised, clusterName, Path.of(dataDir),
                 peerSecretFile, historySize, retained, maxDevices, maxMessage, maxFrame, idle, grace, heartbeat, election,
-                maxInFlight, dedupWindow, from);
+                maxInFlight, dedupWindow, bool(get, Setting.METRICS), from);
     }
 
     /** Defaults only (plus nothing else): a single node on the standard ports. */
@@ -243,6 +244,7 @@ public record ServerConfig(
         values.put(Setting.ELECTION_TIMEOUT, text(electionTimeout));
         values.put(Setting.MAX_IN_FLIGHT, maxInFlight);
         values.put(Setting.DEDUP_WINDOW, dedupWindow);
+        values.put(Setting.METRICS, metrics);
         StringBuilder out = new StringBuilder("effective configuration of node ").append(nodeId).append(':');
         for (Setting s : Setting.values()) {
             out.append(String.format(Locale.ROOT, "%n  %-26s %-40s (%s)", s.key(), values.get(s),
@@ -254,6 +256,15 @@ public record ServerConfig(
     private static String text(Duration d) {
         long ms = d.toMillis();
         return ms % 1000 == 0 ? (ms / 1000) + "s" : ms + "ms";
+    }
+
+    private static boolean bool(Function<Setting, String> get, Setting s) {
+        String value = get.apply(s).toLowerCase(Locale.ROOT);
+        return switch (value) {
+            case "true", "yes", "on" -> true;
+            case "false", "no", "off" -> false;
+            default -> throw bad(s, "must be true or false, got '" + get.apply(s) + "'");
+        };
     }
 
     private static int integer(Function<Setting, String> get, Setting s, int min, int max) {

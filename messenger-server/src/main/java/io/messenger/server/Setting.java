@@ -38,7 +38,11 @@ public enum Setting {
     MAX_IN_FLIGHT("max-in-flight", "N", "256",
             "uncommitted sends per connection before the server stops reading from it, 1-100000"),
     DEDUP_WINDOW("dedup-window", "N", "4096",
-            "send sequences remembered per client id to acknowledge resends, 1024 (the client's largest buffer)-1000000");
+            "send sequences remembered per client id to acknowledge resends, 1024 (the client's largest buffer)-1000000"),
+
+    // metrics (issue 12): switch the meters off, e.g. to measure what they cost
+    METRICS("metrics", "BOOL", "true",
+            "Prometheus meters on the admin port's /metrics; false: no registry, no latency histograms, /metrics is 404");
 
     private final String flag;
     private final String label;

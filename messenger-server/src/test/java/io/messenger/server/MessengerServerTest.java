@@ -26,10 +26,14 @@ class MessengerServerTest {
     Path dataDir;
 
     private ServerConfig config() {
+        return config("true");
+    }
+
+    private ServerConfig config(String metrics) {
         Map<Setting, String> settings = Map.of(
                 Setting.CLIENT_HOST, "127.0.0.1", Setting.CLIENT_PORT, "0",
                 Setting.ADMIN_HOST, "127.0.0.1", Setting.ADMIN_PORT, "0",
-                Setting.DATA_DIR, dataDir.toString());
+                Setting.DATA_DIR, dataDir.toString(), Setting.METRICS, metrics);
         return ServerConfig.resolve(Map.of("test", settings::get));
     }
 
@@ -104,6 +108,26 @@ class MessengerServerTest {
                         .contains("jvm_memory_used_bytes")
                         .contains("jvm_threads_live_threads");
             });
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
+    void withMetricsOffTheAdminPortHasNoMetricsButStillItsStatus() throws Exception {
+        MessengerServer server = MessengerServer.start(config("false"), (clusterConfig, stateMachine) -> {
+            InProcessReplicator replicator = InProcessReplicator.direct(stateMachine);
+            return new StartedCluster(replicator, Map::of, replicator);
+        });
+        try {
+            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+            String base = "http://127.0.0.1:" + server.adminPort();
+            HttpResponse<String> metrics = http.send(HttpRequest.newBuilder(URI.create(base + "/metrics"))
+                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> status = http.send(HttpRequest.newBuilder(URI.create(base + "/status"))
+                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(metrics.statusCode()).isEqualTo(404);
+            assertThat(status.statusCode()).isEqualTo(200);
         } finally {
             server.close();
         }

@@ -106,6 +106,15 @@ class ServerConfigTest {
         assertBad(new String[] {"--dedup-window", "1023"}, "--dedup-window (MESSENGER_DEDUP_WINDOW) must be at least"
                 + " 1024, the most sends a client keeps unacknowledged");
         assertThat(run(Map.of(), "--dedup-window", "1024").dedupWindow()).isEqualTo(1024);
+        assertBad(new String[] {"--metrics", "maybe"}, "--metrics (MESSENGER_METRICS) must be true or false, got 'maybe'.");
+    }
+
+    @Test
+    void metricsAreOnByDefaultAndCanBeSwitchedOff() {
+        assertThat(run(Map.of()).metrics()).isTrue();
+        assertThat(run(Map.of(), "--metrics", "false").metrics()).isFalse();
+        assertThat(run(Map.of(), "--metrics=off").metrics()).isFalse();
+        assertThat(run(Map.of("MESSENGER_METRICS", "FALSE")).metrics()).isFalse();
     }
 
     @Test
