@@ -9,6 +9,11 @@
 #
 # Uses `docker compose` when the engine's CLI has it, else `docker-compose`. Project name:
 # $MESSENGER_PROJECT (default messenger); image: $MESSENGER_IMAGE (default messenger/server:dev).
+#
+# `up` also starts the `prometheus` service (compose profile `monitoring`, http://127.0.0.1:9090)
+# when deploy/build-prometheus-image.sh can build its image ($PROMETHEUS_IMAGE, default
+# messenger/prometheus:local) from the host's prometheus binary; otherwise it says why and deploys
+# the nodes alone. MESSENGER_PROMETHEUS=0 skips it; PROMETHEUS_PORT changes the host port.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -29,6 +34,10 @@ else
   exit 1
 fi
 COMPOSE+=(-f "$HERE/docker-compose.yml" -p "$PROJECT")
+export PROMETHEUS_IMAGE=${PROMETHEUS_IMAGE:-messenger/prometheus:local}
+export PROMETHEUS_PORT=${PROMETHEUS_PORT:-9090}
+# down, purge, logs and status cover the prometheus service too, whether or not it runs.
+WITH_PROMETHEUS=(--profile monitoring)
 
 container_of() { "${COMPOSE[@]}" ps -q "$1" 2>/dev/null; }
 
@@ -52,9 +61,28 @@ ready() {
   curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:800$n/health" 2>/dev/null
 }
 
+# Whether the prometheus service can run: its image exists or can be built now (reason on stderr).
+prometheus_image() {
+  if [ "${MESSENGER_PROMETHEUS:-1}" = 0 ]; then
+    echo "deploy: MESSENGER_PROMETHEUS=0: no Prometheus container" >&2
+    return 1
+  fi
+  "$HERE/build-prometheus-image.sh" "$PROMETHEUS_IMAGE"
+}
+
+prometheus_ready() { curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" 2>/dev/null; }
+
 up() {
-  local start=$SECONDS
-  "${COMPOSE[@]}" up -d
+  local start=$SECONDS profiles=() prometheus=""
+  if prometheus_image; then
+    profiles=("${WITH_PROMETHEUS[@]}")
+    prometheus=yes
+  else
+    echo "deploy: no Prometheus image could be built (reason above); deploying the nodes without it." >&2
+    echo "deploy: to scrape them with a Prometheus of your own, use deploy/prometheus/prometheus.yml" \
+      "(targets node1..3:8001 inside the compose network; 127.0.0.1:8001..8003 from the host)." >&2
+  fi
+  "${COMPOSE[@]}" "${profiles[@]}" up -d
   echo "deploy: waiting (up to ${WAIT_TIMEOUT}s) for ${NODES[*]} to report healthy"
   local line previous=""
   while true; do
@@ -80,6 +108,18 @@ up() {
     sleep 0.5
   done
   echo "deploy: all ${#NODES[@]} nodes healthy after $((SECONDS - start))s"
+  if [ -n "$prometheus" ]; then
+    local tries=0
+    until prometheus_ready; do
+      tries=$((tries + 1))
+      if [ "$tries" -ge 60 ]; then
+        echo "deploy: Prometheus is not ready after 30s (the nodes run regardless); its last log lines:" >&2
+        "${COMPOSE[@]}" "${profiles[@]}" logs --tail=20 prometheus >&2 || true
+        break
+      fi
+      sleep 0.5
+    done
+  fi
   status_lines
   cat <<EOF
 
@@ -88,6 +128,10 @@ Chat through the cluster (the client's default seeds are these three nodes; it f
   java -jar messenger-client/target/messenger-client-0.1.0-SNAPSHOT-app.jar alice lobby   (same thing)
 Status: make deploy-status   Logs: make deploy-logs   Stop: make deploy-stop (data kept)
 EOF
+  if [ -n "$prometheus" ]; then
+    echo "Prometheus (scrapes the three nodes, evaluates deploy/prometheus/alerts.yml): http://127.0.0.1:$PROMETHEUS_PORT"
+    echo "Grafana: import deploy/grafana/messenger-dashboard.json with that Prometheus as its data source."
+  fi
 }
 
 status_lines() {
@@ -98,13 +142,21 @@ status_lines() {
     s=$(admin_get "$i" /status) || s="(no answer on http://127.0.0.1:800$i/status)"
     printf '  %s  %-9s clients 127.0.0.1:700%s  %s\n' "$node" "$(health_of "$node")" "$i" "$s"
   done
+  local p up
+  p=$("${COMPOSE[@]}" "${WITH_PROMETHEUS[@]}" ps -q prometheus 2>/dev/null || true)
+  if [ -n "$p" ]; then
+    up=$(curl -fsS --max-time 2 "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query?query=up%3D%3D1" 2>/dev/null \
+      | grep -o '"__name__":"up"' | wc -l || true)
+    printf '  prometheus %-9s http://127.0.0.1:%s  (scrapes %s of 3 nodes)\n' \
+      "$(docker inspect -f '{{.State.Status}}' "$p" 2>/dev/null || echo absent)" "$PROMETHEUS_PORT" "${up:-?}"
+  fi
 }
 
 case "${1:-}" in
   up) up ;;
-  logs) "${COMPOSE[@]}" logs -f --tail=50 ;;
+  logs) "${COMPOSE[@]}" "${WITH_PROMETHEUS[@]}" logs -f --tail=50 ;;
   status) status_lines ;;
-  down) "${COMPOSE[@]}" down --remove-orphans && echo "deploy: stopped; data volumes kept (make deploy-stop DROP_DATA=1 removes them)" ;;
-  purge) "${COMPOSE[@]}" down --remove-orphans --volumes && echo "deploy: stopped; data volumes removed" ;;
+  down) "${COMPOSE[@]}" "${WITH_PROMETHEUS[@]}" down --remove-orphans && echo "deploy: stopped; data volumes kept (make deploy-stop DROP_DATA=1 removes them)" ;;
+  purge) "${COMPOSE[@]}" "${WITH_PROMETHEUS[@]}" down --remove-orphans --volumes && echo "deploy: stopped; data volumes removed" ;;
   *) echo "usage: $0 up|logs|status|down|purge" >&2; exit 2 ;;
 esac
