@@ -106,6 +106,9 @@ undeploy: deploy-stop
 #                       CONNECTIONS_ARGS add or override options of each step
 #   make bench-compare / bench-failover / bench-connections   one step alone
 #   make bench-jmh      the JMH microbenchmarks (JMH_ARGS, e.g. JMH_ARGS="ClientFrameCodec -f 1")
+#   make bench-metrics-overhead   full-speed throughput with node metrics on and off, alternating
+#                       on,off,on,off on a fresh local cluster each (about 2.5 minutes; stop `make run`
+#                       first); see scripts/metrics-overhead.sh
 BENCH_JAR   := messenger-bench/target/messenger-bench-$(VERSION)-app.jar
 BENCH_ARGS  ?=
 FAILOVER_ARGS ?=
@@ -113,7 +116,7 @@ CONNECTIONS_ARGS ?=
 JMH_ARGS    ?=
 SUDO        := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: bench bench-deps build-bench bench-jmh bench-compare bench-failover bench-connections
+.PHONY: bench bench-deps build-bench bench-jmh bench-compare bench-failover bench-connections bench-metrics-overhead
 
 bench-deps:
 	@command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || \
@@ -140,3 +143,6 @@ bench-connections: build-bench
 
 bench-jmh: build-bench
 	build/bench.app jmh $(JMH_ARGS)
+
+bench-metrics-overhead: build-bench build-server
+	scripts/metrics-overhead.sh
