@@ -33,7 +33,7 @@ cleanup() { scripts/local-cluster.sh stop >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 mkdir -p "$OUT"
 
-declare -a MODES RATES P99S
+declare -a MODES RATES P99S LOADS
 IFS=, read -r -a MODES <<<"$RUNS"
 n=0
 for mode in "${MODES[@]}"; do
@@ -44,7 +44,9 @@ for mode in "${MODES[@]}"; do
     *) echo "metrics-overhead: RUNS entries are on or off, not '$mode'" >&2; exit 2 ;;
   esac
   rm -rf "$RUN_DIR"
-  echo "== run $n/${#MODES[@]}: metrics $mode"
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  LOADS+=("$load")
+  echo "== run $n/${#MODES[@]}: metrics $mode (load average $load on $(nproc) cores)"
   MESSENGER_METRICS=$flag scripts/local-cluster.sh start >"$OUT/run-$n-$mode.cluster.log"
   code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 http://127.0.0.1:8001/metrics || true)
   if [[ $code != "$expect" ]]; then
@@ -65,14 +67,24 @@ for mode in "${MODES[@]}"; do
   P99S+=("${p99:-?}")
   printf '   acked sends/s %s, send->ack p99 %s ms\n' "$rate" "${p99:-?}"
   scripts/local-cluster.sh stop >/dev/null
+  for log in "$RUN_DIR"/node-*.log; do
+    cp "$log" "$OUT/run-$n-$mode.$(basename "$log")"
+  done
 done
 rm -rf "$RUN_DIR"
 
 echo
 echo "metrics overhead: full-speed throughput of a 3-node cluster, ${WARMUP} s warm-up + ${DURATION} s measured per run"
-printf '%-5s %-8s %15s %14s\n' run metrics "acked sends/s" "ack p99 ms"
+printf '%-5s %-8s %15s %14s %14s\n' run metrics "acked sends/s" "ack p99 ms" "load average"
 for i in "${!MODES[@]}"; do
-  printf '%-5s %-8s %15s %14s\n' "$((i + 1))" "${MODES[$i]}" "${RATES[$i]}" "${P99S[$i]}"
+  printf '%-5s %-8s %15s %14s %14s\n' "$((i + 1))" "${MODES[$i]}" "${RATES[$i]}" "${P99S[$i]}" "${LOADS[$i]}"
+done
+# Each on run against the off run next to it: pairs share the machine's load of their moment.
+for ((i = 0; i + 1 < ${#MODES[@]}; i += 2)); do
+  if [[ ${MODES[$i]} != "${MODES[$((i + 1))]}" ]]; then
+    awk -v a="${MODES[$i]}" -v ra="${RATES[$i]}" -v rb="${RATES[$((i + 1))]}" -v k="$((i / 2 + 1))" \
+      'BEGIN { on = a == "on" ? ra : rb; off = a == "on" ? rb : ra; if (off > 0) printf "pair %d: on/off %.3f\n", k, on / off }'
+  fi
 done
 summary=$(for i in "${!MODES[@]}"; do echo "${MODES[$i]} ${RATES[$i]}"; done | awk '
   { sum[$1] += $2; count[$1]++ }
