@@ -33,7 +33,7 @@ cleanup() { scripts/local-cluster.sh stop >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 mkdir -p "$OUT"
 
-declare -a MODES RATES P99S LOADS
+declare -a MODES RATES P99S LOADS EPOCHS
 IFS=, read -r -a MODES <<<"$RUNS"
 n=0
 for mode in "${MODES[@]}"; do
@@ -66,6 +66,10 @@ for mode in "${MODES[@]}"; do
   RATES+=("$rate")
   P99S+=("${p99:-?}")
   printf '   acked sends/s %s, send->ack p99 %s ms\n' "$rate" "${p99:-?}"
+  # Epoch 1 or 2 after start-up; more means leader elections during the run (a starved machine
+  # misses heartbeats), which cost throughput whatever the metrics setting.
+  epoch=$(curl -fsS --max-time 5 http://127.0.0.1:8001/status 2>/dev/null | grep -o '"epoch":[0-9]*' | cut -d: -f2 || true)
+  EPOCHS+=("${epoch:-?}")
   scripts/local-cluster.sh stop >/dev/null
   for log in "$RUN_DIR"/node-*.log; do
     cp "$log" "$OUT/run-$n-$mode.$(basename "$log")"
@@ -75,10 +79,12 @@ rm -rf "$RUN_DIR"
 
 echo
 echo "metrics overhead: full-speed throughput of a 3-node cluster, ${WARMUP} s warm-up + ${DURATION} s measured per run"
-printf '%-5s %-8s %15s %14s %14s\n' run metrics "acked sends/s" "ack p99 ms" "load average"
+printf '%-5s %-8s %15s %14s %14s %12s\n' run metrics "acked sends/s" "ack p99 ms" "load average" "final epoch"
 for i in "${!MODES[@]}"; do
-  printf '%-5s %-8s %15s %14s %14s\n' "$((i + 1))" "${MODES[$i]}" "${RATES[$i]}" "${P99S[$i]}" "${LOADS[$i]}"
+  printf '%-5s %-8s %15s %14s %14s %12s\n' "$((i + 1))" "${MODES[$i]}" "${RATES[$i]}" "${P99S[$i]}" "${LOADS[$i]}" \
+    "${EPOCHS[$i]}"
 done
+echo "(a final epoch above 2 means elections during the run, which slow it whatever the setting)"
 # Each on run against the off run next to it: pairs share the machine's load of their moment.
 for ((i = 0; i + 1 < ${#MODES[@]}; i += 2)); do
   if [[ ${MODES[$i]} != "${MODES[$((i + 1))]}" ]]; then
