@@ -38,7 +38,15 @@ public enum Setting {
     MAX_IN_FLIGHT("max-in-flight", "N", "256",
             "uncommitted sends per connection before the server stops reading from it, 1-100000"),
     DEDUP_WINDOW("dedup-window", "N", "4096",
-            "send sequences remembered per client id to acknowledge resends, 1024 (the client's largest buffer)-1000000");
+            "send sequences remembered per client id to acknowledge resends, 1024 (the client's largest buffer)-1000000"),
+
+    // User authentication (issue 10): signed tokens on hello, and the refusal to serve non-loopback clients without.
+    AUTH_HMAC_KEY_FILE("auth-hmac-key-file", "PATH", null,
+            "users must present an HS256 token signed with this shared key (32+ bytes) (default: none, anyone may claim any name)"),
+    AUTH_PUBLIC_KEY_FILE("auth-public-key-file", "PATH", null,
+            "users must present an ES256 or RS256 token verified with this PEM public key (default: none)"),
+    INSECURE("insecure", null, "false",
+            "allow clients on a non-loopback --client-host without token authentication");
 
     private final String flag;
     private final String label;
@@ -50,6 +58,11 @@ public enum Setting {
         this.label = label;
         this.defaultValue = defaultValue;
         this.description = description;
+    }
+
+    /** Whether this is an on/off switch: {@code --insecure} alone means true, and it takes no label. */
+    public boolean isSwitch() {
+        return label == null;
     }
 
     /** The long option without dashes, also the key in a config file. */

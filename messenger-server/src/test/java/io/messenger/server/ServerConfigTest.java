@@ -22,7 +22,17 @@ class ServerConfigTest {
         return new ServerCommandLine().parse(args, env, new PrintWriter(out), new PrintWriter(err));
     }
 
+    /**
+     * Runs with {@code MESSENGER_INSECURE=true} unless {@code env} says otherwise: the default client host is
+     * 0.0.0.0, which without a token key is refused (see {@link #aNonLoopbackClientHostWithoutAuthIsRefused}).
+     */
     private ServerConfig run(Map<String, String> env, String... args) {
+        Map<String, String> withInsecure = new java.util.HashMap<>(Map.of("MESSENGER_INSECURE", "true"));
+        withInsecure.putAll(env);
+        return runExactly(withInsecure, args);
+    }
+
+    private ServerConfig runExactly(Map<String, String> env, String... args) {
         ServerCommandLine.Outcome outcome = parse(env, args);
         assertThat(outcome).as(err.toString()).isInstanceOf(ServerCommandLine.Outcome.Run.class);
         return ((ServerCommandLine.Outcome.Run) outcome).config();
