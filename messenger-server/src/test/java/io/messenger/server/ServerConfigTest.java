@@ -91,6 +91,43 @@ class ServerConfigTest {
     }
 
     @Test
+    void aNonLoopbackClientHostWithoutAuthIsRefused(@TempDir Path dir) throws Exception {
+        err.getBuffer().setLength(0);
+        assertThat(parse(Map.of())).as("the default client host 0.0.0.0 without a key")
+                .isEqualTo(new ServerCommandLine.Outcome.Exit(ServerCommandLine.USAGE_ERROR));
+        assertThat(err.toString()).startsWith("error: --client-host (MESSENGER_CLIENT_HOST) 0.0.0.0 lets clients"
+                + " connect from the network").contains("--insecure").contains("--auth-hmac-key-file");
+        assertThat(parse(Map.of(), "--client-host", "192.0.2.1", "--insecure=false"))
+                .isEqualTo(new ServerCommandLine.Outcome.Exit(ServerCommandLine.USAGE_ERROR));
+
+        assertThat(runExactly(Map.of(), "--client-host", "127.0.0.1").insecure()).isFalse();
+        assertThat(runExactly(Map.of(), "--client-host", "localhost").authenticatesUsers()).isFalse();
+        assertThat(runExactly(Map.of(), "--client-host", "::1").clientHost()).isEqualTo("::1");
+        assertThat(runExactly(Map.of(), "--insecure").insecure()).as("--insecure alone").isTrue();
+        assertThat(runExactly(Map.of("MESSENGER_INSECURE", "true")).insecure()).isTrue();
+        Path key = Files.write(dir.resolve("token-key"), new byte[32]);
+        ServerConfig withKey = runExactly(Map.of(), "--auth-hmac-key-file", key.toString());
+        assertThat(withKey.authenticatesUsers()).isTrue();
+        assertThat(withKey.describe()).contains("auth-hmac-key-file").contains(key.toString());
+    }
+
+    @Test
+    void tokenKeyFilesAreCheckedAtStart(@TempDir Path dir) throws Exception {
+        Path shortKey = Files.write(dir.resolve("short"), new byte[16]);
+        assertBad(new String[] {"--auth-hmac-key-file", shortKey.toString()},
+                "--auth-hmac-key-file (MESSENGER_AUTH_HMAC_KEY_FILE) names an unusable key: The HMAC key file");
+        assertBad(new String[] {"--auth-public-key-file", dir.resolve("absent.pem").toString()},
+                "must name a readable file");
+        assertBad(new String[] {"--auth-public-key-file", shortKey.toString()}, "no PEM");
+        Path key = Files.write(dir.resolve("key"), new byte[32]);
+        Path pub = dir.resolve("public.pem");
+        io.messenger.server.auth.TokenKeys.generateEcKeyPair(dir.resolve("private.pem"), pub);
+        assertThat(runExactly(Map.of(), "--auth-public-key-file", pub.toString()).authenticatesUsers()).isTrue();
+        assertBad(new String[] {"--auth-hmac-key-file", key.toString(), "--auth-public-key-file", pub.toString()},
+                "one key");
+    }
+
+    @Test
     void durationsTakeUnits() {
         assertThat(ServerConfig.parseDuration("250ms")).isEqualTo(Duration.ofMillis(250));
         assertThat(ServerConfig.parseDuration("2m")).isEqualTo(Duration.ofMinutes(2));
