@@ -1,6 +1,7 @@
 package io.messenger.client.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.messenger.client.FakeCluster;
 import io.messenger.client.FakeServer;
@@ -8,11 +9,16 @@ import io.messenger.proto.client.Hello;
 import io.messenger.proto.client.Rejection;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
+import java.io.PipedInputStream;
+import java.io.PipedOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -70,6 +76,29 @@ class ChatCliTokenTest {
         assertThat(cli(Map.of(), "--servers", s1.hostPort(), "--token", "t", "alice", "lobby"))
                 .isEqualTo(ExitCode.AUTH_FAILED);
         assertThat(s1.hellos).as("refused once each, never retried").hasSize(2);
+    }
+
+    @Test
+    void theTokenFileIsReadAgainBeforeAReconnect(@TempDir Path dir) throws Exception {
+        FakeServer s1 = cluster.node(1);
+        Path file = Files.writeString(dir.resolve("token"), "first.token.x\n");
+        PipedOutputStream typing = new PipedOutputStream();
+        PipedInputStream stdin = new PipedInputStream(typing);
+        ByteArrayOutputStream sink = new ByteArrayOutputStream();
+        CompletableFuture<Integer> exit = CompletableFuture.supplyAsync(() -> ChatCli.run(new String[] {
+            "--servers", s1.hostPort(), "--token-file", file.toString(), "alice", "lobby"}, stdin,
+                new PrintStream(sink, true, StandardCharsets.UTF_8), new PrintStream(sink, true, StandardCharsets.UTF_8),
+                Map.of(), false));
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> s1.sessionCount() == 1);
+            Files.writeString(file, "refreshed.token.x\n");
+            s1.dropConnections();
+            await().atMost(Duration.ofSeconds(10)).until(() -> s1.hellos.size() == 2 && s1.sessionCount() == 1);
+        } finally {
+            typing.close(); // end of input: the CLI leaves
+        }
+        assertThat(exit.get(10, TimeUnit.SECONDS)).isZero();
+        assertThat(s1.hellos).extracting(Hello::getToken).containsExactly("first.token.x", "refreshed.token.x");
     }
 
     @Test
