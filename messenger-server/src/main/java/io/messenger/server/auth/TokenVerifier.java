@@ -30,8 +30,9 @@ import java.util.Optional;
  * its one algorithm (HS256 with a shared key, ES256 or RS256 with a public key; {@code alg} values other than that
  * one, {@code none} included, are refused before any signature check), then {@code exp} (required), {@code nbf}
  * (if present), {@code sub} (must be the Hello's username) and, if present, {@code rooms} (the rooms the token
- * may join). Immutable and thread-safe; verification is a few microseconds of CPU (HMAC) to well under a
- * millisecond (ECDSA, RSA), so it runs inline on the event loop. Sentences never repeat the token.
+ * may join). Immutable and thread-safe; it runs inline on the event loop. Measured on a loaded 2-core machine,
+ * HS256 and RS256 take a few hundred microseconds per check and ES256 about 2 ms (see the README's Security:
+ * users). Sentences never repeat the token.
  */
 public final class TokenVerifier implements ClientAuthenticator {
 
