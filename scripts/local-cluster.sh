@@ -2,7 +2,8 @@
 # Starts, stops and inspects a local cluster of server processes under ./run.
 #
 # Node N listens on 127.0.0.1 only: for clients on 700N, for peers on 900N and for admin
-# requests on 800N;
+# requests on 800N (loopback is also what lets its clients in without a token key: no user
+# authentication, which start-up says loudly);
 # its data lives in run/node-N/, its log in run/node-N.log and its PID in run/node-N.pid.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -114,6 +115,9 @@ cmd_start() {
         echo "  node $i  pid $(pid_of "$i")  clients 127.0.0.1:$(client_port "$i")  peers :$(peer_port "$i")  admin http://127.0.0.1:$(admin_port "$i")/status  log $RUN_DIR/node-$i.log"
     done
     echo "chat with:  ./build/client.app alice lobby"
+    echo "!!! dev default: user authentication is OFF. Clients connect on 127.0.0.1 only, but any local"
+    echo "!!! process may join as any username (alice, admin, ...). For signed tokens see the README's"
+    echo "!!! 'Security: users' (server.app token, --auth-hmac-key-file)."
 }
 
 cmd_stop() {

@@ -6,6 +6,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 /**
@@ -22,6 +23,8 @@ import java.util.regex.Pattern;
  * @param reconnectTimeout how long to keep looking for a leader after a loss; {@code null} means forever
  * @param initialBackoff first retry delay
  * @param maxBackoff cap of the retry delay
+ * @param tokenSupplier asked for the signed token (JWT) before every connection attempt, so a refreshed one is sent
+ *     on reconnect; {@code null}, or a supplier answering {@code null} or empty, sends none
  */
 public record ClientConfig(
         List<InetSocketAddress> servers,
@@ -34,7 +37,8 @@ public record ClientConfig(
         Duration joinTimeout,
         Duration reconnectTimeout,
         Duration initialBackoff,
-        Duration maxBackoff) {
+        Duration maxBackoff,
+        Supplier<String> tokenSupplier) {
 
     /** Names of users and rooms: the protocol's rule, which the server checks too. */
     public static final Pattern NAME = NameRules.USERNAME_OR_ROOM;

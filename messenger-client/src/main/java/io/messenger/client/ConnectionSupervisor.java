@@ -275,14 +275,31 @@ final class ConnectionSupervisor {
                         + describe(f.cause()) + ")");
             } else if (!a.over) {
                 a.lastHeardNanos = System.nanoTime();
+                String token;
+                try {
+                    token = currentToken();
+                } catch (RuntimeException e) {
+                    attemptFailed(a, "the token supplier failed (" + describe(e) + ")");
+                    return;
+                }
                 a.channel.writeAndFlush(envelope().setHello(Hello.newBuilder()
                         .setUsername(config.username())
                         .setRoom(config.room())
                         .setClientId(config.clientId())
                         .setResume(welcomedOnce)
-                        .setResumeAfter(lastSeenRoomSeq)).build());
+                        .setResumeAfter(lastSeenRoomSeq)
+                        .setToken(token)).build());
             }
         });
+    }
+
+    /** Asked anew for every attempt, so a refreshed token reaches the next node. */
+    private String currentToken() {
+        if (config.tokenSupplier() == null) {
+            return "";
+        }
+        String token = config.tokenSupplier().get();
+        return token == null ? "" : token.strip();
     }
 
     /**
@@ -564,8 +581,9 @@ final class ConnectionSupervisor {
 
     private static boolean isTerminal(Rejection.Reason reason) {
         return switch (reason) {
+            // Another node would answer a bad token the same way: retrying only repeats the refusal.
             case TOO_MANY_DEVICES, INVALID_USERNAME, INVALID_ROOM, INVALID_CLIENT_ID, UNSUPPORTED_VERSION,
-                    PROTOCOL_ERROR -> true;
+                    PROTOCOL_ERROR, UNAUTHENTICATED, ROOM_NOT_ALLOWED -> true;
             default -> false;
         };
     }

@@ -18,6 +18,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -165,6 +166,7 @@ public final class MessengerClient implements AutoCloseable {
         private Executor callbackExecutor;
         /** A Micrometer {@code MeterRegistry}; kept as Object so the builder's code loads no Micrometer type. */
         private Object meterRegistry;
+        private Supplier<String> tokenSupplier;
 
         private Builder() {
         }
@@ -239,6 +241,27 @@ public final class MessengerClient implements AutoCloseable {
             return this;
         }
 
+        /**
+         * The signed token (JWT) a cluster with user authentication requires, its {@code sub} this client's username.
+         * A cluster refusing it fails {@link #connect()} for good with a {@link RejectedException} of reason
+         * {@code UNAUTHENTICATED} (or {@code ROOM_NOT_ALLOWED}). Replaces any {@link #tokenSupplier(Supplier)}.
+         */
+        public Builder token(String token) {
+            this.tokenSupplier = token == null ? null : () -> token;
+            return this;
+        }
+
+        /**
+         * Asked for the token before every connection attempt, the first and each reconnect, so a long-lived client
+         * can hand over a refreshed token before the old one expires. It runs on the client's network thread: return
+         * a token already at hand (refresh it elsewhere), never block. A supplier that throws fails that attempt,
+         * which is retried like an unreachable node. Replaces any {@link #token(String)}.
+         */
+        public Builder tokenSupplier(Supplier<String> supplier) {
+            this.tokenSupplier = supplier;
+            return this;
+        }
+
         /** Runs on the given group (which the client then never shuts down) instead of a private one. */
         public Builder eventLoopGroup(EventLoopGroup group) {
             this.eventLoopGroup = group;
@@ -287,7 +310,7 @@ public final class MessengerClient implements AutoCloseable {
             }
             String id = clientId != null ? clientId : UUID.randomUUID().toString();
             return new ClientConfig(servers, username, room, id, maxPendingSends, pongTimeout,
-                    connectTimeout, joinTimeout, reconnectTimeout, initialBackoff, maxBackoff);
+                    connectTimeout, joinTimeout, reconnectTimeout, initialBackoff, maxBackoff, tokenSupplier);
         }
     }
 }

@@ -2,7 +2,7 @@ package io.messenger.client;
 
 import io.messenger.proto.client.Rejection;
 
-/** The cluster refused the session for good (too many devices, invalid name, unsupported version, ...). */
+/** The cluster refused the session for good (too many devices, invalid name or token, unsupported version, ...). */
 public class RejectedException extends MessengerException {
 
     private final Rejection.Reason reason;
@@ -15,5 +15,10 @@ public class RejectedException extends MessengerException {
     /** Why the cluster refused. */
     public Rejection.Reason reason() {
         return reason;
+    }
+
+    /** Whether the token was refused: missing, invalid, expired, for another user, or not for this room. */
+    public boolean isAuthenticationFailure() {
+        return reason == Rejection.Reason.UNAUTHENTICATED || reason == Rejection.Reason.ROOM_NOT_ALLOWED;
     }
 }

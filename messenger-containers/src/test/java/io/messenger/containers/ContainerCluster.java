@@ -102,6 +102,9 @@ final class ContainerCluster implements AutoCloseable {
                     .withEnv("MESSENGER_NODE_ID", Integer.toString(id))
                     .withEnv("MESSENGER_PEERS", peers)
                     .withEnv("MESSENGER_ADVERTISED_CLIENT_ADDRESS", "127.0.0.1:" + clientPort)
+                    // Clients arrive on the container's 0.0.0.0 without tokens, which a node refuses to
+                    // serve unless told it is meant (the published ports are loopback-only on the host).
+                    .withEnv("MESSENGER_INSECURE", "true")
                     .withEnv("JAVA_TOOL_OPTIONS", JVM_OPTIONS)
                     .withCreateContainerCmdModifier(cmd -> {
                         ExposedPort client = ExposedPort.tcp(CLIENT_PORT);

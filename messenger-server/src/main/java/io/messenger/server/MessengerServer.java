@@ -9,6 +9,7 @@ import io.messenger.cluster.admin.AdminHttpServer;
 import io.messenger.cluster.admin.ClusterMetrics;
 import io.messenger.cluster.admin.ClusterNodeMetrics;
 import io.messenger.proto.client.SendFailed;
+import io.messenger.server.auth.TokenCommand;
 import io.messenger.server.chat.ChatStateMachine;
 import io.messenger.server.chat.LeaderDuties;
 import io.messenger.server.chat.LocalConnections;
@@ -20,6 +21,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -46,6 +49,9 @@ public final class MessengerServer implements AutoCloseable {
     /** A running replicated log: what the server proposes to, reports and finally stops. */
     public record StartedCluster(Replicator replicator, Supplier<Map<String, Object>> statusReport,
                                  AutoCloseable stopper) {}
+
+    /** {@code server.app token ...} mints a user token instead of running a node. */
+    static final String TOKEN_COMMAND = "token";
 
     private final ServerConfig config;
     private final LocalConnections connections = new LocalConnections();
@@ -86,7 +92,8 @@ public final class MessengerServer implements AutoCloseable {
                     System::currentTimeMillis).start();
             server.clients = ClientServer.start(new ClientServerContext(config.nodeId(), replicator, server.chat,
                     server.connections, config.maxMessageBytes(), config.maxFrameBytes(), config.idleTimeout(),
-                    config.maxInFlight(), System::currentTimeMillis, server.traffic), config.clientHost(), config.clientPort());
+                    config.maxInFlight(), System::currentTimeMillis, server.traffic,
+                    config.clientAuthenticator(Clock.systemUTC())), config.clientHost(), config.clientPort());
             // --metrics=false: no registry, so no latency is timed and /metrics is not served.
             server.metrics = config.metrics() ? server.bindMetrics(replicator) : null;
             PrometheusMeterRegistry registry = server.metrics;
@@ -99,6 +106,16 @@ public final class MessengerServer implements AutoCloseable {
         log.info("node {} serves clients on {}:{} (advertised as {}), admin on {}:{}", config.nodeId(),
                 config.clientHost(), server.clientPort(), config.advertisedClientAddress(), config.adminHost(),
                 server.adminPort());
+        if (config.authenticatesUsers()) {
+            log.info("node {}: users must present a signed token ({}) on hello", config.nodeId(),
+                    config.authHmacKeyFile() != null ? "HS256, key " + config.authHmacKeyFile()
+                            : "ES256/RS256, public key " + config.authPublicKeyFile());
+        } else {
+            log.warn("!!! node {}: USER AUTHENTICATION IS OFF: any client that reaches {}:{} may claim any username"
+                    + " (alice, admin, ...). Give --auth-hmac-key-file or --auth-public-key-file to require signed"
+                    + " tokens.{}", config.nodeId(), config.clientHost(), server.clientPort(),
+                    config.insecure() ? " (--insecure is set)" : "");
+        }
         return server;
     }
 
@@ -240,6 +257,11 @@ public final class MessengerServer implements AutoCloseable {
     public static void main(String[] args) throws InterruptedException {
         PrintWriter out = new PrintWriter(System.out, true, StandardCharsets.UTF_8);
         PrintWriter err = new PrintWriter(System.err, true, StandardCharsets.UTF_8);
+        if (args.length > 0 && TOKEN_COMMAND.equals(args[0])) {
+            System.exit(TokenCommand.run(Arrays.copyOfRange(args, 1, args.length), out, err, Clock.systemUTC(),
+                    ServerConfig::parseDuration));
+            return;
+        }
         ServerCommandLine.Outcome outcome = new ServerCommandLine().parse(args, System.getenv(), out, err);
         if (outcome instanceof ServerCommandLine.Outcome.Exit exit) {
             System.exit(exit.code());

@@ -34,13 +34,20 @@ public final class ServerCommandLine {
                 "A node of the fault-tolerant chat messenger cluster.",
                 "Each setting is taken from its flag, else from the environment variable MESSENGER_<FLAG>"
                         + " (e.g. MESSENGER_NODE_ID), else from the --config file (key = flag name without"
-                        + " dashes, e.g. node-id=2), else from its default.");
+                        + " dashes, e.g. node-id=2), else from its default.",
+                "'server.app token --help' tells how to create a token key and mint user tokens.");
         spec.addOption(OptionSpec.builder("--config").paramLabel("FILE").type(String.class)
                 .description("properties file with settings (keys like node-id, client-port)").build());
         for (Setting s : Setting.values()) {
             String dflt = s.defaultValue() == null ? "" : " (default: " + s.defaultValue() + ")";
-            spec.addOption(OptionSpec.builder(s.flag()).paramLabel(s.label()).type(String.class)
-                    .description(s.description() + dflt + "; env " + s.environmentVariable()).build());
+            OptionSpec.Builder option = OptionSpec.builder(s.flag()).type(String.class)
+                    .description(s.description() + dflt + "; env " + s.environmentVariable());
+            if (s.isSwitch()) {
+                option.arity("0..1").paramLabel("true|false").fallbackValue("true");
+            } else {
+                option.paramLabel(s.label());
+            }
+            spec.addOption(option.build());
         }
         commandLine = new CommandLine(spec);
     }

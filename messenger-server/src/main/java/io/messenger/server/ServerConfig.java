@@ -3,9 +3,14 @@ package io.messenger.server;
 import io.messenger.cluster.ClusterConfig;
 import io.messenger.cluster.Member;
 import io.messenger.proto.SendWindow;
+import io.messenger.server.auth.ClientAuthenticator;
+import io.messenger.server.auth.TokenVerifier;
 import io.messenger.server.chat.ChatLimits;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
@@ -48,6 +53,9 @@ public record ServerConfig(
         int maxInFlight,
         int dedupWindow,
         boolean metrics,
+        Path authHmacKeyFile,
+        Path authPublicKeyFile,
+        boolean insecure,
         Map<Setting, String> sources) {
 
     /**
@@ -195,10 +203,33 @@ public record ServerConfig(
                     + " unacknowledged (an older resend would be refused although it was delivered), got " + dedupWindow);
         }
 
-        return new ServerConfig(nodeId, raw.get(Setting.CLIENT_HOST), clientPort, raw.get(Setting.PEER_HOST),
+        Path hmacKeyFile = keyFile(raw, Setting.AUTH_HMAC_KEY_FILE);
+        Path publicKeyFile = keyFile(raw, Setting.AUTH_PUBLIC_KEY_FILE);
+        if (hmacKeyFile != null && publicKeyFile != null) {
+            throw bad(Setting.AUTH_PUBLIC_KEY_FILE, "cannot be combined with " + Setting.AUTH_HMAC_KEY_FILE.flag()
+                    + "; a cluster verifies tokens with one key");
+        }
+        if (hmacKeyFile != null || publicKeyFile != null) {
+            Setting which = hmacKeyFile != null ? Setting.AUTH_HMAC_KEY_FILE : Setting.AUTH_PUBLIC_KEY_FILE;
+            try {
+                TokenVerifier.fromFiles(hmacKeyFile, publicKeyFile, Clock.systemUTC());
+            } catch (IllegalArgumentException e) {
+                throw bad(which, "names an unusable key: " + stripDot(e.getMessage()));
+            }
+        }
+        boolean insecure = bool(get, Setting.INSECURE);
+        String clientHost = raw.get(Setting.CLIENT_HOST);
+        if (hmacKeyFile == null && publicKeyFile == null && !insecure && !isLoopback(clientHost)) {
+            throw bad(Setting.CLIENT_HOST, clientHost + " lets clients connect from the network, and without "
+                    + Setting.AUTH_HMAC_KEY_FILE.flag() + " or " + Setting.AUTH_PUBLIC_KEY_FILE.flag()
+                    + " any of them may claim any username; give a token key, bind clients to loopback with "
+                    + Setting.CLIENT_HOST.flag() + " 127.0.0.1, or accept that with " + Setting.INSECURE.flag());
+        }
+
+        return new ServerConfig(nodeId, clientHost, clientPort, raw.get(Setting.PEER_HOST),
                 peerPort, raw.get(Setting.ADMIN_HOST), adminPort, members, advertised, clusterName, Path.of(dataDir),
                 peerSecretFile, historySize, retained, maxDevices, maxMessage, maxFrame, idle, grace, heartbeat, election,
-                maxInFlight, dedupWindow, bool(get, Setting.METRICS), from);
+                maxInFlight, dedupWindow, bool(get, Setting.METRICS), hmacKeyFile, publicKeyFile, insecure, from);
     }
 
     /** Defaults only (plus nothing else): a single node on the standard ports. */
@@ -211,6 +242,26 @@ public record ServerConfig(
         return new ClusterConfig(nodeId, members, dataDir, peerHost, advertisedClientAddress, clusterName,
                 heartbeat, electionTimeout, ClusterConfig.DEFAULT_MAX_FRAME_BYTES,
                 ClusterConfig.DEFAULT_MAX_APPEND_ENTRIES, ClusterConfig.DEFAULT_MAX_APPEND_BYTES, peerSecretFile);
+    }
+
+    /** Whether clients must present a signed token on hello. */
+    public boolean authenticatesUsers() {
+        return authHmacKeyFile != null || authPublicKeyFile != null;
+    }
+
+    /** What checks a client's hello: its token when a key is configured, nothing otherwise. */
+    public ClientAuthenticator clientAuthenticator(Clock clock) {
+        return authenticatesUsers() ? TokenVerifier.fromFiles(authHmacKeyFile, authPublicKeyFile, clock)
+                : ClientAuthenticator.OPEN;
+    }
+
+    /** Whether the interface (a name or address) is the loopback one; an unresolvable name is not. */
+    static boolean isLoopback(String host) {
+        try {
+            return InetAddress.getByName(host).isLoopbackAddress();
+        } catch (UnknownHostException e) {
+            return false;
+        }
     }
 
     /** The chat state machine's part of the configuration; equal on every node of a cluster. */
@@ -245,6 +296,11 @@ public record ServerConfig(
         values.put(Setting.MAX_IN_FLIGHT, maxInFlight);
         values.put(Setting.DEDUP_WINDOW, dedupWindow);
         values.put(Setting.METRICS, metrics);
+        values.put(Setting.AUTH_HMAC_KEY_FILE, authHmacKeyFile == null ? "none"
+                : authHmacKeyFile.toAbsolutePath().normalize());
+        values.put(Setting.AUTH_PUBLIC_KEY_FILE, authPublicKeyFile == null ? "none"
+                : authPublicKeyFile.toAbsolutePath().normalize());
+        values.put(Setting.INSECURE, insecure);
         StringBuilder out = new StringBuilder("effective configuration of node ").append(nodeId).append(':');
         for (Setting s : Setting.values()) {
             out.append(String.format(Locale.ROOT, "%n  %-26s %-40s (%s)", s.key(), values.get(s),
@@ -258,13 +314,29 @@ public record ServerConfig(
         return ms % 1000 == 0 ? (ms / 1000) + "s" : ms + "ms";
     }
 
+    private static Path keyFile(Map<Setting, String> raw, Setting s) {
+        String value = raw.get(s);
+        if (value == null || value.isEmpty()) {
+            return null;
+        }
+        Path file = Path.of(value);
+        if (!Files.isReadable(file)) {
+            throw bad(s, "must name a readable file, got '" + file + "'");
+        }
+        return file;
+    }
+
     private static boolean bool(Function<Setting, String> get, Setting s) {
         String value = get.apply(s).toLowerCase(Locale.ROOT);
         return switch (value) {
-            case "true", "yes", "on" -> true;
-            case "false", "no", "off" -> false;
-            default -> throw bad(s, "must be true or false, got '" + get.apply(s) + "'");
+            case "true", "yes", "on", "1" -> true;
+            case "false", "no", "off", "0" -> false;
+            default -> throw bad(s, "must be true or false, got '" + value + "'");
         };
+    }
+
+    private static String stripDot(String sentence) {
+        return sentence.endsWith(".") ? sentence.substring(0, sentence.length() - 1) : sentence;
     }
 
     private static int integer(Function<Setting, String> get, Setting s, int min, int max) {

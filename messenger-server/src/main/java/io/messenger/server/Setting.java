@@ -42,7 +42,14 @@ public enum Setting {
 
     // metrics (issue 12): switch the meters off, e.g. to measure what they cost
     METRICS("metrics", "BOOL", "true",
-            "Prometheus meters on the admin port's /metrics; false: no registry, no latency histograms, /metrics is 404");
+            "Prometheus meters on the admin port's /metrics; false: no registry, no latency histograms, /metrics is 404"),
+    // User authentication (issue 10): signed tokens on hello, and the refusal to serve non-loopback clients without.
+    AUTH_HMAC_KEY_FILE("auth-hmac-key-file", "PATH", null,
+            "users must present an HS256 token signed with this shared key (32+ bytes) (default: none, anyone may claim any name)"),
+    AUTH_PUBLIC_KEY_FILE("auth-public-key-file", "PATH", null,
+            "users must present an ES256 or RS256 token verified with this PEM public key (default: none)"),
+    INSECURE("insecure", null, "false",
+            "allow clients on a non-loopback --client-host without token authentication");
 
     private final String flag;
     private final String label;
@@ -54,6 +61,11 @@ public enum Setting {
         this.label = label;
         this.defaultValue = defaultValue;
         this.description = description;
+    }
+
+    /** Whether this is an on/off switch: {@code --insecure} alone means true, and it takes no label. */
+    public boolean isSwitch() {
+        return label == null;
     }
 
     /** The long option without dashes, also the key in a config file. */

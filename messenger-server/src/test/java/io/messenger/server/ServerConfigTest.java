@@ -22,7 +22,17 @@ class ServerConfigTest {
         return new ServerCommandLine().parse(args, env, new PrintWriter(out), new PrintWriter(err));
     }
 
+    /**
+     * Runs with {@code MESSENGER_INSECURE=true} unless {@code env} says otherwise: the default client host is
+     * 0.0.0.0, which without a token key is refused (see {@link #aNonLoopbackClientHostWithoutAuthIsRefused}).
+     */
     private ServerConfig run(Map<String, String> env, String... args) {
+        Map<String, String> withInsecure = new java.util.HashMap<>(Map.of("MESSENGER_INSECURE", "true"));
+        withInsecure.putAll(env);
+        return runExactly(withInsecure, args);
+    }
+
+    private ServerConfig runExactly(Map<String, String> env, String... args) {
         ServerCommandLine.Outcome outcome = parse(env, args);
         assertThat(outcome).as(err.toString()).isInstanceOf(ServerCommandLine.Outcome.Run.class);
         return ((ServerCommandLine.Outcome.Run) outcome).config();
@@ -78,6 +88,43 @@ class ServerConfigTest {
         assertThat(c.describe()).contains("peer-secret-file").contains(secret.toString());
         assertBad(new String[] {"--peer-secret-file", dir.resolve("absent").toString()},
                 "--peer-secret-file (MESSENGER_PEER_SECRET_FILE) must name a readable file");
+    }
+
+    @Test
+    void aNonLoopbackClientHostWithoutAuthIsRefused(@TempDir Path dir) throws Exception {
+        err.getBuffer().setLength(0);
+        assertThat(parse(Map.of())).as("the default client host 0.0.0.0 without a key")
+                .isEqualTo(new ServerCommandLine.Outcome.Exit(ServerCommandLine.USAGE_ERROR));
+        assertThat(err.toString()).startsWith("error: --client-host (MESSENGER_CLIENT_HOST) 0.0.0.0 lets clients"
+                + " connect from the network").contains("--insecure").contains("--auth-hmac-key-file");
+        assertThat(parse(Map.of(), "--client-host", "192.0.2.1", "--insecure=false"))
+                .isEqualTo(new ServerCommandLine.Outcome.Exit(ServerCommandLine.USAGE_ERROR));
+
+        assertThat(runExactly(Map.of(), "--client-host", "127.0.0.1").insecure()).isFalse();
+        assertThat(runExactly(Map.of(), "--client-host", "localhost").authenticatesUsers()).isFalse();
+        assertThat(runExactly(Map.of(), "--client-host", "::1").clientHost()).isEqualTo("::1");
+        assertThat(runExactly(Map.of(), "--insecure").insecure()).as("--insecure alone").isTrue();
+        assertThat(runExactly(Map.of("MESSENGER_INSECURE", "true")).insecure()).isTrue();
+        Path key = Files.write(dir.resolve("token-key"), new byte[32]);
+        ServerConfig withKey = runExactly(Map.of(), "--auth-hmac-key-file", key.toString());
+        assertThat(withKey.authenticatesUsers()).isTrue();
+        assertThat(withKey.describe()).contains("auth-hmac-key-file").contains(key.toString());
+    }
+
+    @Test
+    void tokenKeyFilesAreCheckedAtStart(@TempDir Path dir) throws Exception {
+        Path shortKey = Files.write(dir.resolve("short"), new byte[16]);
+        assertBad(new String[] {"--auth-hmac-key-file", shortKey.toString()},
+                "--auth-hmac-key-file (MESSENGER_AUTH_HMAC_KEY_FILE) names an unusable key: The HMAC key file");
+        assertBad(new String[] {"--auth-public-key-file", dir.resolve("absent.pem").toString()},
+                "must name a readable file");
+        assertBad(new String[] {"--auth-public-key-file", shortKey.toString()}, "no PEM");
+        Path key = Files.write(dir.resolve("key"), new byte[32]);
+        Path pub = dir.resolve("public.pem");
+        io.messenger.server.auth.TokenKeys.generateEcKeyPair(dir.resolve("private.pem"), pub);
+        assertThat(runExactly(Map.of(), "--auth-public-key-file", pub.toString()).authenticatesUsers()).isTrue();
+        assertBad(new String[] {"--auth-hmac-key-file", key.toString(), "--auth-public-key-file", pub.toString()},
+                "one key");
     }
 
     @Test

@@ -4,15 +4,19 @@ import io.messenger.client.MessengerClient;
 import io.messenger.client.MessengerListener;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.function.Function;
+import java.util.function.Supplier;
 import org.jline.terminal.TerminalBuilder;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -29,12 +33,19 @@ import picocli.CommandLine.Parameters;
         description = {"Chat in a room of a messenger cluster.",
             "On a terminal: interactive (/who, /quit, Ctrl-D). Otherwise: sends each stdin line, prints the room "
                 + "transcript on stdout and exits once every line is acknowledged."},
-        footer = {"", "Exit codes: 0 ok, 1 error or connection lost for good, 2 usage or invalid name,",
-            "3 too many devices for this username, 4 some lines not acknowledged in time (scripted)."})
+        footer = {"", "A cluster with user authentication needs a token for <username>: --token-file, $"
+                + "MESSENGER_TOKEN or --token",
+            "(its operator mints one with 'server.app token'). --token shows in the process list; prefer the others.",
+            "", "Exit codes: 0 ok, 1 error or connection lost for good, 2 usage or invalid name,",
+            "3 too many devices for this username, 4 some lines not acknowledged in time (scripted),",
+            "5 the token was refused (missing, invalid, expired, for another user or another room)."})
 public final class ChatCli implements Callable<Integer> {
 
     static final String DEFAULT_SERVERS = "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003";
     static final String SERVERS_ENV = "MESSENGER_SERVERS";
+    static final String TOKEN_ENV = "MESSENGER_TOKEN";
+    /** A token is a few hundred bytes; a file much larger than this is not one. */
+    private static final long MAX_TOKEN_FILE_BYTES = 64 * 1024;
 
     @Parameters(index = "0", paramLabel = "<username>", description = "Your name: 1-32 of A-Z a-z 0-9 _ . -")
     private String username;
@@ -71,6 +82,14 @@ public final class ChatCli implements Callable<Integer> {
             converter = DurationConverter.class,
             description = "After a lost connection, how long to keep trying before giving up; 0 = forever (default ${DEFAULT-VALUE}).")
     private Duration reconnectTimeout;
+
+    @Option(names = "--token", paramLabel = "<jwt>",
+            description = "Signed token for <username>, if the cluster requires one. Default: $" + TOKEN_ENV + ".")
+    private String token;
+
+    @Option(names = "--token-file", paramLabel = "<path>",
+            description = "Read the token from this file, again before every reconnect (so it may be refreshed).")
+    private Path tokenFile;
 
     @Option(names = "--scripted", description = "Scripted mode even on a terminal.")
     private boolean scripted;
@@ -122,6 +141,43 @@ public final class ChatCli implements Callable<Integer> {
         return cmd.execute(args);
     }
 
+    /**
+     * Where the token comes from, first given wins: {@code --token}, {@code --token-file} (read now, to fail early,
+     * and again before every reconnect), {@code $MESSENGER_TOKEN}; null for none.
+     */
+    private Supplier<String> tokens() {
+        if (token != null && tokenFile != null) {
+            throw new IllegalArgumentException("Give --token or --token-file, not both.");
+        }
+        if (token != null) {
+            return () -> token;
+        }
+        if (tokenFile != null) {
+            Path file = tokenFile;
+            readToken(file); // a missing or empty file is a usage error now, not a failed connection later
+            return () -> readToken(file);
+        }
+        String fromEnv = env.get(TOKEN_ENV);
+        return fromEnv == null || fromEnv.isBlank() ? null : () -> fromEnv;
+    }
+
+    private static String readToken(Path file) {
+        try {
+            if (Files.size(file) > MAX_TOKEN_FILE_BYTES) {
+                throw new IllegalArgumentException("The token file " + file + " is larger than "
+                        + MAX_TOKEN_FILE_BYTES / 1024 + " KiB; it should hold one token.");
+            }
+            String text = Files.readString(file, StandardCharsets.US_ASCII).strip();
+            if (text.isEmpty()) {
+                throw new IllegalArgumentException("The token file " + file + " is empty.");
+            }
+            return text;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("Cannot read the token file " + file + " ("
+                    + (e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage()) + ").", e);
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         String seeds = servers;
@@ -133,7 +189,8 @@ public final class ChatCli implements Callable<Integer> {
         try {
             builder = MessengerClient.builder().servers(seeds).username(username).room(room).clientId(clientId)
                     .pongTimeout(pongTimeout).maxPendingSends(maxPending).joinTimeout(joinTimeout)
-                    .reconnectTimeout(reconnectTimeout.isZero() ? null : reconnectTimeout);
+                    .reconnectTimeout(reconnectTimeout.isZero() ? null : reconnectTimeout)
+                    .tokenSupplier(tokens());
             builder.config(); // checks every setting now, before any terminal or network work
         } catch (IllegalArgumentException e) {
             err.println(e.getMessage());

@@ -15,6 +15,8 @@ final class ExitCode {
     static final int TOO_MANY_DEVICES = 3;
     /** Scripted mode: some input lines were refused or not acknowledged before --ack-timeout. */
     static final int UNACKNOWLEDGED = 4;
+    /** The cluster refused the token: missing, invalid, expired, for another user, or not for this room. */
+    static final int AUTH_FAILED = 5;
 
     private ExitCode() {
     }
@@ -23,6 +25,7 @@ final class ExitCode {
         if (failure instanceof RejectedException r) {
             return switch (r.reason()) {
                 case TOO_MANY_DEVICES -> TOO_MANY_DEVICES;
+                case UNAUTHENTICATED, ROOM_NOT_ALLOWED -> AUTH_FAILED;
                 case INVALID_USERNAME, INVALID_ROOM, INVALID_CLIENT_ID -> USAGE;
                 default -> ERROR;
             };

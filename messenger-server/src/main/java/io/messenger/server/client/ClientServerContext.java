@@ -1,6 +1,7 @@
 package io.messenger.server.client;
 
 import io.messenger.cluster.Replicator;
+import io.messenger.server.auth.ClientAuthenticator;
 import io.messenger.server.chat.ChatStateMachine;
 import io.messenger.server.chat.LocalConnections;
 import java.time.Duration;
@@ -13,6 +14,7 @@ import java.util.function.LongSupplier;
  * @param maxInFlight proposals one connection may have uncommitted before it stops reading
  * @param clock the leader's wall clock, stamped on proposed commands
  * @param traffic where the connections count sends, deliveries and slow-consumer disconnects
+ * @param authenticator checks each Hello (its token) before the session is proposed
  */
 public record ClientServerContext(
         int nodeId,
@@ -24,11 +26,20 @@ public record ClientServerContext(
         Duration idleTimeout,
         int maxInFlight,
         LongSupplier clock,
-        ClientTraffic traffic) {
+        ClientTraffic traffic,
+        ClientAuthenticator authenticator) {
 
     public static final int DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(10);
     public static final int DEFAULT_MAX_IN_FLIGHT = 256;
+
+    /** Without authentication: every Hello is whoever it says. */
+    public ClientServerContext(int nodeId, Replicator replicator, ChatStateMachine chat, LocalConnections connections,
+                               int maxMessageBytes, int maxFrameBytes, Duration idleTimeout, int maxInFlight,
+                               LongSupplier clock, ClientTraffic traffic) {
+        this(nodeId, replicator, chat, connections, maxMessageBytes, maxFrameBytes, idleTimeout, maxInFlight, clock,
+                traffic, ClientAuthenticator.OPEN);
+    }
 
     /** The same, counting into a traffic record of its own. */
     public ClientServerContext(int nodeId, Replicator replicator, ChatStateMachine chat, LocalConnections connections,
@@ -40,6 +51,7 @@ public record ClientServerContext(
 
     public ClientServerContext {
         java.util.Objects.requireNonNull(traffic, "traffic");
+        java.util.Objects.requireNonNull(authenticator, "authenticator");
         if (maxInFlight < 1) {
             throw new IllegalArgumentException("max in-flight sends must be positive, got " + maxInFlight);
         }

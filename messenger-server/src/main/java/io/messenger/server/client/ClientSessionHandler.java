@@ -38,7 +38,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client connection's protocol: Hello → OpenSession through the log, then Send →
+ * One client connection's protocol: Hello (names and token checked here) → OpenSession through the log, then Send →
  * PostMessage, Ping → Pong, WhoRequest → WhoReply and Bye → CloseSession. The frames that
  * follow from commits (Welcome, Ack, Deliver, Presence) are written by the state machine;
  * this handler answers what needs no log and bounds the sends one connection has in flight,
@@ -134,6 +134,14 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
                         .map(s -> rejection(Rejection.Reason.INVALID_CLIENT_ID, s)));
         if (invalid.isPresent()) {
             reject(invalid.get());
+            return;
+        }
+        // Before the leader check: a stranger learns nothing, not even which node leads.
+        Optional<Rejection> refused = context.authenticator().check(hello);
+        if (refused.isPresent()) {
+            log.info("client {} refused as user {}: {}", ctx.channel().remoteAddress(), hello.getUsername(),
+                    refused.get().getMessage());
+            reject(refused.get());
             return;
         }
         ClusterStatus status = context.replicator().status();
