@@ -28,7 +28,7 @@ import org.awaitility.core.ConditionTimeoutException;
 public final class LocalCluster implements AutoCloseable {
 
     /** Time a cluster gets to elect a leader after a start or a kill. */
-    public static final Duration ELECTION_BOUND = Duration.ofSeconds(20);
+    public static final Duration ELECTION_BOUND = Duration.ofSeconds(60);
 
     private final List<ServerProcess> nodes;
     private final Path dir;

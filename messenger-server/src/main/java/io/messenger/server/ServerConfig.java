@@ -203,6 +203,7 @@ public record ServerConfig(
                     + " unacknowledged (an older resend would be refused although it was delivered), got " + dedupWindow);
         }
 
+        boolean metrics = bool(get, Setting.METRICS);
         Path hmacKeyFile = keyFile(raw, Setting.AUTH_HMAC_KEY_FILE);
         Path publicKeyFile = keyFile(raw, Setting.AUTH_PUBLIC_KEY_FILE);
         if (hmacKeyFile != null && publicKeyFile != null) {
@@ -229,7 +230,7 @@ public record ServerConfig(
         return new ServerConfig(nodeId, clientHost, clientPort, raw.get(Setting.PEER_HOST),
                 peerPort, raw.get(Setting.ADMIN_HOST), adminPort, members, advertised, clusterName, Path.of(dataDir),
                 peerSecretFile, historySize, retained, maxDevices, maxMessage, maxFrame, idle, grace, heartbeat, election,
-                maxInFlight, dedupWindow, bool(get, Setting.METRICS), hmacKeyFile, publicKeyFile, insecure, from);
+                maxInFlight, dedupWindow, metrics, hmacKeyFile, publicKeyFile, insecure, from);
     }
 
     /** Defaults only (plus nothing else): a single node on the standard ports. */

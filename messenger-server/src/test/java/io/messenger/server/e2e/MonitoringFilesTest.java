@@ -24,6 +24,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
@@ -154,14 +155,25 @@ class MonitoringFilesTest {
                     Setting.PEERS, peers, Setting.PEER_PORT, Integer.toString(peer[i]),
                     Setting.CLIENT_PORT, Integer.toString(TestNode.freePort()))).start());
         }
-        await().atMost(Duration.ofSeconds(20)).until(() -> nodes.stream().anyMatch(TestNode::leads));
+        await().atMost(Duration.ofSeconds(60)).until(() -> nodes.stream().anyMatch(TestNode::leads));
         TestNode leader = nodes.stream().filter(TestNode::leads).findFirst().orElseThrow();
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
-        HttpResponse<String> response = http.send(HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + leader.server().adminPort() + "/metrics"))
-                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-        assertThat(response.statusCode()).isEqualTo(200);
-        return response.body();
+        // Micrometer registers jvm_gc_pause_seconds at the first GC it is told of, and that notification
+        // arrives asynchronously: ask for a collection and wait for the timer, so that the scrape does not
+        // depend on whether the JVM happened to collect before it.
+        System.gc();
+        AtomicReference<String> body = new AtomicReference<>();
+        await("a scrape that includes the GC pause timer").atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> {
+                    HttpResponse<String> response = http.send(HttpRequest.newBuilder(
+                                    URI.create("http://127.0.0.1:" + leader.server().adminPort() + "/metrics"))
+                            .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+                    assertThat(response.statusCode()).isEqualTo(200);
+                    body.set(response.body());
+                    return response.body().contains("jvm_gc_pause_seconds_sum");
+                });
+        return body.get();
     }
 
     /** Sample names of a Prometheus text exposition ({@code _bucket}, {@code _count}, ... included). */
