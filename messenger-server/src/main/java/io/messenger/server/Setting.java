@@ -38,7 +38,15 @@ public enum Setting {
     MAX_IN_FLIGHT("max-in-flight", "N", "256",
             "uncommitted sends per connection before the server stops reading from it, 1-100000"),
     DEDUP_WINDOW("dedup-window", "N", "4096",
-            "send sequences remembered per client id to acknowledge resends, 1024 (the client's largest buffer)-1000000");
+            "send sequences remembered per client id to acknowledge resends, 1024 (the client's largest buffer)-1000000"),
+    // TLS (issue 10): peer mutual TLS with the cluster's CA, and TLS on the client link.
+    PEER_TLS_CERT("peer-tls-cert", "PEM", null,
+            "this node's peer certificate (CN=node-<id>, from the cluster's CA); with the key and CA: peer mutual TLS"),
+    PEER_TLS_KEY("peer-tls-key", "PEM", null, "the PKCS#8 private key of --peer-tls-cert"),
+    PEER_TLS_CA("peer-tls-ca", "PEM", null,
+            "the cluster's CA certificate; every peer must present a certificate of it naming its node id"),
+    TLS_CERT("tls-cert", "PEM", null, "certificate (chain) for the client port; with --tls-key clients must use TLS"),
+    TLS_KEY("tls-key", "PEM", null, "the PKCS#8 private key of --tls-cert");
 
     private final String flag;
     private final String label;
