@@ -12,6 +12,7 @@ import io.messenger.proto.client.SendFailed;
 import io.messenger.server.chat.ChatStateMachine;
 import io.messenger.server.chat.LeaderDuties;
 import io.messenger.server.chat.LocalConnections;
+import io.messenger.cluster.transport.PeerTls;
 import io.messenger.server.client.ClientServer;
 import io.messenger.server.client.ClientServerContext;
 import io.messenger.server.client.ClientTraffic;
@@ -86,7 +87,8 @@ public final class MessengerServer implements AutoCloseable {
                     System::currentTimeMillis).start();
             server.clients = ClientServer.start(new ClientServerContext(config.nodeId(), replicator, server.chat,
                     server.connections, config.maxMessageBytes(), config.maxFrameBytes(), config.idleTimeout(),
-                    config.maxInFlight(), System::currentTimeMillis, server.traffic), config.clientHost(), config.clientPort());
+                    config.maxInFlight(), System::currentTimeMillis, server.traffic), config.clientHost(), config.clientPort(),
+                    config.tlsCert() == null ? null : ClientServer.serverTls(config.tlsCert(), config.tlsKey()));
             server.metrics = server.bindMetrics(replicator);
             server.admin = AdminHttpServer.start(config.adminHost(), config.adminPort(), server::statusReport,
                     server::healthy, server.metrics::scrape);
@@ -97,6 +99,13 @@ public final class MessengerServer implements AutoCloseable {
         log.info("node {} serves clients on {}:{} (advertised as {}), admin on {}:{}", config.nodeId(),
                 config.clientHost(), server.clientPort(), config.advertisedClientAddress(), config.adminHost(),
                 server.adminPort());
+        if (config.tlsCert() != null) {
+            log.info("node {}: the client link speaks TLS only ({}), certificate {}", config.nodeId(),
+                    PeerTls.providerDescription(), config.tlsCert());
+        } else {
+            log.warn("node {}: the client link is NOT ENCRYPTED (no --tls-cert/--tls-key): messages cross the network"
+                    + " in plaintext", config.nodeId());
+        }
         return server;
     }
 

@@ -8,6 +8,7 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
 import java.util.Map;
@@ -46,6 +47,9 @@ public final class ChatCli implements Callable<Integer> {
             description = "Seed nodes. Default: $" + SERVERS_ENV + ", else " + DEFAULT_SERVERS + ".")
     private String servers;
 
+    /** Where the CLI looks for the CA when {@code --tls-ca} is not given. */
+    static final String TLS_CA_ENV = "MESSENGER_TLS_CA";
+
     @Option(names = "--client-id", paramLabel = "<id>",
             description = "Stable device id (1-64 of A-Z a-z 0-9 _ -). Default: a random one per run.")
     private String clientId;
@@ -71,6 +75,11 @@ public final class ChatCli implements Callable<Integer> {
             converter = DurationConverter.class,
             description = "After a lost connection, how long to keep trying before giving up; 0 = forever (default ${DEFAULT-VALUE}).")
     private Duration reconnectTimeout;
+
+    @Option(names = "--tls-ca", paramLabel = "<file>",
+            description = "Talk TLS and trust this CA certificate (PEM); the server's certificate must name the host"
+                    + " as given in the server list. Default: $" + TLS_CA_ENV + ", else plaintext.")
+    private String tlsCa;
 
     @Option(names = "--scripted", description = "Scripted mode even on a terminal.")
     private boolean scripted;
@@ -134,6 +143,10 @@ public final class ChatCli implements Callable<Integer> {
             builder = MessengerClient.builder().servers(seeds).username(username).room(room).clientId(clientId)
                     .pongTimeout(pongTimeout).maxPendingSends(maxPending).joinTimeout(joinTimeout)
                     .reconnectTimeout(reconnectTimeout.isZero() ? null : reconnectTimeout);
+            String ca = tlsCa != null ? tlsCa : env.get(TLS_CA_ENV);
+            if (ca != null && !ca.isBlank()) {
+                builder.trustedCa(Path.of(ca));
+            }
             builder.config(); // checks every setting now, before any terminal or network work
         } catch (IllegalArgumentException e) {
             err.println(e.getMessage());
