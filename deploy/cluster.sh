@@ -61,6 +61,21 @@ ready() {
   curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:800$n/health" 2>/dev/null
 }
 
+# The cluster's CA, each node's peer certificate and the client-facing certificate, made once.
+# The container's non-root user (uid 10001) must read the keys through the bind mount, so they
+# are mode 644 in a directory of mode 711: other users of this host can open a key only if they
+# know its name. On a shared host, set MESSENGER_TLS_DIR to a place of your own.
+TLS_DIR=${MESSENGER_TLS_DIR:-$HERE/tls}
+ensure_credentials() {
+  if [[ -s $TLS_DIR/ca.pem && -s $TLS_DIR/server.key ]] && ls "$TLS_DIR"/node-{1,2,3}.key >/dev/null 2>&1; then
+    return
+  fi
+  echo "deploy: creating the cluster's CA and certificates in $TLS_DIR (once)"
+  SERVER_NAMES=node1,node2,node3 "$HERE/../scripts/make-certs.sh" "$TLS_DIR" 3 >/dev/null
+  chmod 711 "$TLS_DIR"
+  chmod 644 "$TLS_DIR"/node-*.key "$TLS_DIR"/server.key
+}
+
 # Whether the prometheus service can run: its image exists or can be built now (reason on stderr).
 prometheus_image() {
   if [ "${MESSENGER_PROMETHEUS:-1}" = 0 ]; then
@@ -74,6 +89,8 @@ prometheus_ready() { curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$PROM
 
 up() {
   local start=$SECONDS profiles=() prometheus=""
+  ensure_credentials
+  export MESSENGER_TLS_DIR=$TLS_DIR
   if prometheus_image; then
     profiles=("${WITH_PROMETHEUS[@]}")
     prometheus=yes
@@ -123,9 +140,9 @@ up() {
   status_lines
   cat <<EOF
 
-Chat through the cluster (the client's default seeds are these three nodes; it follows the leader):
-  build/client.app alice lobby          (build it first with: make build-client)
-  java -jar messenger-client/target/messenger-client-0.1.0-SNAPSHOT-app.jar alice lobby   (same thing)
+Chat through the cluster over TLS (peers use mutual TLS; the CA is $TLS_DIR/ca.pem):
+  build/client.app --tls-ca $TLS_DIR/ca.pem --servers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 alice lobby
+  (build it first with: make build-client; a client without --tls-ca is refused with a sentence)
 Status: make deploy-status   Logs: make deploy-logs   Stop: make deploy-stop (data kept)
 EOF
   if [ -n "$prometheus" ]; then

@@ -49,11 +49,17 @@ peers() {
     echo "$list"
 }
 
-# The cluster's shared peer secret, made once: a process without it cannot join as a peer.
-ensure_peer_secret() {
-    local file="$RUN_DIR/peer-secret"
-    [[ -s $file ]] && return
-    (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$file")
+# The cluster's own CA and every node's peer certificate, made once (scripts/make-certs.sh adds
+# the certificates of nodes that are new): a process without a certificate of this CA naming
+# its node id cannot join as a peer.
+ensure_peer_credentials() {
+    local i missing=0
+    for ((i = 1; i <= NODES; i++)); do
+        [[ -s $RUN_DIR/tls/node-$i.pem && -s $RUN_DIR/tls/node-$i.key ]] || missing=1
+    done
+    ((missing)) || return 0
+    echo "creating the cluster's CA and peer certificates in $RUN_DIR/tls (once; takes a few seconds)"
+    scripts/make-certs.sh "$RUN_DIR/tls" "$NODES" >/dev/null
 }
 
 start_node() {
@@ -72,7 +78,9 @@ start_node() {
         --peers "$(peers)" \
         --advertised-client-address "127.0.0.1:$(client_port "$id")" \
         --data-dir "$RUN_DIR/node-$id/data" \
-        --peer-secret-file "$RUN_DIR/peer-secret" \
+        --peer-tls-cert "$RUN_DIR/tls/node-$id.pem" \
+        --peer-tls-key "$RUN_DIR/tls/node-$id.key" \
+        --peer-tls-ca "$RUN_DIR/tls/ca.pem" \
         >"$RUN_DIR/node-$id.log" 2>&1 </dev/null &
     echo $! >"$RUN_DIR/node-$id.pid"
 }
@@ -87,7 +95,7 @@ cmd_start() {
         exit 1
     fi
     mkdir -p "$RUN_DIR"
-    ensure_peer_secret
+    ensure_peer_credentials
     local i
     for ((i = 1; i <= NODES; i++)); do
         start_node "$i"
@@ -114,6 +122,7 @@ cmd_start() {
     for ((i = 1; i <= NODES; i++)); do
         echo "  node $i  pid $(pid_of "$i")  clients 127.0.0.1:$(client_port "$i")  peers :$(peer_port "$i")  admin http://127.0.0.1:$(admin_port "$i")/status  log $RUN_DIR/node-$i.log"
     done
+    echo "peer links: mutual TLS with the CA $RUN_DIR/tls/ca.pem; client ports: plaintext on loopback (dev default)"
     echo "chat with:  ./build/client.app alice lobby"
     echo "!!! dev default: user authentication is OFF. Clients connect on 127.0.0.1 only, but any local"
     echo "!!! process may join as any username (alice, admin, ...). For signed tokens see the README's"

@@ -17,6 +17,10 @@ final class SystemOptions {
             description = "Messenger client addresses (default: ${DEFAULT-VALUE}).")
     String servers;
 
+    @Option(names = "--tls-ca", paramLabel = "FILE",
+            description = "Talk TLS to the messenger's client ports, trusting this CA (PEM). Default: plaintext.")
+    String tlsCa;
+
     @Option(names = "--pid-dir", defaultValue = "run",
             description = "Directory with the local nodes' node-N.pid files, for server CPU and memory "
                     + "(default: ${DEFAULT-VALUE}).")
@@ -27,7 +31,8 @@ final class SystemOptions {
     int ioThreads;
 
     MessengerSystem messenger() {
-        return new MessengerSystem(servers, ioThreads, this::messengerPids);
+        return new MessengerSystem(servers, ioThreads, this::messengerPids,
+                tlsCa == null ? null : io.messenger.client.ClientTls.trusting(java.nio.file.Path.of(tlsCa)));
     }
 
     /** PIDs of the local messenger nodes from their PID files; empty when there are none. */

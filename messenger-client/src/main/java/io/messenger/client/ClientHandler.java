@@ -3,6 +3,7 @@ package io.messenger.client;
 import io.messenger.proto.client.ClientEnvelope;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,6 +23,11 @@ public final class ClientHandler extends SimpleChannelInboundHandler<ClientEnvel
 
         /** The connection is closed (by either side); {@code why} is a short phrase naming an error, else null. */
         void closed(String why);
+
+        /** The TLS handshake failed: a sentence for the user; retrying would not help. Default: just closed. */
+        default void tlsFailed(String sentence) {
+            closed(sentence);
+        }
     }
 
     private final Connection connection;
@@ -40,6 +46,20 @@ public final class ClientHandler extends SimpleChannelInboundHandler<ClientEnvel
     public void channelInactive(ChannelHandlerContext ctx) {
         connection.closed(error);
         ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
+        if (event instanceof SslHandshakeCompletionEvent done && !done.isSuccess()) {
+            if (error == null) {
+                error = ClientTls.describeFailure(String.valueOf(ctx.channel().remoteAddress()), done.cause());
+                log.debug("TLS handshake with {} failed: {}", ctx.channel().remoteAddress(), done.cause().toString());
+                connection.tlsFailed(error);
+            }
+            ctx.close();
+            return;
+        }
+        super.userEventTriggered(ctx, event);
     }
 
     @Override

@@ -14,6 +14,7 @@ import io.messenger.proto.client.SendFailed;
 import io.messenger.proto.client.Welcome;
 import io.messenger.proto.client.WhoRequest;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.handler.ssl.SslContext;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ConnectTimeoutException;
@@ -66,6 +67,7 @@ final class ConnectionSupervisor {
     private final ClientConfig config;
     private final EventLoop loop;
     private final Bootstrap bootstrap;
+    private final SslContext tls;
     private final EventDispatcher events;
     private final MessengerListener listener;
     private final OutgoingBuffer outgoing;
@@ -104,6 +106,16 @@ final class ConnectionSupervisor {
 
     ConnectionSupervisor(ClientConfig config, EventLoop loop, Bootstrap bootstrap, EventDispatcher events,
                          MessengerListener listener, Object meterRegistry, Runnable releaseResources) {
+        this(config, loop, bootstrap, events, listener, meterRegistry, releaseResources, null);
+    }
+
+    /**
+     * @param meterRegistry a Micrometer {@code MeterRegistry}, or null for no client meters
+     * @param tls the client link's TLS context, or null for plaintext
+     */
+    ConnectionSupervisor(ClientConfig config, EventLoop loop, Bootstrap bootstrap, EventDispatcher events,
+                         MessengerListener listener, Object meterRegistry, Runnable releaseResources, SslContext tls) {
+        this.tls = tls;
         this.config = config;
         this.loop = loop;
         this.bootstrap = bootstrap;
@@ -142,6 +154,20 @@ final class ConnectionSupervisor {
         @Override
         public void closed(String why) {
             onClosed(this, why);
+        }
+
+        @Override
+        public void tlsFailed(String sentence) {
+            // A certificate the CA did not sign, a host it does not name, a server without TLS:
+            // no other attempt would go differently, so fail now with the reason, not after the join timeout.
+            if (over) {
+                return;
+            }
+            end();
+            if (current == this) {
+                current = null;
+            }
+            fail(new MessengerException(sentence));
         }
 
         String node() {
@@ -256,7 +282,8 @@ final class ConnectionSupervisor {
         current = a;
         log.debug("Connecting to {}", ServerAddresses.format(a.address));
         ChannelFuture connecting = bootstrap.clone()
-                .handler(new ClientChannelInitializer(ClientConfig.MAX_FRAME_BYTES, new ClientHandler(a)))
+                .handler(new ClientChannelInitializer(ClientConfig.MAX_FRAME_BYTES, new ClientHandler(a), tls,
+                        a.address))
                 .connect(a.address);
         a.channel = connecting.channel();
         a.handshakeTimer = loop.schedule(() -> {

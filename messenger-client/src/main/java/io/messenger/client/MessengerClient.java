@@ -2,6 +2,8 @@ package io.messenger.client;
 
 import io.messenger.proto.client.Welcome;
 import io.netty.bootstrap.Bootstrap;
+import io.netty.handler.ssl.SslContext;
+import java.nio.file.Path;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
@@ -47,7 +49,7 @@ public final class MessengerClient implements AutoCloseable {
     private final ConnectionSupervisor supervisor;
 
     private MessengerClient(ClientConfig config, MessengerListener listener, EventLoopGroup sharedGroup,
-                            Executor callbackExecutor, Object meterRegistry) {
+                            Executor callbackExecutor, Object meterRegistry, SslContext tls) {
         this.config = config;
         this.ownedGroup = sharedGroup == null
                 ? new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory()) : null;
@@ -62,7 +64,7 @@ public final class MessengerClient implements AutoCloseable {
         EventDispatcher events = callbackExecutor != null ? EventDispatcher.on(callbackExecutor)
                 : EventDispatcher.ownThread("messenger-client-" + config.username() + "-events");
         Runnable release = ownedGroup == null ? () -> { } : () -> ownedGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
-        this.supervisor = new ConnectionSupervisor(config, loop, bootstrap, events, listener, meterRegistry, release);
+        this.supervisor = new ConnectionSupervisor(config, loop, bootstrap, events, listener, meterRegistry, release, tls);
     }
 
     /** Starts configuring a client. */
@@ -167,8 +169,29 @@ public final class MessengerClient implements AutoCloseable {
         /** A Micrometer {@code MeterRegistry}; kept as Object so the builder's code loads no Micrometer type. */
         private Object meterRegistry;
         private Supplier<String> tokenSupplier;
+        private SslContext tls;
 
         private Builder() {
+        }
+
+        /**
+         * Talks TLS to every server, with this client context (see {@link ClientTls#trusting(Path)}); it
+         * should verify host names, as that one does. Default: plaintext.
+         */
+        public Builder tls(SslContext context) {
+            this.tls = context;
+            return this;
+        }
+
+        /**
+         * Talks TLS to every server and trusts the CA certificate(s) in this PEM file; the server's
+         * certificate must be signed by it and name the host as dialled.
+         *
+         * @throws IllegalArgumentException with a sentence if the file cannot be used
+         */
+        public Builder trustedCa(Path caFile) {
+            this.tls = ClientTls.trusting(caFile);
+            return this;
         }
 
         /** Seed list as {@code host:port,host:port}. */
@@ -296,7 +319,7 @@ public final class MessengerClient implements AutoCloseable {
          * @throws IllegalArgumentException with a sentence naming the bad setting
          */
         public MessengerClient build() {
-            return new MessengerClient(config(), listener, eventLoopGroup, callbackExecutor, meterRegistry);
+            return new MessengerClient(config(), listener, eventLoopGroup, callbackExecutor, meterRegistry, tls);
         }
 
         /**

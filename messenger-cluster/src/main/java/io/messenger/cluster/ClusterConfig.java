@@ -23,7 +23,9 @@ import java.util.Objects;
  * @param maxAppendBytes most bytes of entries in one append message
  * @param peerSecretFile the cluster's shared peer secret (at least 16 bytes), which every
  *     peer must prove in the handshake; {@code null} accepts any process that reaches the
- *     peer port (a loud warning at start)
+ *     peer port (a loud warning at start); with {@code peerTls} it is checked as well
+ * @param peerTls the node's peer certificate, key and the cluster's CA: peers then talk mutual
+ *     TLS and must present a certificate of that CA naming the node id they announce; {@code null}: none
  */
 public record ClusterConfig(
         int nodeId,
@@ -37,7 +39,8 @@ public record ClusterConfig(
         int maxFrameBytes,
         int maxAppendEntries,
         long maxAppendBytes,
-        Path peerSecretFile) {
+        Path peerSecretFile,
+        PeerTlsFiles peerTls) {
 
     public static final Duration DEFAULT_HEARTBEAT = Duration.ofMillis(100);
     public static final Duration DEFAULT_ELECTION_TIMEOUT = Duration.ofMillis(500);
@@ -75,18 +78,32 @@ public record ClusterConfig(
         }
     }
 
+    /** The same without peer TLS. */
+    public ClusterConfig(int nodeId, List<Member> members, Path dataDir, String peerBindHost, String clientAddress,
+                         String clusterName, Duration heartbeatInterval, Duration electionTimeout, int maxFrameBytes,
+                         int maxAppendEntries, long maxAppendBytes, Path peerSecretFile) {
+        this(nodeId, members, dataDir, peerBindHost, clientAddress, clusterName, heartbeatInterval, electionTimeout,
+                maxFrameBytes, maxAppendEntries, maxAppendBytes, peerSecretFile, null);
+    }
+
     /** The same without a peer secret. */
     public ClusterConfig(int nodeId, List<Member> members, Path dataDir, String peerBindHost, String clientAddress,
                          String clusterName, Duration heartbeatInterval, Duration electionTimeout, int maxFrameBytes,
                          int maxAppendEntries, long maxAppendBytes) {
         this(nodeId, members, dataDir, peerBindHost, clientAddress, clusterName, heartbeatInterval, electionTimeout,
-                maxFrameBytes, maxAppendEntries, maxAppendBytes, null);
+                maxFrameBytes, maxAppendEntries, maxAppendBytes, null, null);
     }
 
     /** This config with the peer secret read from {@code file} (null: none). */
     public ClusterConfig withPeerSecretFile(Path file) {
         return new ClusterConfig(nodeId, members, dataDir, peerBindHost, clientAddress, clusterName, heartbeatInterval,
-                electionTimeout, maxFrameBytes, maxAppendEntries, maxAppendBytes, file);
+                electionTimeout, maxFrameBytes, maxAppendEntries, maxAppendBytes, file, peerTls);
+    }
+
+    /** This config with peer mutual TLS from {@code files} (null: none). */
+    public ClusterConfig withPeerTls(PeerTlsFiles files) {
+        return new ClusterConfig(nodeId, members, dataDir, peerBindHost, clientAddress, clusterName, heartbeatInterval,
+                electionTimeout, maxFrameBytes, maxAppendEntries, maxAppendBytes, peerSecretFile, files);
     }
 
     /** This node's own member entry. */

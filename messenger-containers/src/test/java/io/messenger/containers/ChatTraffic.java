@@ -27,6 +27,7 @@ final class ChatTraffic implements AutoCloseable {
     private final String room;
     private final History history = new History();
     private final List<ChatParticipant> participants = new ArrayList<>();
+    private java.nio.file.Path caFile;
     private final ScheduledExecutorService pace;
     private final List<ScheduledFuture<?>> writing = new ArrayList<>();
 
@@ -44,8 +45,10 @@ final class ChatTraffic implements AutoCloseable {
      * so that everyone must see the room from its first line) and starts every writer sending one line per
      * {@code interval}.
      */
-    static ChatTraffic start(String seeds, String room, int writers, int readers, Duration interval) {
+    static ChatTraffic start(String seeds, java.nio.file.Path caFile, String room, int writers, int readers,
+                             Duration interval) {
         ChatTraffic traffic = new ChatTraffic(room);
+        traffic.caFile = caFile;
         List<ChatParticipant> writing = new ArrayList<>();
         try {
             for (int i = 1; i <= readers; i++) {
@@ -71,7 +74,9 @@ final class ChatTraffic implements AutoCloseable {
     }
 
     private ChatParticipant participant(String seeds, String name) {
-        return new ChatParticipant(history, name, seeds, name, room, builder -> builder.clientId(room + "-" + name));
+        // Over TLS, trusting the cluster's CA: the certificate names 127.0.0.1, the host the seeds name.
+        return new ChatParticipant(history, name, seeds, name, room,
+                builder -> builder.clientId(room + "-" + name).trustedCa(caFile));
     }
 
     long acked() {

@@ -141,7 +141,7 @@ class ClusterFailoverContainerTest {
     }
 
     private ChatTraffic startTraffic(String room) {
-        ChatTraffic started = ChatTraffic.start(cluster.seeds(), room, 2, 2, SEND_INTERVAL);
+        ChatTraffic started = ChatTraffic.start(cluster.seeds(), cluster.caFile(), room, 2, 2, SEND_INTERVAL);
         started.awaitMoreAcked(20, ELECTION);
         return started;
     }

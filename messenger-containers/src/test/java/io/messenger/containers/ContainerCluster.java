@@ -16,7 +16,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import io.messenger.cluster.PeerTlsFiles;
+import io.messenger.cluster.testing.TestPki;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import org.testcontainers.images.builder.Transferable;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -81,9 +86,26 @@ final class ContainerCluster implements AutoCloseable {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(STATUS_TIMEOUT).build();
     private final DockerClient docker = DockerClientFactory.instance().client();
 
-    private ContainerCluster(Network network, Map<Integer, Node> nodes) {
+    private final Path caFile;
+
+    private ContainerCluster(Network network, Map<Integer, Node> nodes, Path caFile) {
         this.network = network;
         this.nodes = nodes;
+        this.caFile = caFile;
+    }
+
+    /** The cluster's CA certificate (PEM), for clients' {@code trustedCa}. */
+    Path caFile() {
+        return caFile;
+    }
+
+    /** A PEM file's bytes, readable by the image's non-root user. */
+    private static Transferable pemFile(Path file) {
+        try {
+            return Transferable.of(Files.readAllBytes(file), 0644);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** Starts {@code size} nodes at once (none is healthy before a majority runs) and waits until all are. */
@@ -92,8 +114,18 @@ final class ContainerCluster implements AutoCloseable {
         String peers = java.util.stream.IntStream.rangeClosed(1, size)
                 .mapToObj(id -> id + "=node" + id + ":" + PEER_PORT)
                 .collect(Collectors.joining(","));
+        // Peer mutual TLS and client TLS, with credentials made now (no checked-in keys).
+        TestPki pki = TestPki.create("container cluster CA");
+        Path tlsDir;
+        try {
+            tlsDir = Files.createTempDirectory("container-cluster-tls");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        PeerTlsFiles server = pki.write(tlsDir, "server", pki.server("messenger", "127.0.0.1", "localhost"));
         Map<Integer, Node> nodes = new LinkedHashMap<>();
         for (int id = 1; id <= size; id++) {
+            PeerTlsFiles peer = pki.write(tlsDir, "node-" + id, pki.member(id));
             int clientPort = freeLoopbackPort();
             int adminPort = freeLoopbackPort();
             GenericContainer<?> container = new GenericContainer<>(DockerImageName.parse(image))
@@ -106,6 +138,16 @@ final class ContainerCluster implements AutoCloseable {
                     // serve unless told it is meant (the published ports are loopback-only on the host).
                     .withEnv("MESSENGER_INSECURE", "true")
                     .withEnv("JAVA_TOOL_OPTIONS", JVM_OPTIONS)
+                    .withCopyToContainer(pemFile(peer.certificate()), "/tls/node.pem")
+                    .withCopyToContainer(pemFile(peer.privateKey()), "/tls/node.key")
+                    .withCopyToContainer(pemFile(peer.trustedCa()), "/tls/ca.pem")
+                    .withCopyToContainer(pemFile(server.certificate()), "/tls/server.pem")
+                    .withCopyToContainer(pemFile(server.privateKey()), "/tls/server.key")
+                    .withEnv("MESSENGER_PEER_TLS_CERT", "/tls/node.pem")
+                    .withEnv("MESSENGER_PEER_TLS_KEY", "/tls/node.key")
+                    .withEnv("MESSENGER_PEER_TLS_CA", "/tls/ca.pem")
+                    .withEnv("MESSENGER_TLS_CERT", "/tls/server.pem")
+                    .withEnv("MESSENGER_TLS_KEY", "/tls/server.key")
                     .withCreateContainerCmdModifier(cmd -> {
                         ExposedPort client = ExposedPort.tcp(CLIENT_PORT);
                         ExposedPort admin = ExposedPort.tcp(ADMIN_PORT);
@@ -118,7 +160,7 @@ final class ContainerCluster implements AutoCloseable {
                     .waitingFor(Wait.forHealthcheck().withStartupTimeout(START_TIMEOUT));
             nodes.put(id, new Node(id, container, clientPort, adminPort));
         }
-        ContainerCluster cluster = new ContainerCluster(network, nodes);
+        ContainerCluster cluster = new ContainerCluster(network, nodes, server.trustedCa());
         long started = System.nanoTime();
         try {
             Startables.deepStart(nodes.values().stream().map(Node::container)).join();

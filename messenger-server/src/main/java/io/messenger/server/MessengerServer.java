@@ -13,6 +13,7 @@ import io.messenger.server.auth.TokenCommand;
 import io.messenger.server.chat.ChatStateMachine;
 import io.messenger.server.chat.LeaderDuties;
 import io.messenger.server.chat.LocalConnections;
+import io.messenger.cluster.transport.PeerTls;
 import io.messenger.server.client.ClientServer;
 import io.messenger.server.client.ClientServerContext;
 import io.messenger.server.client.ClientTraffic;
@@ -93,7 +94,8 @@ public final class MessengerServer implements AutoCloseable {
             server.clients = ClientServer.start(new ClientServerContext(config.nodeId(), replicator, server.chat,
                     server.connections, config.maxMessageBytes(), config.maxFrameBytes(), config.idleTimeout(),
                     config.maxInFlight(), System::currentTimeMillis, server.traffic,
-                    config.clientAuthenticator(Clock.systemUTC())), config.clientHost(), config.clientPort());
+                    config.clientAuthenticator(Clock.systemUTC())), config.clientHost(), config.clientPort(),
+                    config.tlsCert() == null ? null : ClientServer.serverTls(config.tlsCert(), config.tlsKey()));
             // --metrics=false: no registry, so no latency is timed and /metrics is not served.
             server.metrics = config.metrics() ? server.bindMetrics(replicator) : null;
             PrometheusMeterRegistry registry = server.metrics;
@@ -115,6 +117,13 @@ public final class MessengerServer implements AutoCloseable {
                     + " (alice, admin, ...). Give --auth-hmac-key-file or --auth-public-key-file to require signed"
                     + " tokens.{}", config.nodeId(), config.clientHost(), server.clientPort(),
                     config.insecure() ? " (--insecure is set)" : "");
+        }
+        if (config.tlsCert() != null) {
+            log.info("node {}: the client link speaks TLS only ({}), certificate {}", config.nodeId(),
+                    PeerTls.providerDescription(), config.tlsCert());
+        } else {
+            log.warn("node {}: the client link is NOT ENCRYPTED (no --tls-cert/--tls-key): messages cross the network"
+                    + " in plaintext", config.nodeId());
         }
         return server;
     }

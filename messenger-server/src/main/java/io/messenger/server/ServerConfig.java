@@ -2,6 +2,7 @@ package io.messenger.server;
 
 import io.messenger.cluster.ClusterConfig;
 import io.messenger.cluster.Member;
+import io.messenger.cluster.PeerTlsFiles;
 import io.messenger.proto.SendWindow;
 import io.messenger.server.auth.ClientAuthenticator;
 import io.messenger.server.auth.TokenVerifier;
@@ -56,6 +57,9 @@ public record ServerConfig(
         Path authHmacKeyFile,
         Path authPublicKeyFile,
         boolean insecure,
+        PeerTlsFiles peerTls,
+        Path tlsCert,
+        Path tlsKey,
         Map<Setting, String> sources) {
 
     /**
@@ -227,10 +231,39 @@ public record ServerConfig(
                     + Setting.CLIENT_HOST.flag() + " 127.0.0.1, or accept that with " + Setting.INSECURE.flag());
         }
 
+        PeerTlsFiles peerTls = null;
+        List<Setting> peerTlsSettings = List.of(Setting.PEER_TLS_CERT, Setting.PEER_TLS_KEY, Setting.PEER_TLS_CA);
+        long peerTlsGiven = peerTlsSettings.stream().filter(raw::containsKey).count();
+        if (peerTlsGiven == 3) {
+            peerTls = new PeerTlsFiles(readableFile(raw, Setting.PEER_TLS_CERT), readableFile(raw, Setting.PEER_TLS_KEY),
+                    readableFile(raw, Setting.PEER_TLS_CA));
+        } else if (peerTlsGiven > 0) {
+            Setting missing = peerTlsSettings.stream().filter(x -> !raw.containsKey(x)).findFirst().orElseThrow();
+            throw bad(missing, "is missing: peer TLS needs all of --peer-tls-cert, --peer-tls-key and --peer-tls-ca");
+        }
+        Path tlsCert = null;
+        Path tlsKey = null;
+        if (raw.containsKey(Setting.TLS_CERT) != raw.containsKey(Setting.TLS_KEY)) {
+            Setting missing = raw.containsKey(Setting.TLS_CERT) ? Setting.TLS_KEY : Setting.TLS_CERT;
+            throw bad(missing, "is missing: client TLS needs both --tls-cert and --tls-key");
+        }
+        if (raw.containsKey(Setting.TLS_CERT)) {
+            tlsCert = readableFile(raw, Setting.TLS_CERT);
+            tlsKey = readableFile(raw, Setting.TLS_KEY);
+        }
+
         return new ServerConfig(nodeId, clientHost, clientPort, raw.get(Setting.PEER_HOST),
                 peerPort, raw.get(Setting.ADMIN_HOST), adminPort, members, advertised, clusterName, Path.of(dataDir),
                 peerSecretFile, historySize, retained, maxDevices, maxMessage, maxFrame, idle, grace, heartbeat, election,
-                maxInFlight, dedupWindow, metrics, hmacKeyFile, publicKeyFile, insecure, from);
+                maxInFlight, dedupWindow, metrics, hmacKeyFile, publicKeyFile, insecure, peerTls, tlsCert, tlsKey, from);
+    }
+
+    private static Path readableFile(Map<Setting, String> raw, Setting s) {
+        Path file = Path.of(raw.get(s));
+        if (!Files.isReadable(file) || Files.isDirectory(file)) {
+            throw bad(s, "must name a readable file, got '" + file + "'");
+        }
+        return file;
     }
 
     /** Defaults only (plus nothing else): a single node on the standard ports. */
@@ -242,7 +275,7 @@ public record ServerConfig(
     public ClusterConfig clusterConfig() {
         return new ClusterConfig(nodeId, members, dataDir, peerHost, advertisedClientAddress, clusterName,
                 heartbeat, electionTimeout, ClusterConfig.DEFAULT_MAX_FRAME_BYTES,
-                ClusterConfig.DEFAULT_MAX_APPEND_ENTRIES, ClusterConfig.DEFAULT_MAX_APPEND_BYTES, peerSecretFile);
+                ClusterConfig.DEFAULT_MAX_APPEND_ENTRIES, ClusterConfig.DEFAULT_MAX_APPEND_BYTES, peerSecretFile, peerTls);
     }
 
     /** Whether clients must present a signed token on hello. */
@@ -302,6 +335,11 @@ public record ServerConfig(
         values.put(Setting.AUTH_PUBLIC_KEY_FILE, authPublicKeyFile == null ? "none"
                 : authPublicKeyFile.toAbsolutePath().normalize());
         values.put(Setting.INSECURE, insecure);
+        values.put(Setting.PEER_TLS_CERT, peerTls == null ? "none" : peerTls.certificate().toAbsolutePath().normalize());
+        values.put(Setting.PEER_TLS_KEY, peerTls == null ? "none" : peerTls.privateKey().toAbsolutePath().normalize());
+        values.put(Setting.PEER_TLS_CA, peerTls == null ? "none" : peerTls.trustedCa().toAbsolutePath().normalize());
+        values.put(Setting.TLS_CERT, tlsCert == null ? "none" : tlsCert.toAbsolutePath().normalize());
+        values.put(Setting.TLS_KEY, tlsKey == null ? "none" : tlsKey.toAbsolutePath().normalize());
         StringBuilder out = new StringBuilder("effective configuration of node ").append(nodeId).append(':');
         for (Setting s : Setting.values()) {
             out.append(String.format(Locale.ROOT, "%n  %-26s %-40s (%s)", s.key(), values.get(s),

@@ -49,7 +49,15 @@ public enum Setting {
     AUTH_PUBLIC_KEY_FILE("auth-public-key-file", "PATH", null,
             "users must present an ES256 or RS256 token verified with this PEM public key (default: none)"),
     INSECURE("insecure", null, "false",
-            "allow clients on a non-loopback --client-host without token authentication");
+            "allow clients on a non-loopback --client-host without token authentication"),
+    // TLS (issue 10): peer mutual TLS with the cluster's CA, and TLS on the client link.
+    PEER_TLS_CERT("peer-tls-cert", "PEM", null,
+            "this node's peer certificate (CN=node-<id>, from the cluster's CA); with the key and CA: peer mutual TLS"),
+    PEER_TLS_KEY("peer-tls-key", "PEM", null, "the PKCS#8 private key of --peer-tls-cert"),
+    PEER_TLS_CA("peer-tls-ca", "PEM", null,
+            "the cluster's CA certificate; every peer must present a certificate of it naming its node id"),
+    TLS_CERT("tls-cert", "PEM", null, "certificate (chain) for the client port; with --tls-key clients must use TLS"),
+    TLS_KEY("tls-key", "PEM", null, "the PKCS#8 private key of --tls-cert");
 
     private final String flag;
     private final String label;

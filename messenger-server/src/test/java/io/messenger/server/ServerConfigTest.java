@@ -185,4 +185,27 @@ class ServerConfigTest {
         assertThat(outcome).isEqualTo(new ServerCommandLine.Outcome.Exit(ServerCommandLine.USAGE_ERROR));
         assertThat(err.toString()).startsWith("error: ").contains(expected).contains("Usage:");
     }
+
+    @Test
+    void peerTlsNeedsAllThreeFilesAndClientTlsBothAndEachMustBeReadable(@TempDir Path dir) throws Exception {
+        Path cert = Files.writeString(dir.resolve("node-1.pem"), "x");
+        Path key = Files.writeString(dir.resolve("node-1.key"), "x");
+        Path ca = Files.writeString(dir.resolve("ca.pem"), "x");
+        ServerConfig c = run(Map.of("MESSENGER_PEER_TLS_CA", ca.toString()), "--peer-tls-cert", cert.toString(),
+                "--peer-tls-key", key.toString(), "--tls-cert", cert.toString(), "--tls-key", key.toString());
+        assertThat(c.clusterConfig().peerTls().certificate()).isEqualTo(cert);
+        assertThat(c.clusterConfig().peerTls().trustedCa()).isEqualTo(ca);
+        assertThat(c.tlsCert()).isEqualTo(cert);
+        assertThat(c.describe()).contains("peer-tls-ca").contains(ca.toAbsolutePath().toString());
+        assertThat(run(Map.of()).clusterConfig().peerTls()).isNull();
+
+        assertThat(parse(Map.of(), "--peer-tls-cert", cert.toString(), "--peer-tls-key", key.toString()))
+                .isInstanceOf(ServerCommandLine.Outcome.Exit.class);
+        assertThat(err.toString()).contains("--peer-tls-ca").contains("needs all of");
+        assertThat(parse(Map.of(), "--tls-cert", cert.toString())).isInstanceOf(ServerCommandLine.Outcome.Exit.class);
+        assertThat(err.toString()).contains("--tls-key (MESSENGER_TLS_KEY) is missing");
+        assertThat(parse(Map.of(), "--tls-cert", cert.toString(), "--tls-key", dir.resolve("nope").toString()))
+                .isInstanceOf(ServerCommandLine.Outcome.Exit.class);
+        assertThat(err.toString()).contains("--tls-key (MESSENGER_TLS_KEY) must name a readable file");
+    }
 }

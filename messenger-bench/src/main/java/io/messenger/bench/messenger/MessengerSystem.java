@@ -28,6 +28,7 @@ public final class MessengerSystem implements ChatSystem {
     private final Supplier<List<Long>> serverPids;
     private final EventLoopGroup group;
     private final LongAdder reconnects = new LongAdder();
+    private final io.netty.handler.ssl.SslContext tls;
 
     /**
      * @param servers seed list, host:port,...
@@ -35,6 +36,13 @@ public final class MessengerSystem implements ChatSystem {
      * @param serverPids PIDs of the local nodes, asked anew each time (a restarted node has a new one)
      */
     public MessengerSystem(String servers, int ioThreads, Supplier<List<Long>> serverPids) {
+        this(servers, ioThreads, serverPids, null);
+    }
+
+    /** @param tls client TLS context for the client link, or null for plaintext */
+    public MessengerSystem(String servers, int ioThreads, Supplier<List<Long>> serverPids,
+                           io.netty.handler.ssl.SslContext tls) {
+        this.tls = tls;
         this.servers = servers;
         this.serverPids = serverPids;
         this.group = new MultiThreadIoEventLoopGroup(ioThreads, new DefaultThreadFactory("bench-messenger-io", true),
@@ -53,6 +61,7 @@ public final class MessengerSystem implements ChatSystem {
                 .username(username)
                 .room(room)
                 .eventLoopGroup(group)
+                .tls(tls)
                 .listener(new MessengerListener() {
                     @Override
                     public void onMessage(ChatMessage message) {

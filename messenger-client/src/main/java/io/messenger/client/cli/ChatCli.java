@@ -57,6 +57,9 @@ public final class ChatCli implements Callable<Integer> {
             description = "Seed nodes. Default: $" + SERVERS_ENV + ", else " + DEFAULT_SERVERS + ".")
     private String servers;
 
+    /** Where the CLI looks for the CA when {@code --tls-ca} is not given. */
+    static final String TLS_CA_ENV = "MESSENGER_TLS_CA";
+
     @Option(names = "--client-id", paramLabel = "<id>",
             description = "Stable device id (1-64 of A-Z a-z 0-9 _ -). Default: a random one per run.")
     private String clientId;
@@ -90,6 +93,10 @@ public final class ChatCli implements Callable<Integer> {
     @Option(names = "--token-file", paramLabel = "<path>",
             description = "Read the token from this file, again before every reconnect (so it may be refreshed).")
     private Path tokenFile;
+    @Option(names = "--tls-ca", paramLabel = "<file>",
+            description = "Talk TLS and trust this CA certificate (PEM); the server's certificate must name the host"
+                    + " as given in the server list. Default: $" + TLS_CA_ENV + ", else plaintext.")
+    private String tlsCa;
 
     @Option(names = "--scripted", description = "Scripted mode even on a terminal.")
     private boolean scripted;
@@ -191,6 +198,10 @@ public final class ChatCli implements Callable<Integer> {
                     .pongTimeout(pongTimeout).maxPendingSends(maxPending).joinTimeout(joinTimeout)
                     .reconnectTimeout(reconnectTimeout.isZero() ? null : reconnectTimeout)
                     .tokenSupplier(tokens());
+            String ca = tlsCa != null ? tlsCa : env.get(TLS_CA_ENV);
+            if (ca != null && !ca.isBlank()) {
+                builder.trustedCa(Path.of(ca));
+            }
             builder.config(); // checks every setting now, before any terminal or network work
         } catch (IllegalArgumentException e) {
             err.println(e.getMessage());

@@ -14,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Builds a peer connection's pipeline, the same for dialled and accepted connections:
+ * with peer TLS configured, Netty's {@code SslHandler} first (client mode on a dialled
+ * connection, server mode requiring a client certificate on an accepted one), then
  * bounded length-prefixed framing, protobuf {@link PeerEnvelope}s, keepalive/silence
  * detection, the hello handshake, then dispatch to the owner.
  */
@@ -41,6 +43,10 @@ public final class PeerChannelInitializer extends ChannelInitializer<Channel> {
     @Override
     protected void initChannel(Channel channel) {
         ChannelPipeline pipeline = channel.pipeline();
+        if (identity.tls() != null) {
+            boolean dialled = channel.attr(PeerHandshakeHandler.EXPECTED_PEER).get() != null;
+            pipeline.addLast(PeerPipeline.TLS, identity.tls().newHandler(channel.alloc(), dialled));
+        }
         pipeline.addLast(PeerPipeline.FRAME_DECODER, new LengthFieldBasedFrameDecoder(maxFrameBytes, 0, 4, 0, 4));
         pipeline.addLast(PeerPipeline.FRAME_PREPENDER, new LengthFieldPrepender(4));
         pipeline.addLast(PeerPipeline.PROTOBUF_DECODER, new ProtobufDecoder(PeerEnvelope.getDefaultInstance()));

@@ -7,6 +7,8 @@ import io.messenger.proto.peer.PeerRejection;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.AttributeKey;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,7 +19,10 @@ import org.slf4j.LoggerFactory;
  * cluster secret ({@link PeerAuthenticator}) each hello carries a fresh nonce, the acceptor's
  * hello answers the dialler's nonce, and the dialler answers the acceptor's in a
  * {@code PeerProof}; a side whose answer is missing or wrong is refused and the connection
- * closed before any consensus message is passed on. Once the peer is known (and proved) the
+ * closed before any consensus message is passed on. With peer TLS ({@link PeerTls}) the
+ * hello only arrives once the TLS handshake has verified the peer's certificate against the
+ * cluster's CA; the handler then also checks that the certificate names the node id the hello
+ * announces, and refuses the connection otherwise. Once the peer is known (and proved) the
  * handler removes itself and fires an {@link Established} event.
  */
 public final class PeerHandshakeHandler extends SimpleChannelInboundHandler<PeerEnvelope> {
@@ -81,6 +86,9 @@ public final class PeerHandshakeHandler extends SimpleChannelInboundHandler<Peer
             return;
         }
         String problem = identity.problemWith(envelope, expected);
+        if (problem == null) {
+            problem = tlsProblem(ctx, envelope.getHello().getNodeId());
+        }
         if (problem != null) {
             refuse(ctx, problem);
             return;
@@ -117,6 +125,46 @@ public final class PeerHandshakeHandler extends SimpleChannelInboundHandler<Peer
                 identity.clientAddress());
         ctx.writeAndFlush(identity.hello(nonce, answer)).addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
         awaitingProof = hello;
+    }
+
+    /** With peer TLS: whether the completed handshake's peer certificate names {@code peerId}. */
+    private String tlsProblem(ChannelHandlerContext ctx, int peerId) {
+        if (identity.tls() == null) {
+            return null;
+        }
+        SslHandler ssl = ctx.pipeline().get(SslHandler.class);
+        if (ssl == null || !ssl.handshakeFuture().isSuccess()) {
+            return "node " + peerId + " sent its hello without a completed TLS handshake";
+        }
+        return PeerTls.problemWith(ssl.engine().getSession(), peerId);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
+        if (event instanceof SslHandshakeCompletionEvent done && !done.isSuccess()) {
+            int expected = expectedPeer(ctx);
+            if (expected != 0) {
+                log.warn("node {} cannot open a TLS link to peer {} at {}: {}", identity.selfId(), expected,
+                        ctx.channel().remoteAddress(), PeerTls.rootMessage(done.cause()));
+            } else {
+                log.warn("refusing peer connection from {}: TLS handshake failed: {}", ctx.channel().remoteAddress(),
+                        PeerTls.rootMessage(done.cause()));
+            }
+            refused = true;
+            ctx.close();
+            return;
+        }
+        super.userEventTriggered(ctx, event);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (refused) {
+            // The TLS failure that caused it is logged already; the connection is closing.
+            ctx.close();
+            return;
+        }
+        ctx.fireExceptionCaught(cause);
     }
 
     /** On an accepted connection: the frame after the hellos must be the dialler's correct proof. */

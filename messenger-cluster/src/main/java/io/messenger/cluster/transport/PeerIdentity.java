@@ -12,11 +12,12 @@ import java.util.Set;
  * Who this node is on the peer link and whom it accepts: the node id, the cluster name, the
  * configured member ids, the client endpoint this node announces for itself, and the
  * cluster secret's {@link PeerAuthenticator} ({@code null} when none is configured: then any
- * process that reaches the peer port and knows a member id can join). Both ends of a
- * connection check each other's hello against it.
+ * process that reaches the peer port and knows a member id can join), and the node's mutual
+ * TLS credentials ({@link PeerTls}, {@code null} without TLS). Both ends of a connection check
+ * each other's hello against it.
  */
 public record PeerIdentity(int selfId, String clusterName, Set<Integer> memberIds, String clientAddress,
-                           PeerAuthenticator authenticator) {
+                           PeerAuthenticator authenticator, PeerTls tls) {
 
     /** Longest client address a hello may announce (a host name and a port). */
     public static final int MAX_CLIENT_ADDRESS_LENGTH = 261;
@@ -32,9 +33,15 @@ public record PeerIdentity(int selfId, String clusterName, Set<Integer> memberId
         }
     }
 
+    /** An identity without TLS. */
+    public PeerIdentity(int selfId, String clusterName, Set<Integer> memberIds, String clientAddress,
+                        PeerAuthenticator authenticator) {
+        this(selfId, clusterName, memberIds, clientAddress, authenticator, null);
+    }
+
     /** An identity that announces no client address (transport tests). */
     public PeerIdentity(int selfId, String clusterName, Set<Integer> memberIds) {
-        this(selfId, clusterName, memberIds, "", null);
+        this(selfId, clusterName, memberIds, "", null, null);
     }
 
     /** The hello this node sends first on a connection it dials, and in reply to an accepted one, without a secret. */

@@ -6,6 +6,8 @@ package io.messenger.cluster.transport;
  */
 public final class PeerPipeline {
 
+    /** Only with peer TLS configured. */
+    public static final String TLS = "tls";
     public static final String FRAME_DECODER = "frameDecoder";
     public static final String FRAME_PREPENDER = "framePrepender";
     public static final String PROTOBUF_DECODER = "protobufDecoder";

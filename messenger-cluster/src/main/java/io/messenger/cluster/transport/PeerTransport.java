@@ -63,9 +63,18 @@ public final class PeerTransport implements AutoCloseable {
         this.events = events;
         this.identity = new PeerIdentity(config.nodeId(), config.clusterName(),
                 config.members().stream().map(Member::id).collect(Collectors.toSet()), config.clientAddress(),
-                config.peerSecretFile() == null ? null : PeerAuthenticator.fromFile(config.peerSecretFile()));
-        if (identity.authenticator() == null) {
-            log.warn("node {}: NO PEER SECRET configured (--peer-secret-file): any process that reaches peer port {}:{}"
+                config.peerSecretFile() == null ? null : PeerAuthenticator.fromFile(config.peerSecretFile()),
+                config.peerTls() == null ? null : PeerTls.load(config.peerTls(), settings.silenceTimeout()));
+        if (identity.tls() != null) {
+            log.info("node {}: peer link uses mutual TLS ({}) with the CA {}; a peer must present a certificate"
+                    + " of that CA naming its node id (CN=node-<id>)", config.nodeId(), PeerTls.providerDescription(),
+                    config.peerTls().trustedCa());
+        } else if (identity.authenticator() != null) {
+            log.warn("node {}: peer link is NOT ENCRYPTED (no --peer-tls-cert/--peer-tls-key/--peer-tls-ca); members"
+                    + " prove the shared peer secret only", config.nodeId());
+        }
+        if (identity.authenticator() == null && identity.tls() == null) {
+            log.warn("node {}: NO PEER TLS AND NO PEER SECRET configured (--peer-tls-*, --peer-secret-file): any process that reaches peer port {}:{}"
                     + " can join the cluster as a member, append chat commands and depose the leader",
                     config.nodeId(), config.peerBindHost(), config.self().peerPort());
         }

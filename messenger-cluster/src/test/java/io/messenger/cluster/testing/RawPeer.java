@@ -21,7 +21,12 @@ public final class RawPeer implements AutoCloseable {
     private final DataOutputStream out;
 
     public RawPeer(int port) throws IOException {
-        socket = new Socket(InetAddress.getLoopbackAddress(), port);
+        this(new Socket(InetAddress.getLoopbackAddress(), port));
+    }
+
+    /** Over an already connected socket, for example a TLS one. */
+    public RawPeer(Socket socket) throws IOException {
+        this.socket = socket;
         socket.setSoTimeout(20_000);
         in = new DataInputStream(socket.getInputStream());
         out = new DataOutputStream(socket.getOutputStream());

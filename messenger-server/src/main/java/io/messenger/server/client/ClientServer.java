@@ -15,6 +15,9 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.messenger.cluster.transport.PeerTls;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
@@ -39,7 +42,7 @@ public final class ClientServer implements AutoCloseable {
     private final Channel serverChannel;
     private volatile boolean wasLeader;
 
-    private ClientServer(ClientServerContext context, String host, int port, int workerThreads)
+    private ClientServer(ClientServerContext context, String host, int port, int workerThreads, SslContext tls)
             throws InterruptedException {
         this.context = context;
         this.bossGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
@@ -50,7 +53,7 @@ public final class ClientServer implements AutoCloseable {
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                .childHandler(new ClientServerInitializer(context, clients));
+                .childHandler(new ClientServerInitializer(context, clients, tls));
         ChannelFuture bound = bootstrap.bind(host, port).await();
         if (!bound.isSuccess()) {
             bossGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
@@ -65,7 +68,35 @@ public final class ClientServer implements AutoCloseable {
 
     /** Binds the client port (0 picks a free one) and starts serving. */
     public static ClientServer start(ClientServerContext context, String host, int port) throws InterruptedException {
-        return new ClientServer(context, host, port, Math.max(2, Runtime.getRuntime().availableProcessors()));
+        return start(context, host, port, null);
+    }
+
+    /** The same, speaking TLS with {@code tls} (null: plaintext). */
+    public static ClientServer start(ClientServerContext context, String host, int port, SslContext tls)
+            throws InterruptedException {
+        return new ClientServer(context, host, port, Math.max(2, Runtime.getRuntime().availableProcessors()), tls);
+    }
+
+    /**
+     * The client port's TLS context from a PEM certificate (chain) and PKCS#8 key: TLS 1.3 and
+     * 1.2, OpenSSL where netty-tcnative loads, else the JDK's provider.
+     *
+     * @throws IllegalArgumentException with a sentence naming the files if they cannot be used
+     */
+    public static SslContext serverTls(java.nio.file.Path certificate, java.nio.file.Path key) {
+        try {
+            return SslContextBuilder.forServer(certificate.toFile(), key.toFile())
+                    .sslProvider(PeerTls.provider())
+                    .protocols(PeerTls.PROTOCOLS)
+                    .build();
+        } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            throw new IllegalArgumentException("cannot use the client TLS files (certificate " + certificate
+                    + ", key " + key + "): " + root.getMessage(), e);
+        }
     }
 
     public int port() {

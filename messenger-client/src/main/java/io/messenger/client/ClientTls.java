@@ -1,0 +1,87 @@
+package io.messenger.client;
+
+import io.netty.handler.ssl.NotSslRecordException;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertificateException;
+import javax.net.ssl.SSLException;
+
+/**
+ * TLS for the client link: a client context that trusts a given CA and verifies the server's
+ * host name (endpoint identification {@code HTTPS}: the address the client dials must be in the
+ * server certificate's subject alternative names), TLS 1.3 and 1.2 only, on OpenSSL where
+ * netty-tcnative loads, else on the JDK's provider.
+ */
+public final class ClientTls {
+
+    private ClientTls() {
+    }
+
+    /**
+     * A context trusting the CA certificate(s) in the PEM file {@code ca}.
+     *
+     * @throws IllegalArgumentException with a sentence if the file cannot be used
+     */
+    public static SslContext trusting(Path ca) {
+        if (!Files.isReadable(ca) || Files.isDirectory(ca)) {
+            throw new IllegalArgumentException("The CA file " + ca + " cannot be read.");
+        }
+        try {
+            return SslContextBuilder.forClient()
+                    .sslProvider(OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK)
+                    .protocols("TLSv1.3", "TLSv1.2")
+                    .trustManager(ca.toFile())
+                    .endpointIdentificationAlgorithm("HTTPS")
+                    .build();
+        } catch (SSLException | IllegalArgumentException e) {
+            throw new IllegalArgumentException("The CA file " + ca + " holds no usable PEM certificate: "
+                    + root(e).getMessage(), e);
+        }
+    }
+
+    /**
+     * The sentence for a failed TLS handshake with {@code server}; every such failure is
+     * one that retrying does not fix.
+     */
+    static String describeFailure(String server, Throwable cause) {
+        Throwable root = root(cause);
+        String detail = root.getMessage() == null ? root.toString() : root.getMessage();
+        if (hasCause(cause, NotSslRecordException.class)) {
+            return "The server at " + server + " does not speak TLS on this port; connect without --tls-ca, "
+                    + "or start the server with --tls-cert and --tls-key.";
+        }
+        if (detail.contains("No subject alternative") || detail.contains("No name matching")
+                || detail.contains("HOSTNAME")) {
+            return "The TLS certificate of " + server + " does not name that host (" + detail + "); connect with a "
+                    + "host name or address the certificate lists.";
+        }
+        if (hasCause(cause, CertPathValidatorException.class) || detail.contains("certification path")
+                || detail.contains("CERTIFICATE_VERIFY_FAILED") || hasCause(cause, CertificateException.class)) {
+            return "The TLS certificate of " + server + " is not signed by the CA given with --tls-ca (" + detail
+                    + ").";
+        }
+        return "The TLS handshake with " + server + " failed: " + detail + ".";
+    }
+
+    private static boolean hasCause(Throwable e, Class<? extends Throwable> type) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Throwable root(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root;
+    }
+}
