@@ -86,7 +86,8 @@ public final class MessengerServer implements AutoCloseable {
                     System::currentTimeMillis).start();
             server.clients = ClientServer.start(new ClientServerContext(config.nodeId(), replicator, server.chat,
                     server.connections, config.maxMessageBytes(), config.maxFrameBytes(), config.idleTimeout(),
-                    config.maxInFlight(), System::currentTimeMillis, server.traffic), config.clientHost(), config.clientPort());
+                    config.maxInFlight(), System::currentTimeMillis, server.traffic, config.clientLimits()),
+                    config.clientHost(), config.clientPort());
             server.metrics = server.bindMetrics(replicator);
             server.admin = AdminHttpServer.start(config.adminHost(), config.adminPort(), server::statusReport,
                     server::healthy, server.metrics::scrape);

@@ -4,6 +4,7 @@ import io.messenger.cluster.ClusterConfig;
 import io.messenger.cluster.Member;
 import io.messenger.proto.SendWindow;
 import io.messenger.server.chat.ChatLimits;
+import io.messenger.server.client.ClientLimits;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -47,6 +48,7 @@ public record ServerConfig(
         Duration electionTimeout,
         int maxInFlight,
         int dedupWindow,
+        Duration helloTimeout,
         Map<Setting, String> sources) {
 
     /**
@@ -194,10 +196,12 @@ public record ServerConfig(
                     + " unacknowledged (an older resend would be refused although it was delivered), got " + dedupWindow);
         }
 
+        Duration helloTimeout = duration(get, Setting.HELLO_TIMEOUT, Duration.ofMillis(100), Duration.ofHours(1));
+
         return new ServerConfig(nodeId, raw.get(Setting.CLIENT_HOST), clientPort, raw.get(Setting.PEER_HOST),
                 peerPort, raw.get(Setting.ADMIN_HOST), adminPort, members, advertised, clusterName, Path.of(dataDir),
                 peerSecretFile, historySize, retained, maxDevices, maxMessage, maxFrame, idle, grace, heartbeat, election,
-                maxInFlight, dedupWindow, from);
+                maxInFlight, dedupWindow, helloTimeout, from);
     }
 
     /** Defaults only (plus nothing else): a single node on the standard ports. */
@@ -215,6 +219,11 @@ public record ServerConfig(
     /** The chat state machine's part of the configuration; equal on every node of a cluster. */
     public ChatLimits chatLimits() {
         return new ChatLimits(historySize, retainedMessages, maxDevices, dedupWindow, maxMessageBytes);
+    }
+
+    /** What this node bounds per client connection; local to the node. */
+    public ClientLimits clientLimits() {
+        return new ClientLimits(helloTimeout);
     }
 
     /** The effective configuration, one setting per line with where its value came from. */
@@ -243,6 +252,7 @@ public record ServerConfig(
         values.put(Setting.ELECTION_TIMEOUT, text(electionTimeout));
         values.put(Setting.MAX_IN_FLIGHT, maxInFlight);
         values.put(Setting.DEDUP_WINDOW, dedupWindow);
+        values.put(Setting.HELLO_TIMEOUT, text(helloTimeout));
         StringBuilder out = new StringBuilder("effective configuration of node ").append(nodeId).append(':');
         for (Setting s : Setting.values()) {
             out.append(String.format(Locale.ROOT, "%n  %-26s %-40s (%s)", s.key(), values.get(s),

@@ -38,7 +38,11 @@ public enum Setting {
     MAX_IN_FLIGHT("max-in-flight", "N", "256",
             "uncommitted sends per connection before the server stops reading from it, 1-100000"),
     DEDUP_WINDOW("dedup-window", "N", "4096",
-            "send sequences remembered per client id to acknowledge resends, 1024 (the client's largest buffer)-1000000");
+            "send sequences remembered per client id to acknowledge resends, 1024 (the client's largest buffer)-1000000"),
+
+    // limits (issue 10: hostile input from clients)
+    HELLO_TIMEOUT("hello-timeout", "DURATION", "5s",
+            "a connection that has not sent Hello this long after connecting is closed, 100ms-1h");
 
     private final String flag;
     private final String label;

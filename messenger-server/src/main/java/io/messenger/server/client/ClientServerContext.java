@@ -13,6 +13,7 @@ import java.util.function.LongSupplier;
  * @param maxInFlight proposals one connection may have uncommitted before it stops reading
  * @param clock the leader's wall clock, stamped on proposed commands
  * @param traffic where the connections count sends, deliveries and slow-consumer disconnects
+ * @param limits the bounds against hostile clients (hello deadline, ...)
  */
 public record ClientServerContext(
         int nodeId,
@@ -24,7 +25,8 @@ public record ClientServerContext(
         Duration idleTimeout,
         int maxInFlight,
         LongSupplier clock,
-        ClientTraffic traffic) {
+        ClientTraffic traffic,
+        ClientLimits limits) {
 
     public static final int DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(10);
@@ -38,8 +40,17 @@ public record ClientServerContext(
                 new ClientTraffic());
     }
 
+    /** The same, with the default {@link ClientLimits}. */
+    public ClientServerContext(int nodeId, Replicator replicator, ChatStateMachine chat, LocalConnections connections,
+                               int maxMessageBytes, int maxFrameBytes, Duration idleTimeout, int maxInFlight,
+                               LongSupplier clock, ClientTraffic traffic) {
+        this(nodeId, replicator, chat, connections, maxMessageBytes, maxFrameBytes, idleTimeout, maxInFlight, clock,
+                traffic, ClientLimits.DEFAULTS);
+    }
+
     public ClientServerContext {
         java.util.Objects.requireNonNull(traffic, "traffic");
+        java.util.Objects.requireNonNull(limits, "limits");
         if (maxInFlight < 1) {
             throw new IllegalArgumentException("max in-flight sends must be positive, got " + maxInFlight);
         }

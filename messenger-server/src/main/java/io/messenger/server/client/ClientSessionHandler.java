@@ -74,6 +74,8 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
     private final ArrayDeque<Send> held = new ArrayDeque<>();
     /** Writes the unsolicited Pongs while reading is paused; null while reading. */
     private ScheduledFuture<?> keepAlive;
+    /** Closes the connection if no Hello arrives in time; null once one did. */
+    private ScheduledFuture<?> helloDeadline;
 
     ClientSessionHandler(ClientServerContext context) {
         this.context = context;
@@ -83,11 +85,34 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         this.connection = new ChannelConnection(ctx.channel(), context.traffic());
+        long deadline = context.limits().helloTimeout().toMillis();
+        helloDeadline = ctx.executor().schedule(this::helloTimedOut, deadline, TimeUnit.MILLISECONDS);
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
         stopKeepAlive();
+        cancelHelloDeadline();
+    }
+
+    /**
+     * A connection that never says Hello costs a socket, buffers and a channel for nothing; the
+     * idle timeout alone would keep it for its full length, and a flood of them for as long.
+     */
+    private void helloTimedOut() {
+        helloDeadline = null;
+        if (phase != Phase.AWAITING_HELLO || !ctx.channel().isActive()) {
+            return;
+        }
+        reject(Rejection.Reason.HELLO_TIMEOUT, "No Hello arrived within " + context.limits().helloTimeout().toMillis()
+                + " ms of connecting; a client must introduce itself first.");
+    }
+
+    private void cancelHelloDeadline() {
+        if (helloDeadline != null) {
+            helloDeadline.cancel(false);
+            helloDeadline = null;
+        }
     }
 
     @Override
@@ -106,6 +131,7 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
                         "The first frame must be Hello, not " + envelope.getBodyCase() + ".");
                 return;
             }
+            cancelHelloDeadline();
             hello(envelope.getHello());
             return;
         }
@@ -276,6 +302,7 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
         phase = Phase.CLOSED;
         held.clear();
         stopKeepAlive();
+        cancelHelloDeadline();
         if (sessionId != null) {
             context.connections().unregister(sessionId, connection);
             if (!leaving) {
@@ -373,6 +400,7 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
         phase = Phase.CLOSED;
         ctx.channel().config().setAutoRead(false);
         stopKeepAlive();
+        cancelHelloDeadline();
         connection.sendAndClose(envelope().setRejection(rejection).build(),
                 rejection.getReason() + ": " + rejection.getMessage());
     }
