@@ -90,7 +90,7 @@ public final class MessengerServer implements AutoCloseable {
                     config.clientHost(), config.clientPort());
             server.metrics = server.bindMetrics(replicator);
             server.admin = AdminHttpServer.start(config.adminHost(), config.adminPort(), server::statusReport,
-                    server::healthy, server.metrics::scrape);
+                    server::healthy, server.metrics::scrape, config.adminRequestTimeout());
         } catch (RuntimeException | InterruptedException e) {
             server.close();
             throw e;

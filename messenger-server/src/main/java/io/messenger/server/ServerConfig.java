@@ -49,6 +49,7 @@ public record ServerConfig(
         int maxInFlight,
         int dedupWindow,
         Duration helloTimeout,
+        Duration adminRequestTimeout,
         Map<Setting, String> sources) {
 
     /**
@@ -197,11 +198,13 @@ public record ServerConfig(
         }
 
         Duration helloTimeout = duration(get, Setting.HELLO_TIMEOUT, Duration.ofMillis(100), Duration.ofHours(1));
+        Duration adminRequestTimeout = duration(get, Setting.ADMIN_REQUEST_TIMEOUT, Duration.ofMillis(100),
+                Duration.ofHours(1));
 
         return new ServerConfig(nodeId, raw.get(Setting.CLIENT_HOST), clientPort, raw.get(Setting.PEER_HOST),
                 peerPort, raw.get(Setting.ADMIN_HOST), adminPort, members, advertised, clusterName, Path.of(dataDir),
                 peerSecretFile, historySize, retained, maxDevices, maxMessage, maxFrame, idle, grace, heartbeat, election,
-                maxInFlight, dedupWindow, helloTimeout, from);
+                maxInFlight, dedupWindow, helloTimeout, adminRequestTimeout, from);
     }
 
     /** Defaults only (plus nothing else): a single node on the standard ports. */
@@ -253,6 +256,7 @@ public record ServerConfig(
         values.put(Setting.MAX_IN_FLIGHT, maxInFlight);
         values.put(Setting.DEDUP_WINDOW, dedupWindow);
         values.put(Setting.HELLO_TIMEOUT, text(helloTimeout));
+        values.put(Setting.ADMIN_REQUEST_TIMEOUT, text(adminRequestTimeout));
         StringBuilder out = new StringBuilder("effective configuration of node ").append(nodeId).append(':');
         for (Setting s : Setting.values()) {
             out.append(String.format(Locale.ROOT, "%n  %-26s %-40s (%s)", s.key(), values.get(s),

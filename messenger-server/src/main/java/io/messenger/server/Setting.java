@@ -13,7 +13,8 @@ public enum Setting {
     CLIENT_PORT("client-port", "PORT", "7001", "port clients connect to (0 = any free port)"),
     PEER_HOST("peer-host", "HOST", "0.0.0.0", "interface the peer port binds to"),
     PEER_PORT("peer-port", "PORT", "9001", "port other nodes connect to; must match this node's entry in --peers"),
-    ADMIN_HOST("admin-host", "HOST", "0.0.0.0", "interface the admin HTTP port binds to"),
+    ADMIN_HOST("admin-host", "HOST", "127.0.0.1",
+            "interface the admin HTTP port binds to (loopback unless configured; containers set 0.0.0.0)"),
     ADMIN_PORT("admin-port", "PORT", "8001", "admin HTTP port: GET /status, GET /health (0 = any free port)"),
     PEERS("peers", "ID=HOST:PORT,...", null,
             "every member of the cluster, this node included (default: only this node, at 127.0.0.1:<peer-port>)"),
@@ -42,7 +43,9 @@ public enum Setting {
 
     // limits (issue 10: hostile input from clients)
     HELLO_TIMEOUT("hello-timeout", "DURATION", "5s",
-            "a connection that has not sent Hello this long after connecting is closed, 100ms-1h");
+            "a connection that has not sent Hello this long after connecting is closed, 100ms-1h"),
+    ADMIN_REQUEST_TIMEOUT("admin-request-timeout", "DURATION", "5s",
+            "an admin connection that has not sent a whole request this long after opening (or its last request) is closed, 100ms-1h");
 
     private final String flag;
     private final String label;

@@ -36,6 +36,9 @@ class ServerConfigTest {
         assertThat(c.clientPort()).isEqualTo(7001);
         assertThat(c.peerPort()).isEqualTo(9001);
         assertThat(c.adminPort()).isEqualTo(8001);
+        assertThat(c.adminHost()).as("the admin endpoint binds to loopback unless configured").isEqualTo("127.0.0.1");
+        assertThat(c.adminRequestTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.helloTimeout()).isEqualTo(Duration.ofSeconds(5));
         assertThat(c.members()).containsExactly(new Member(1, "127.0.0.1", 9001));
         assertThat(c.advertisedClientAddress()).isEqualTo("127.0.0.1:7001");
         assertThat(c.dataDir()).isEqualTo(Path.of("./data/node-1"));
