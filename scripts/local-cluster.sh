@@ -55,8 +55,21 @@ ensure_peer_secret() {
     (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$file")
 }
 
+# Extra server flags for every node: SERVER_ARGS when it is set (make run always sets it, maybe
+# empty), remembered in $RUN_DIR/server-args so that a node started again later without it (the
+# bench's failover step restarts the nodes it kills) runs with the same flags.
+server_args() {
+    if [[ -n ${SERVER_ARGS+set} ]]; then
+        printf '%s\n' "$SERVER_ARGS" >"$RUN_DIR/server-args"
+    fi
+    if [[ -f $RUN_DIR/server-args ]]; then
+        cat "$RUN_DIR/server-args"
+    fi
+}
+
 start_node() {
-    local id=$1
+    local id=$1 extra
+    extra=$(server_args)
     if alive "$id"; then
         echo "node $id already runs (pid $(pid_of "$id"))"
         return
@@ -72,6 +85,7 @@ start_node() {
         --advertised-client-address "127.0.0.1:$(client_port "$id")" \
         --data-dir "$RUN_DIR/node-$id/data" \
         --peer-secret-file "$RUN_DIR/peer-secret" \
+        $extra \
         >"$RUN_DIR/node-$id.log" 2>&1 </dev/null &
     echo $! >"$RUN_DIR/node-$id.pid"
 }
@@ -113,6 +127,11 @@ cmd_start() {
     for ((i = 1; i <= NODES; i++)); do
         echo "  node $i  pid $(pid_of "$i")  clients 127.0.0.1:$(client_port "$i")  peers :$(peer_port "$i")  admin http://127.0.0.1:$(admin_port "$i")/status  log $RUN_DIR/node-$i.log"
     done
+    local extra
+    extra=$(server_args)
+    if [[ -n $extra ]]; then
+        echo "  every node runs with: $extra"
+    fi
     echo "chat with:  ./build/client.app alice lobby"
 }
 

@@ -76,7 +76,7 @@ final class ConnectionsCommand implements Callable<Integer> {
         int leader = nodes.awaitLeader(Duration.ofSeconds(10));
         if (leader == 0) {
             throw new IllegalStateException("No messenger node at " + cluster.admins
-                    + " calls itself leader; start the cluster with 'make run' first");
+                    + " calls itself leader; start the cluster with 'make run-bench' first");
         }
         String[] servers = systems.servers.split(",");
         if (leader > servers.length) {

@@ -5,6 +5,7 @@ import io.messenger.cluster.Member;
 import io.messenger.proto.SendWindow;
 import io.messenger.server.chat.ChatLimits;
 import io.messenger.server.client.ClientLimits;
+import io.messenger.server.client.SendRate;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -50,6 +51,8 @@ public record ServerConfig(
         int dedupWindow,
         Duration helloTimeout,
         Duration adminRequestTimeout,
+        SendRate sendRate,
+        SendRate userSendRate,
         Map<Setting, String> sources) {
 
     /**
@@ -200,11 +203,13 @@ public record ServerConfig(
         Duration helloTimeout = duration(get, Setting.HELLO_TIMEOUT, Duration.ofMillis(100), Duration.ofHours(1));
         Duration adminRequestTimeout = duration(get, Setting.ADMIN_REQUEST_TIMEOUT, Duration.ofMillis(100),
                 Duration.ofHours(1));
+        SendRate sendRate = rate(get, Setting.SEND_RATE, Setting.SEND_BURST);
+        SendRate userSendRate = rate(get, Setting.USER_SEND_RATE, Setting.USER_SEND_BURST);
 
         return new ServerConfig(nodeId, raw.get(Setting.CLIENT_HOST), clientPort, raw.get(Setting.PEER_HOST),
                 peerPort, raw.get(Setting.ADMIN_HOST), adminPort, members, advertised, clusterName, Path.of(dataDir),
                 peerSecretFile, historySize, retained, maxDevices, maxMessage, maxFrame, idle, grace, heartbeat, election,
-                maxInFlight, dedupWindow, helloTimeout, adminRequestTimeout, from);
+                maxInFlight, dedupWindow, helloTimeout, adminRequestTimeout, sendRate, userSendRate, from);
     }
 
     /** Defaults only (plus nothing else): a single node on the standard ports. */
@@ -226,7 +231,7 @@ public record ServerConfig(
 
     /** What this node bounds per client connection; local to the node. */
     public ClientLimits clientLimits() {
-        return new ClientLimits(helloTimeout);
+        return new ClientLimits(helloTimeout, sendRate, userSendRate, System::nanoTime);
     }
 
     /** The effective configuration, one setting per line with where its value came from. */
@@ -257,12 +262,38 @@ public record ServerConfig(
         values.put(Setting.DEDUP_WINDOW, dedupWindow);
         values.put(Setting.HELLO_TIMEOUT, text(helloTimeout));
         values.put(Setting.ADMIN_REQUEST_TIMEOUT, text(adminRequestTimeout));
+        values.put(Setting.SEND_RATE, sendRate.off() ? "off" : raw(sendRate));
+        values.put(Setting.SEND_BURST, sendRate.off() ? "-" : sendRate.burst());
+        values.put(Setting.USER_SEND_RATE, userSendRate.off() ? "off" : raw(userSendRate));
+        values.put(Setting.USER_SEND_BURST, userSendRate.off() ? "-" : userSendRate.burst());
         StringBuilder out = new StringBuilder("effective configuration of node ").append(nodeId).append(':');
         for (Setting s : Setting.values()) {
             out.append(String.format(Locale.ROOT, "%n  %-26s %-40s (%s)", s.key(), values.get(s),
                     sources.getOrDefault(s, "default")));
         }
         return out.toString();
+    }
+
+    private static String raw(SendRate r) {
+        String words = r.toString();
+        return words.substring(0, words.indexOf(' '));
+    }
+
+    private static SendRate rate(Function<Setting, String> get, Setting rate, Setting burst) {
+        double perSecond;
+        try {
+            perSecond = SendRate.parsePerSecond(get.apply(rate));
+        } catch (IllegalArgumentException e) {
+            throw bad(rate, e.getMessage());
+        }
+        int size = integer(get, burst, 1, 1_000_000);
+        if (Double.isInfinite(perSecond)) {
+            return SendRate.OFF;
+        }
+        if (perSecond > 1_000_000) {
+            throw bad(rate, "must be at most 1000000/s (or off), got " + get.apply(rate));
+        }
+        return new SendRate(perSecond, size);
     }
 
     private static String text(Duration d) {

@@ -45,7 +45,13 @@ public enum Setting {
     HELLO_TIMEOUT("hello-timeout", "DURATION", "5s",
             "a connection that has not sent Hello this long after connecting is closed, 100ms-1h"),
     ADMIN_REQUEST_TIMEOUT("admin-request-timeout", "DURATION", "5s",
-            "an admin connection that has not sent a whole request this long after opening (or its last request) is closed, 100ms-1h");
+            "an admin connection that has not sent a whole request this long after opening (or its last request) is closed, 100ms-1h"),
+    SEND_RATE("send-rate", "RATE", "50/s",
+            "sends one connection may make, as a token bucket refilling at N/s or N/m (off = unlimited); over it a send fails RATE_LIMITED"),
+    SEND_BURST("send-burst", "N", "100", "the connection bucket's size: sends allowed at once after a quiet spell, 1-1000000"),
+    USER_SEND_RATE("user-send-rate", "RATE", "100/s",
+            "sends one username may make across its connections to this node, N/s or N/m (off = unlimited)"),
+    USER_SEND_BURST("user-send-burst", "N", "200", "the user bucket's size, 1-1000000");
 
     private final String flag;
     private final String label;

@@ -39,6 +39,8 @@ class ServerConfigTest {
         assertThat(c.adminHost()).as("the admin endpoint binds to loopback unless configured").isEqualTo("127.0.0.1");
         assertThat(c.adminRequestTimeout()).isEqualTo(Duration.ofSeconds(5));
         assertThat(c.helloTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.sendRate()).isEqualTo(new io.messenger.server.client.SendRate(50, 100));
+        assertThat(c.userSendRate()).isEqualTo(new io.messenger.server.client.SendRate(100, 200));
         assertThat(c.members()).containsExactly(new Member(1, "127.0.0.1", 9001));
         assertThat(c.advertisedClientAddress()).isEqualTo("127.0.0.1:7001");
         assertThat(c.dataDir()).isEqualTo(Path.of("./data/node-1"));
@@ -131,5 +133,17 @@ class ServerConfigTest {
         ServerCommandLine.Outcome outcome = parse(Map.of(), args);
         assertThat(outcome).isEqualTo(new ServerCommandLine.Outcome.Exit(ServerCommandLine.USAGE_ERROR));
         assertThat(err.toString()).startsWith("error: ").contains(expected).contains("Usage:");
+    }
+
+    @Test
+    void sendRatesParseAsPerSecondOrPerMinuteOrOff() {
+        ServerConfig c = run(Map.of("MESSENGER_USER_SEND_RATE", "off"), "--send-rate", "600/m", "--send-burst", "7");
+        assertThat(c.sendRate().perSecond()).isEqualTo(10.0);
+        assertThat(c.sendRate().burst()).isEqualTo(7);
+        assertThat(c.userSendRate().off()).isTrue();
+        assertThat(c.clientLimits().userSendRate().off()).isTrue();
+        assertThat(c.describe()).contains("send-rate").contains("10/s").contains("user-send-rate").contains("off");
+        assertThat(parse(Map.of(), "--send-rate", "fast")).isEqualTo(new ServerCommandLine.Outcome.Exit(2));
+        assertThat(err.toString()).contains("--send-rate").contains("50/s");
     }
 }

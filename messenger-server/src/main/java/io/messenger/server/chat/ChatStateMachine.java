@@ -161,7 +161,7 @@ public final class ChatStateMachine implements StateMachine {
         if (joined) {
             announce(room, user, Presence.Kind.JOINED, now, sid);
         }
-        return new ChatOutcome.SessionOpened(sid, room.lastSeq());
+        return new ChatOutcome.SessionOpened(sid, room.lastSeq(), lastApplied);
     }
 
     /**
@@ -232,7 +232,10 @@ public final class ChatStateMachine implements StateMachine {
         if (clientSends != null && clientSends.applied(seq)) {
             long original = clientSends.roomSeqOf(seq);
             if (original == 0) {
-                String sentence = "send " + seq + " was applied too long ago to report where it went.";
+                // Below the highest applied send but not remembered: applied too long ago, or never
+                // applied because the server refused it (rate limit) while later ones went through.
+                String sentence = "send " + seq + " is older than the sends this server remembers (applied too long"
+                        + " ago, or refused earlier); it is not applied again.";
                 if (c != null) {
                     c.send(envelope().setSendFailed(SendFailed.newBuilder().setSeq(seq)
                             .setReason(SendFailed.Reason.BAD_SEQUENCE).setMessage(sentence)).build());

@@ -13,7 +13,8 @@ import java.util.function.LongSupplier;
  * @param maxInFlight proposals one connection may have uncommitted before it stops reading
  * @param clock the leader's wall clock, stamped on proposed commands
  * @param traffic where the connections count sends, deliveries and slow-consumer disconnects
- * @param limits the bounds against hostile clients (hello deadline, ...)
+ * @param limits the bounds against hostile clients (hello deadline, send rates)
+ * @param sendRates the send rate buckets of this node's connections and users, built from {@code limits}
  */
 public record ClientServerContext(
         int nodeId,
@@ -26,7 +27,8 @@ public record ClientServerContext(
         int maxInFlight,
         LongSupplier clock,
         ClientTraffic traffic,
-        ClientLimits limits) {
+        ClientLimits limits,
+        SendRateLimiter sendRates) {
 
     public static final int DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
     public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(10);
@@ -40,6 +42,14 @@ public record ClientServerContext(
                 new ClientTraffic());
     }
 
+    /** The same, with the send rate buckets that {@code limits} describe. */
+    public ClientServerContext(int nodeId, Replicator replicator, ChatStateMachine chat, LocalConnections connections,
+                               int maxMessageBytes, int maxFrameBytes, Duration idleTimeout, int maxInFlight,
+                               LongSupplier clock, ClientTraffic traffic, ClientLimits limits) {
+        this(nodeId, replicator, chat, connections, maxMessageBytes, maxFrameBytes, idleTimeout, maxInFlight, clock,
+                traffic, limits, new SendRateLimiter(limits.sendRate(), limits.userSendRate(), limits.nanoClock()));
+    }
+
     /** The same, with the default {@link ClientLimits}. */
     public ClientServerContext(int nodeId, Replicator replicator, ChatStateMachine chat, LocalConnections connections,
                                int maxMessageBytes, int maxFrameBytes, Duration idleTimeout, int maxInFlight,
@@ -51,6 +61,7 @@ public record ClientServerContext(
     public ClientServerContext {
         java.util.Objects.requireNonNull(traffic, "traffic");
         java.util.Objects.requireNonNull(limits, "limits");
+        java.util.Objects.requireNonNull(sendRates, "sendRates");
         if (maxInFlight < 1) {
             throw new IllegalArgumentException("max in-flight sends must be positive, got " + maxInFlight);
         }
