@@ -116,7 +116,7 @@ undeploy: deploy-stop
 #   make bench-jmh      the JMH microbenchmarks (JMH_ARGS, e.g. JMH_ARGS="ClientFrameCodec -f 1")
 BENCH_JAR   := messenger-bench/target/messenger-bench-$(VERSION)-app.jar
 BENCH_ARGS  ?=
-BENCH_SERVER_ARGS ?= --send-rate off --user-send-rate off
+BENCH_SERVER_ARGS ?= --send-rate off --user-send-rate off --max-rooms 10000000
 FAILOVER_ARGS ?=
 CONNECTIONS_ARGS ?=
 JMH_ARGS    ?=

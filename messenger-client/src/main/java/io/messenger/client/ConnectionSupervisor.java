@@ -555,7 +555,7 @@ final class ConnectionSupervisor {
     private static boolean isTerminal(Rejection.Reason reason) {
         return switch (reason) {
             case TOO_MANY_DEVICES, INVALID_USERNAME, INVALID_ROOM, INVALID_CLIENT_ID, UNSUPPORTED_VERSION,
-                    PROTOCOL_ERROR -> true;
+                    PROTOCOL_ERROR, TOO_MANY_ROOMS -> true;
             default -> false;
         };
     }

@@ -53,6 +53,8 @@ public record ServerConfig(
         Duration adminRequestTimeout,
         SendRate sendRate,
         SendRate userSendRate,
+        int maxRooms,
+        int maxRoomsPerUserPerMinute,
         Map<Setting, String> sources) {
 
     /**
@@ -205,11 +207,13 @@ public record ServerConfig(
                 Duration.ofHours(1));
         SendRate sendRate = rate(get, Setting.SEND_RATE, Setting.SEND_BURST);
         SendRate userSendRate = rate(get, Setting.USER_SEND_RATE, Setting.USER_SEND_BURST);
+        int maxRooms = integer(get, Setting.MAX_ROOMS, 1, 10_000_000);
+        int maxRoomsPerUser = integer(get, Setting.MAX_ROOMS_PER_USER_PER_MINUTE, 1, 1_000_000);
 
         return new ServerConfig(nodeId, raw.get(Setting.CLIENT_HOST), clientPort, raw.get(Setting.PEER_HOST),
                 peerPort, raw.get(Setting.ADMIN_HOST), adminPort, members, advertised, clusterName, Path.of(dataDir),
                 peerSecretFile, historySize, retained, maxDevices, maxMessage, maxFrame, idle, grace, heartbeat, election,
-                maxInFlight, dedupWindow, helloTimeout, adminRequestTimeout, sendRate, userSendRate, from);
+                maxInFlight, dedupWindow, helloTimeout, adminRequestTimeout, sendRate, userSendRate, maxRooms, maxRoomsPerUser, from);
     }
 
     /** Defaults only (plus nothing else): a single node on the standard ports. */
@@ -226,7 +230,8 @@ public record ServerConfig(
 
     /** The chat state machine's part of the configuration; equal on every node of a cluster. */
     public ChatLimits chatLimits() {
-        return new ChatLimits(historySize, retainedMessages, maxDevices, dedupWindow, maxMessageBytes);
+        return new ChatLimits(historySize, retainedMessages, maxDevices, dedupWindow, maxMessageBytes, maxRooms,
+                maxRoomsPerUserPerMinute);
     }
 
     /** What this node bounds per client connection; local to the node. */
@@ -266,6 +271,8 @@ public record ServerConfig(
         values.put(Setting.SEND_BURST, sendRate.off() ? "-" : sendRate.burst());
         values.put(Setting.USER_SEND_RATE, userSendRate.off() ? "off" : raw(userSendRate));
         values.put(Setting.USER_SEND_BURST, userSendRate.off() ? "-" : userSendRate.burst());
+        values.put(Setting.MAX_ROOMS, maxRooms);
+        values.put(Setting.MAX_ROOMS_PER_USER_PER_MINUTE, maxRoomsPerUserPerMinute);
         StringBuilder out = new StringBuilder("effective configuration of node ").append(nodeId).append(':');
         for (Setting s : Setting.values()) {
             out.append(String.format(Locale.ROOT, "%n  %-26s %-40s (%s)", s.key(), values.get(s),

@@ -51,7 +51,11 @@ public enum Setting {
     SEND_BURST("send-burst", "N", "100", "the connection bucket's size: sends allowed at once after a quiet spell, 1-1000000"),
     USER_SEND_RATE("user-send-rate", "RATE", "100/s",
             "sends one username may make across its connections to this node, N/s or N/m (off = unlimited)"),
-    USER_SEND_BURST("user-send-burst", "N", "200", "the user bucket's size, 1-1000000");
+    USER_SEND_BURST("user-send-burst", "N", "200", "the user bucket's size, 1-1000000"),
+    MAX_ROOMS("max-rooms", "N", "10000",
+            "most rooms the cluster holds; a join that would create another is refused (same on every node), 1-10000000"),
+    MAX_ROOMS_PER_USER_PER_MINUTE("max-rooms-per-user-per-minute", "N", "10",
+            "most rooms one username may create within a minute of leader time (same on every node), 1-1000000");
 
     private final String flag;
     private final String label;

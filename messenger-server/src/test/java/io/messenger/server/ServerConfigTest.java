@@ -41,6 +41,8 @@ class ServerConfigTest {
         assertThat(c.helloTimeout()).isEqualTo(Duration.ofSeconds(5));
         assertThat(c.sendRate()).isEqualTo(new io.messenger.server.client.SendRate(50, 100));
         assertThat(c.userSendRate()).isEqualTo(new io.messenger.server.client.SendRate(100, 200));
+        assertThat(c.chatLimits().maxRooms()).isEqualTo(10_000);
+        assertThat(c.chatLimits().maxRoomsPerUserPerMinute()).isEqualTo(10);
         assertThat(c.members()).containsExactly(new Member(1, "127.0.0.1", 9001));
         assertThat(c.advertisedClientAddress()).isEqualTo("127.0.0.1:7001");
         assertThat(c.dataDir()).isEqualTo(Path.of("./data/node-1"));
