@@ -59,6 +59,14 @@ class TerminalSafetyProcessTest {
             });
         }
         tmuxQuietly("kill-server"); // only the server of this test's own socket
+        try {
+            // tmux leaves its socket file behind; it lives under $TMUX_TMPDIR (default /tmp)/tmux-<uid>/.
+            Process id = new ProcessBuilder("id", "-u").start();
+            String uid = new String(id.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            Files.deleteIfExists(Path.of(System.getenv().getOrDefault("TMUX_TMPDIR", "/tmp"), "tmux-" + uid, socket));
+        } catch (IOException e) {
+            // nothing to tidy
+        }
         if (cluster != null) {
             cluster.close();
         }
