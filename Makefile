@@ -12,8 +12,10 @@ VERSION     := 0.1.0-SNAPSHOT
 SERVER_JAR  := messenger-server/target/messenger-server-$(VERSION)-app.jar
 CLIENT_JAR  := messenger-client/target/messenger-client-$(VERSION)-app.jar
 NODES       ?= 3
+# Extra flags for every local node (make run SERVER_ARGS="--send-rate 10/s")
+SERVER_ARGS ?=
 
-.PHONY: all build build-server build-client run stop status test clean
+.PHONY: all build build-server build-client run run-bench stop status test clean
 
 all: build
 
@@ -36,7 +38,12 @@ launchers:
 	@scripts/make-launcher.sh $(BENCH_JAR) build/bench.app
 
 run: build-server build-client
-	@NODES=$(NODES) scripts/local-cluster.sh start
+	@NODES=$(NODES) SERVER_ARGS="$(SERVER_ARGS)" scripts/local-cluster.sh start
+
+# The cluster the benchmark needs: `make run` with the client limits lifted (the full-speed
+# step sends far above the default 50 sends/s per connection, and every run makes new rooms).
+run-bench: build-server build-client
+	@NODES=$(NODES) SERVER_ARGS="$(BENCH_SERVER_ARGS)" scripts/local-cluster.sh start
 
 stop:
 	@scripts/local-cluster.sh stop
@@ -99,7 +106,8 @@ undeploy: deploy-stop
 #
 #   make bench-deps     install nats-server (Debian package) for the JetStream comparison
 #   make build-bench    build build/bench.app
-#   make bench          against a running local cluster (`make run` first): messenger vs NATS at full
+#   make run-bench      `make run` with the client limits lifted (BENCH_SERVER_ARGS), for the bench
+#   make bench          against a running local cluster (`make run-bench` first): messenger vs NATS at full
 #                       speed and at 5,000 msg/s, then 3 leader kills at 2,000 msg/s on each system
 #                       (SIGKILL of the messenger leader, then of the JetStream stream leader), then
 #                       10,000 idle sessions (about 4 minutes); results in build/bench-results/. BENCH_ARGS, FAILOVER_ARGS and
@@ -111,6 +119,7 @@ undeploy: deploy-stop
 #                       first); see scripts/metrics-overhead.sh
 BENCH_JAR   := messenger-bench/target/messenger-bench-$(VERSION)-app.jar
 BENCH_ARGS  ?=
+BENCH_SERVER_ARGS ?= --send-rate off --user-send-rate off --max-rooms 10000000
 FAILOVER_ARGS ?=
 CONNECTIONS_ARGS ?=
 JMH_ARGS    ?=

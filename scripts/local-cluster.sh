@@ -62,8 +62,21 @@ ensure_peer_credentials() {
     scripts/make-certs.sh "$RUN_DIR/tls" "$NODES" >/dev/null
 }
 
+# Extra server flags for every node: SERVER_ARGS when it is set (make run always sets it, maybe
+# empty), remembered in $RUN_DIR/server-args so that a node started again later without it (the
+# bench's failover step restarts the nodes it kills) runs with the same flags.
+server_args() {
+    if [[ -n ${SERVER_ARGS+set} ]]; then
+        printf '%s\n' "$SERVER_ARGS" >"$RUN_DIR/server-args"
+    fi
+    if [[ -f $RUN_DIR/server-args ]]; then
+        cat "$RUN_DIR/server-args"
+    fi
+}
+
 start_node() {
-    local id=$1
+    local id=$1 extra
+    extra=$(server_args)
     if alive "$id"; then
         echo "node $id already runs (pid $(pid_of "$id"))"
         return
@@ -81,6 +94,7 @@ start_node() {
         --peer-tls-cert "$RUN_DIR/tls/node-$id.pem" \
         --peer-tls-key "$RUN_DIR/tls/node-$id.key" \
         --peer-tls-ca "$RUN_DIR/tls/ca.pem" \
+        $extra \
         >"$RUN_DIR/node-$id.log" 2>&1 </dev/null &
     echo $! >"$RUN_DIR/node-$id.pid"
 }
@@ -123,6 +137,11 @@ cmd_start() {
         echo "  node $i  pid $(pid_of "$i")  clients 127.0.0.1:$(client_port "$i")  peers :$(peer_port "$i")  admin http://127.0.0.1:$(admin_port "$i")/status  log $RUN_DIR/node-$i.log"
     done
     echo "peer links: mutual TLS with the CA $RUN_DIR/tls/ca.pem; client ports: plaintext on loopback (dev default)"
+    local extra
+    extra=$(server_args)
+    if [[ -n $extra ]]; then
+        echo "  every node runs with: $extra"
+    fi
     echo "chat with:  ./build/client.app alice lobby"
     echo "!!! dev default: user authentication is OFF. Clients connect on 127.0.0.1 only, but any local"
     echo "!!! process may join as any username (alice, admin, ...). For signed tokens see the README's"

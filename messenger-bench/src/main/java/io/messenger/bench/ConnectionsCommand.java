@@ -57,6 +57,11 @@ final class ConnectionsCommand implements Callable<Integer> {
     @Option(names = "--hold", defaultValue = "5", description = "Seconds to hold the sessions before measuring (default: ${DEFAULT-VALUE}).")
     int holdSeconds;
 
+    @Option(names = "--silent",
+            description = "Open connections that never say Hello (a hostile flood) instead of sessions, while two"
+                    + " real clients chat; report how long the node keeps them and what they cost.")
+    boolean silent;
+
     @Option(names = "--skip-gc",
             description = "Read the node's heap without first running a full GC on it (jcmd GC.run).")
     boolean skipGc;
@@ -64,6 +69,10 @@ final class ConnectionsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Map<String, Object> figures = run();
+        if (silent) {
+            figures.forEach((k, v) -> System.out.printf(Locale.ROOT, "  %-32s %s%n", k, v));
+            return Boolean.TRUE.equals(figures.get("ok")) ? 0 : 3;
+        }
         System.out.println(table(figures));
         return Boolean.TRUE.equals(figures.get("ok")) ? 0 : 3;
     }
@@ -76,7 +85,7 @@ final class ConnectionsCommand implements Callable<Integer> {
         int leader = nodes.awaitLeader(Duration.ofSeconds(10));
         if (leader == 0) {
             throw new IllegalStateException("No messenger node at " + cluster.admins
-                    + " calls itself leader; start the cluster with 'make run' first");
+                    + " calls itself leader; start the cluster with 'make run-bench' first");
         }
         String[] servers = systems.servers.split(",");
         if (leader > servers.length) {
@@ -94,6 +103,14 @@ final class ConnectionsCommand implements Callable<Integer> {
         }
         System.out.println("== connections: " + count + " idle sessions to node " + leader + " (" + server
                 + ", pid " + pid + ") over " + rooms + " rooms");
+        if (silent) {
+            Map<String, Object> figures = SilentFloodRun.run(server, systems.servers, pid, count, concurrency, sources,
+                    systems.ioThreads, !skipGc);
+            Map<String, Object> json = new LinkedHashMap<>();
+            json.put("silentFlood", figures);
+            output.write("silent-flood", machineAtStart, "Connections that never say Hello", json, List.of());
+            return figures;
+        }
         ServerMemory before = ServerMemory.of(pid, !skipGc);
         OptionalLong statusHeapBefore = statusHeap(nodes, leader);
         Map<String, Object> figures = new LinkedHashMap<>();

@@ -90,7 +90,7 @@ final class FailoverCommand implements Callable<Integer> {
             nodes = cluster.control(systems);
             if (nodes.awaitLeader(Duration.ofSeconds(10)) == 0) {
                 throw new IllegalStateException("No messenger node at " + cluster.admins
-                        + " calls itself leader; start the cluster with 'make run' first");
+                        + " calls itself leader; start the cluster with 'make run-bench' first");
             }
         }
         Duration interval = Duration.ofSeconds(intervalSeconds);

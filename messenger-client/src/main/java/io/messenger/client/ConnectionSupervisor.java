@@ -610,7 +610,7 @@ final class ConnectionSupervisor {
         return switch (reason) {
             // Another node would answer a bad token the same way: retrying only repeats the refusal.
             case TOO_MANY_DEVICES, INVALID_USERNAME, INVALID_ROOM, INVALID_CLIENT_ID, UNSUPPORTED_VERSION,
-                    PROTOCOL_ERROR, UNAUTHENTICATED, ROOM_NOT_ALLOWED -> true;
+                    PROTOCOL_ERROR, UNAUTHENTICATED, ROOM_NOT_ALLOWED, TOO_MANY_ROOMS -> true;
             default -> false;
         };
     }

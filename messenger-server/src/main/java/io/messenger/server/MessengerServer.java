@@ -94,13 +94,14 @@ public final class MessengerServer implements AutoCloseable {
             server.clients = ClientServer.start(new ClientServerContext(config.nodeId(), replicator, server.chat,
                     server.connections, config.maxMessageBytes(), config.maxFrameBytes(), config.idleTimeout(),
                     config.maxInFlight(), System::currentTimeMillis, server.traffic,
-                    config.clientAuthenticator(Clock.systemUTC())), config.clientHost(), config.clientPort(),
+                    config.clientAuthenticator(Clock.systemUTC()), config.clientLimits()), config.clientHost(),
+                    config.clientPort(),
                     config.tlsCert() == null ? null : ClientServer.serverTls(config.tlsCert(), config.tlsKey()));
             // --metrics=false: no registry, so no latency is timed and /metrics is not served.
             server.metrics = config.metrics() ? server.bindMetrics(replicator) : null;
             PrometheusMeterRegistry registry = server.metrics;
             server.admin = AdminHttpServer.start(config.adminHost(), config.adminPort(), server::statusReport,
-                    server::healthy, registry == null ? null : registry::scrape);
+                    server::healthy, registry == null ? null : registry::scrape, config.adminRequestTimeout());
         } catch (RuntimeException | InterruptedException e) {
             server.close();
             throw e;

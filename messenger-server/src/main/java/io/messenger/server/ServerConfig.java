@@ -9,6 +9,8 @@ import io.messenger.server.auth.TokenVerifier;
 import io.messenger.server.chat.ChatLimits;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import io.messenger.server.client.ClientLimits;
+import io.messenger.server.client.SendRate;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -60,6 +62,12 @@ public record ServerConfig(
         PeerTlsFiles peerTls,
         Path tlsCert,
         Path tlsKey,
+        Duration helloTimeout,
+        Duration adminRequestTimeout,
+        SendRate sendRate,
+        SendRate userSendRate,
+        int maxRooms,
+        int maxRoomsPerUserPerMinute,
         Map<Setting, String> sources) {
 
     /**
@@ -252,10 +260,19 @@ public record ServerConfig(
             tlsKey = readableFile(raw, Setting.TLS_KEY);
         }
 
+        Duration helloTimeout = duration(get, Setting.HELLO_TIMEOUT, Duration.ofMillis(100), Duration.ofHours(1));
+        Duration adminRequestTimeout = duration(get, Setting.ADMIN_REQUEST_TIMEOUT, Duration.ofMillis(100),
+                Duration.ofHours(1));
+        SendRate sendRate = rate(get, Setting.SEND_RATE, Setting.SEND_BURST);
+        SendRate userSendRate = rate(get, Setting.USER_SEND_RATE, Setting.USER_SEND_BURST);
+        int maxRooms = integer(get, Setting.MAX_ROOMS, 1, 10_000_000);
+        int maxRoomsPerUser = integer(get, Setting.MAX_ROOMS_PER_USER_PER_MINUTE, 1, 1_000_000);
+
         return new ServerConfig(nodeId, clientHost, clientPort, raw.get(Setting.PEER_HOST),
                 peerPort, raw.get(Setting.ADMIN_HOST), adminPort, members, advertised, clusterName, Path.of(dataDir),
                 peerSecretFile, historySize, retained, maxDevices, maxMessage, maxFrame, idle, grace, heartbeat, election,
-                maxInFlight, dedupWindow, metrics, hmacKeyFile, publicKeyFile, insecure, peerTls, tlsCert, tlsKey, from);
+                maxInFlight, dedupWindow, metrics, hmacKeyFile, publicKeyFile, insecure, peerTls, tlsCert, tlsKey,
+                helloTimeout, adminRequestTimeout, sendRate, userSendRate, maxRooms, maxRoomsPerUser, from);
     }
 
     private static Path readableFile(Map<Setting, String> raw, Setting s) {
@@ -300,7 +317,13 @@ public record ServerConfig(
 
     /** The chat state machine's part of the configuration; equal on every node of a cluster. */
     public ChatLimits chatLimits() {
-        return new ChatLimits(historySize, retainedMessages, maxDevices, dedupWindow, maxMessageBytes);
+        return new ChatLimits(historySize, retainedMessages, maxDevices, dedupWindow, maxMessageBytes, maxRooms,
+                maxRoomsPerUserPerMinute);
+    }
+
+    /** What this node bounds per client connection; local to the node. */
+    public ClientLimits clientLimits() {
+        return new ClientLimits(helloTimeout, sendRate, userSendRate, System::nanoTime);
     }
 
     /** The effective configuration, one setting per line with where its value came from. */
@@ -340,12 +363,42 @@ public record ServerConfig(
         values.put(Setting.PEER_TLS_CA, peerTls == null ? "none" : peerTls.trustedCa().toAbsolutePath().normalize());
         values.put(Setting.TLS_CERT, tlsCert == null ? "none" : tlsCert.toAbsolutePath().normalize());
         values.put(Setting.TLS_KEY, tlsKey == null ? "none" : tlsKey.toAbsolutePath().normalize());
+        values.put(Setting.HELLO_TIMEOUT, text(helloTimeout));
+        values.put(Setting.ADMIN_REQUEST_TIMEOUT, text(adminRequestTimeout));
+        values.put(Setting.SEND_RATE, sendRate.off() ? "off" : raw(sendRate));
+        values.put(Setting.SEND_BURST, sendRate.off() ? "-" : sendRate.burst());
+        values.put(Setting.USER_SEND_RATE, userSendRate.off() ? "off" : raw(userSendRate));
+        values.put(Setting.USER_SEND_BURST, userSendRate.off() ? "-" : userSendRate.burst());
+        values.put(Setting.MAX_ROOMS, maxRooms);
+        values.put(Setting.MAX_ROOMS_PER_USER_PER_MINUTE, maxRoomsPerUserPerMinute);
         StringBuilder out = new StringBuilder("effective configuration of node ").append(nodeId).append(':');
         for (Setting s : Setting.values()) {
             out.append(String.format(Locale.ROOT, "%n  %-26s %-40s (%s)", s.key(), values.get(s),
                     sources.getOrDefault(s, "default")));
         }
         return out.toString();
+    }
+
+    private static String raw(SendRate r) {
+        String words = r.toString();
+        return words.substring(0, words.indexOf(' '));
+    }
+
+    private static SendRate rate(Function<Setting, String> get, Setting rate, Setting burst) {
+        double perSecond;
+        try {
+            perSecond = SendRate.parsePerSecond(get.apply(rate));
+        } catch (IllegalArgumentException e) {
+            throw bad(rate, e.getMessage());
+        }
+        int size = integer(get, burst, 1, 1_000_000);
+        if (Double.isInfinite(perSecond)) {
+            return SendRate.OFF;
+        }
+        if (perSecond > 1_000_000) {
+            throw bad(rate, "must be at most 1000000/s (or off), got " + get.apply(rate));
+        }
+        return new SendRate(perSecond, size);
     }
 
     private static String text(Duration d) {

@@ -13,7 +13,8 @@ public enum Setting {
     CLIENT_PORT("client-port", "PORT", "7001", "port clients connect to (0 = any free port)"),
     PEER_HOST("peer-host", "HOST", "0.0.0.0", "interface the peer port binds to"),
     PEER_PORT("peer-port", "PORT", "9001", "port other nodes connect to; must match this node's entry in --peers"),
-    ADMIN_HOST("admin-host", "HOST", "0.0.0.0", "interface the admin HTTP port binds to"),
+    ADMIN_HOST("admin-host", "HOST", "127.0.0.1",
+            "interface the admin HTTP port binds to (loopback unless configured; containers set 0.0.0.0)"),
     ADMIN_PORT("admin-port", "PORT", "8001", "admin HTTP port: GET /status, GET /health (0 = any free port)"),
     PEERS("peers", "ID=HOST:PORT,...", null,
             "every member of the cluster, this node included (default: only this node, at 127.0.0.1:<peer-port>)"),
@@ -57,7 +58,22 @@ public enum Setting {
     PEER_TLS_CA("peer-tls-ca", "PEM", null,
             "the cluster's CA certificate; every peer must present a certificate of it naming its node id"),
     TLS_CERT("tls-cert", "PEM", null, "certificate (chain) for the client port; with --tls-key clients must use TLS"),
-    TLS_KEY("tls-key", "PEM", null, "the PKCS#8 private key of --tls-cert");
+    TLS_KEY("tls-key", "PEM", null, "the PKCS#8 private key of --tls-cert"),
+    // limits (issue 10: hostile input from clients)
+    HELLO_TIMEOUT("hello-timeout", "DURATION", "5s",
+            "a connection that has not sent Hello this long after connecting is closed, 100ms-1h"),
+    ADMIN_REQUEST_TIMEOUT("admin-request-timeout", "DURATION", "5s",
+            "an admin connection that has not sent a whole request this long after opening (or its last request) is closed, 100ms-1h"),
+    SEND_RATE("send-rate", "RATE", "50/s",
+            "sends one connection may make, as a token bucket refilling at N/s or N/m (off = unlimited); over it a send fails RATE_LIMITED"),
+    SEND_BURST("send-burst", "N", "100", "the connection bucket's size: sends allowed at once after a quiet spell, 1-1000000"),
+    USER_SEND_RATE("user-send-rate", "RATE", "100/s",
+            "sends one username may make across its connections to this node, N/s or N/m (off = unlimited)"),
+    USER_SEND_BURST("user-send-burst", "N", "200", "the user bucket's size, 1-1000000"),
+    MAX_ROOMS("max-rooms", "N", "10000",
+            "most rooms the cluster holds; a join that would create another is refused (same on every node), 1-10000000"),
+    MAX_ROOMS_PER_USER_PER_MINUTE("max-rooms-per-user-per-minute", "N", "10",
+            "most rooms one username may create within a minute of leader time (same on every node), 1-1000000");
 
     private final String flag;
     private final String label;

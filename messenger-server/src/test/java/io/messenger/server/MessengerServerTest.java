@@ -33,7 +33,9 @@ class MessengerServerTest {
         Map<Setting, String> settings = Map.of(
                 Setting.CLIENT_HOST, "127.0.0.1", Setting.CLIENT_PORT, "0",
                 Setting.ADMIN_HOST, "127.0.0.1", Setting.ADMIN_PORT, "0",
-                Setting.DATA_DIR, dataDir.toString(), Setting.METRICS, metrics);
+                Setting.DATA_DIR, dataDir.toString(), Setting.METRICS, metrics,
+                // The metrics test holds a connection that never says Hello while it scrapes.
+                Setting.HELLO_TIMEOUT, "1h");
         return ServerConfig.resolve(Map.of("test", settings::get));
     }
 
@@ -103,6 +105,7 @@ class MessengerServerTest {
                         .contains("messenger_sessions_here 0.0")
                         .contains("messenger_sends_accepted_total 0.0")
                         .contains("messenger_sends_rejected_total{reason=\"too_long\"} 0.0")
+                        .contains("messenger_sends_rejected_total{reason=\"rate_limited\"} 0.0")
                         .contains("messenger_deliveries_total 0.0")
                         .contains("messenger_slow_consumer_disconnects_total 0.0")
                         .contains("jvm_memory_used_bytes")

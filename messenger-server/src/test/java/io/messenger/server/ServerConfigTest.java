@@ -46,6 +46,13 @@ class ServerConfigTest {
         assertThat(c.clientPort()).isEqualTo(7001);
         assertThat(c.peerPort()).isEqualTo(9001);
         assertThat(c.adminPort()).isEqualTo(8001);
+        assertThat(c.adminHost()).as("the admin endpoint binds to loopback unless configured").isEqualTo("127.0.0.1");
+        assertThat(c.adminRequestTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.helloTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.sendRate()).isEqualTo(new io.messenger.server.client.SendRate(50, 100));
+        assertThat(c.userSendRate()).isEqualTo(new io.messenger.server.client.SendRate(100, 200));
+        assertThat(c.chatLimits().maxRooms()).isEqualTo(10_000);
+        assertThat(c.chatLimits().maxRoomsPerUserPerMinute()).isEqualTo(10);
         assertThat(c.members()).containsExactly(new Member(1, "127.0.0.1", 9001));
         assertThat(c.advertisedClientAddress()).isEqualTo("127.0.0.1:7001");
         assertThat(c.dataDir()).isEqualTo(Path.of("./data/node-1"));
@@ -207,5 +214,17 @@ class ServerConfigTest {
         assertThat(parse(Map.of(), "--tls-cert", cert.toString(), "--tls-key", dir.resolve("nope").toString()))
                 .isInstanceOf(ServerCommandLine.Outcome.Exit.class);
         assertThat(err.toString()).contains("--tls-key (MESSENGER_TLS_KEY) must name a readable file");
+    }
+
+    @Test
+    void sendRatesParseAsPerSecondOrPerMinuteOrOff() {
+        ServerConfig c = run(Map.of("MESSENGER_USER_SEND_RATE", "off"), "--send-rate", "600/m", "--send-burst", "7");
+        assertThat(c.sendRate().perSecond()).isEqualTo(10.0);
+        assertThat(c.sendRate().burst()).isEqualTo(7);
+        assertThat(c.userSendRate().off()).isTrue();
+        assertThat(c.clientLimits().userSendRate().off()).isTrue();
+        assertThat(c.describe()).contains("send-rate").contains("10/s").contains("user-send-rate").contains("off");
+        assertThat(parse(Map.of(), "--send-rate", "fast")).isEqualTo(new ServerCommandLine.Outcome.Exit(2));
+        assertThat(err.toString()).contains("--send-rate").contains("50/s");
     }
 }

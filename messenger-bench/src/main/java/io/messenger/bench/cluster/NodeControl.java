@@ -163,7 +163,7 @@ public final class NodeControl implements KillableCluster {
             return;
         }
         long pid = pid(node).orElseThrow(() -> new IOException("No PID for node " + node + ": expected "
-                + pidDir.resolve("node-" + node + ".pid") + " (start the cluster with 'make run')"));
+                + pidDir.resolve("node-" + node + ".pid") + " (start the cluster with 'make run-bench')"));
         ProcessHandle process = ProcessHandle.of(pid)
                 .orElseThrow(() -> new IOException("Node " + node + " (pid " + pid + ") is not running"));
         if (!process.destroyForcibly()) {

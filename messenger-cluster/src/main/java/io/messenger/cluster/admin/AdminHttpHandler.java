@@ -22,7 +22,7 @@ import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Answers {@code GET /status}, {@code GET /health} and, if configured, {@code GET /metrics}; every other path is 404, other methods 405. */
+/** Answers {@code GET /status}, {@code GET /health} and, if configured, {@code GET /metrics}; every other path is 404, any other method 405. */
 final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private static final Logger log = LoggerFactory.getLogger(AdminHttpHandler.class);
@@ -47,17 +47,18 @@ final class AdminHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest
             return;
         }
         String path = new QueryStringDecoder(request.uri()).path();
+        // Read-only, whatever the path: nothing here changes the node.
+        if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
+            FullHttpResponse response = response(HttpResponseStatus.METHOD_NOT_ALLOWED,
+                    Map.of("error", request.method() + " is not allowed; the admin endpoint is read-only, use GET"));
+            response.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
+            send(ctx, request, response, true);
+            return;
+        }
         boolean known = path.equals("/status") || path.equals("/health")
                 || (metrics != null && path.equals("/metrics"));
         if (!known) {
             respond(ctx, request, HttpResponseStatus.NOT_FOUND, Map.of("error", "no such endpoint: " + path), true);
-            return;
-        }
-        if (!request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD)) {
-            FullHttpResponse response = response(HttpResponseStatus.METHOD_NOT_ALLOWED,
-                    Map.of("error", request.method() + " is not allowed on " + path + "; use GET"));
-            response.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
-            send(ctx, request, response, true);
             return;
         }
         if (path.equals("/metrics")) {

@@ -10,6 +10,7 @@ import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -17,9 +18,11 @@ import java.util.function.Supplier;
 
 /**
  * The node's HTTP admin endpoint: {@code GET /status} returns the status map as JSON and
- * {@code GET /health} returns 200 {@code {"status":"ok"}} while healthy, 503 otherwise. It
- * {@code GET /metrics}, when a scrape is given, returns the Prometheus text exposition. It
- * runs on one I/O thread of its own so a busy client or peer link cannot starve it.
+ * {@code GET /health} returns 200 {@code {"status":"ok"}} while healthy, 503 otherwise, and
+ * {@code GET /metrics}, when a scrape is given, returns the Prometheus text exposition. It is
+ * read-only (any method but GET and HEAD is 405), bounds how long a connection may take to
+ * deliver a request, and runs on one I/O thread of its own so a busy client or peer link
+ * cannot starve it.
  */
 public final class AdminHttpServer implements AutoCloseable {
 
@@ -52,13 +55,23 @@ public final class AdminHttpServer implements AutoCloseable {
      */
     public static AdminHttpServer start(String host, int port, Supplier<Map<String, Object>> status,
                                         BooleanSupplier healthy, Supplier<String> metrics) {
+        return start(host, port, status, healthy, metrics, AdminHttpInitializer.DEFAULT_REQUEST_TIMEOUT);
+    }
+
+    /**
+     * Binds and starts serving, {@code /metrics} included, closing connections that take longer
+     * than {@code requestTimeout} to deliver a whole request.
+     */
+    public static AdminHttpServer start(String host, int port, Supplier<Map<String, Object>> status,
+                                        BooleanSupplier healthy, Supplier<String> metrics, Duration requestTimeout) {
+        AdminHttpInitializer initializer = new AdminHttpInitializer(status, healthy, metrics, requestTimeout);
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("admin-http", true),
                 NioIoHandler.newFactory());
         ChannelFuture bound = new ServerBootstrap()
                 .group(group)
                 .channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_REUSEADDR, true)
-                .childHandler(new AdminHttpInitializer(status, healthy, metrics))
+                .childHandler(initializer)
                 .bind(host, port)
                 .awaitUninterruptibly();
         if (!bound.isSuccess()) {

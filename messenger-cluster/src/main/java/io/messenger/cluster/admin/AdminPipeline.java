@@ -5,6 +5,7 @@ public final class AdminPipeline {
 
     public static final String HTTP_CODEC = "httpCodec";
     public static final String AGGREGATOR = "aggregator";
+    public static final String REQUEST_DEADLINE = "requestDeadline";
     public static final String ADMIN_HANDLER = "adminHandler";
 
     private AdminPipeline() {

@@ -10,8 +10,11 @@ import io.messenger.proto.client.SendFailed;
  */
 public sealed interface ChatOutcome {
 
-    /** The session is open; its Welcome has been written if the connection is local. */
-    record SessionOpened(String sessionId, long roomSeq) implements ChatOutcome {}
+    /**
+     * The session is open; its Welcome has been written if the connection is local.
+     * {@code lastAppliedSendSeq} is the client id's highest applied send, as the Welcome said.
+     */
+    record SessionOpened(String sessionId, long roomSeq, long lastAppliedSendSeq) implements ChatOutcome {}
 
     /** The session was refused; the Rejection has been written and the connection closed. */
     record SessionRefused(Rejection.Reason reason, String sentence) implements ChatOutcome {}

@@ -17,6 +17,7 @@ import io.messenger.proto.client.Presence;
 import io.messenger.proto.client.Rejection;
 import io.messenger.proto.client.SendFailed;
 import io.messenger.proto.client.Welcome;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -57,6 +58,12 @@ public final class ChatStateMachine implements StateMachine {
     private final Map<String, Session> sessions = new HashMap<>();
     private final Map<String, Session> sessionByClient = new HashMap<>();
     private final Map<String, Set<String>> devicesByUser = new HashMap<>();
+    /**
+     * Per username, the leader times of the rooms it created within the last
+     * {@link ChatLimits#ROOM_CREATION_WINDOW_MS}, oldest first. Each time is a room that still
+     * exists (rooms are never removed), so this holds at most {@code maxRooms} times in all.
+     */
+    private final Map<String, ArrayDeque<Long>> roomsCreatedByUser = new HashMap<>();
     /** Insertion order is recency of use (re-inserted on every post), so eviction is deterministic. */
     private final LinkedHashMap<String, ClientSends> sends = new LinkedHashMap<>();
     private final TreeSet<Session> detached = new TreeSet<>(
@@ -126,7 +133,22 @@ public final class ChatStateMachine implements StateMachine {
             return new ChatOutcome.SessionRefused(Rejection.Reason.TOO_MANY_DEVICES, sentence);
         }
 
-        Room room = rooms.computeIfAbsent(cmd.getRoom(), name -> new Room(name, limits.retainedMessages()));
+        Room room = rooms.get(cmd.getRoom());
+        if (room == null) {
+            String refusal = roomRefusal(user, now);
+            if (refusal != null) {
+                ClientConnection c = connections.get(sid);
+                if (c != null) {
+                    c.sendAndClose(envelope().setRejection(Rejection.newBuilder()
+                            .setReason(Rejection.Reason.TOO_MANY_ROOMS).setMessage(refusal)).build(),
+                            "too many rooms (" + user + ")");
+                }
+                return new ChatOutcome.SessionRefused(Rejection.Reason.TOO_MANY_ROOMS, refusal);
+            }
+            room = new Room(cmd.getRoom(), limits.retainedMessages());
+            rooms.put(room.name, room);
+            roomsCreatedByUser.computeIfAbsent(user, u -> new ArrayDeque<>()).addLast(now);
+        }
         boolean wasMember = room.members().contains(user);
         if (previous != null) {
             // Same device again (a reconnect): it replaces its old session, silently if nothing
@@ -161,7 +183,31 @@ public final class ChatStateMachine implements StateMachine {
         if (joined) {
             announce(room, user, Presence.Kind.JOINED, now, sid);
         }
-        return new ChatOutcome.SessionOpened(sid, room.lastSeq());
+        return new ChatOutcome.SessionOpened(sid, room.lastSeq(), lastApplied);
+    }
+
+    /**
+     * Why {@code user} may not create a room at leader time {@code now}, or null if it may. Only
+     * the command's own time is used, so every replica decides the same.
+     */
+    private String roomRefusal(String user, long now) {
+        if (rooms.size() >= limits.maxRooms()) {
+            return "This server already holds " + rooms.size() + " rooms, the most it allows; join an existing room.";
+        }
+        ArrayDeque<Long> created = roomsCreatedByUser.get(user);
+        if (created != null) {
+            while (!created.isEmpty() && now - created.peekFirst() >= ChatLimits.ROOM_CREATION_WINDOW_MS) {
+                created.removeFirst();
+            }
+            if (created.isEmpty()) {
+                roomsCreatedByUser.remove(user);
+            } else if (created.size() >= limits.maxRoomsPerUserPerMinute()) {
+                long waitS = Math.max(1, (ChatLimits.ROOM_CREATION_WINDOW_MS - (now - created.peekFirst()) + 999) / 1000);
+                return user + " has created " + created.size() + " rooms in the last minute, the most allowed;"
+                        + " join an existing room, or try again in " + waitS + " s.";
+            }
+        }
+        return null;
     }
 
     /**
@@ -232,7 +278,10 @@ public final class ChatStateMachine implements StateMachine {
         if (clientSends != null && clientSends.applied(seq)) {
             long original = clientSends.roomSeqOf(seq);
             if (original == 0) {
-                String sentence = "send " + seq + " was applied too long ago to report where it went.";
+                // Below the highest applied send but not remembered: applied too long ago, or never
+                // applied because the server refused it (rate limit) while later ones went through.
+                String sentence = "send " + seq + " is older than the sends this server remembers (applied too long"
+                        + " ago, or refused earlier); it is not applied again.";
                 if (c != null) {
                     c.send(envelope().setSendFailed(SendFailed.newBuilder().setSeq(seq)
                             .setReason(SendFailed.Reason.BAD_SEQUENCE).setMessage(sentence)).build());
@@ -403,6 +452,7 @@ public final class ChatStateMachine implements StateMachine {
             out.append("session ").append(s).append('\n');
         }
         out.append("devices ").append(new TreeMap<>(devicesByUser)).append('\n');
+        out.append("rooms created ").append(new TreeMap<>(roomsCreatedByUser)).append('\n');
         sends.forEach((client, cs) -> out.append("sends ").append(client).append(' ').append(cs).append('\n'));
         out.append("detached ").append(detached.stream().map(s -> s.id).toList()).append('\n');
         return out.toString();

@@ -3,6 +3,7 @@ package io.messenger.server.client;
 import io.messenger.cluster.ClusterStatus;
 import io.messenger.cluster.NotLeaderException;
 import io.messenger.proto.NameRules;
+import io.messenger.proto.SendWindow;
 import io.messenger.proto.chat.ChatCommand;
 import io.messenger.proto.chat.CloseSession;
 import io.messenger.proto.chat.DetachSession;
@@ -74,6 +75,20 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
     private final ArrayDeque<Send> held = new ArrayDeque<>();
     /** Writes the unsolicited Pongs while reading is paused; null while reading. */
     private ScheduledFuture<?> keepAlive;
+    /** Closes the connection if no Hello arrives in time; null once one did. */
+    private ScheduledFuture<?> helloDeadline;
+    /** This connection's send bucket; null when not limited. */
+    private TokenBucket sendBucket;
+    /** The user's bucket shared with its other connections here; null when not limited or before Hello. */
+    private SendRateLimiter.UserBucket userBucket;
+    /**
+     * The client id's highest applied send when this session opened: a send at or below it is a
+     * resend after a reconnect, which the log acknowledges with its original place. Refusing it
+     * as rate-limited would tell the client that a delivered message failed, so the most recent
+     * {@link SendWindow#MAX_UNACKNOWLEDGED} of them pass the buckets, each once.
+     */
+    private long resendsUpTo;
+    private long lastResendPassed;
 
     ClientSessionHandler(ClientServerContext context) {
         this.context = context;
@@ -83,11 +98,42 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         this.connection = new ChannelConnection(ctx.channel(), context.traffic());
+        long deadline = context.limits().helloTimeout().toMillis();
+        helloDeadline = ctx.executor().schedule(this::helloTimedOut, deadline, TimeUnit.MILLISECONDS);
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
         stopKeepAlive();
+        cancelHelloDeadline();
+        releaseUserBucket();
+    }
+
+    private void releaseUserBucket() {
+        if (userBucket != null) {
+            userBucket.release();
+            userBucket = null;
+        }
+    }
+
+    /**
+     * A connection that never says Hello costs a socket, buffers and a channel for nothing; the
+     * idle timeout alone would keep it for its full length, and a flood of them for as long.
+     */
+    private void helloTimedOut() {
+        helloDeadline = null;
+        if (phase != Phase.AWAITING_HELLO || !ctx.channel().isActive()) {
+            return;
+        }
+        reject(Rejection.Reason.HELLO_TIMEOUT, "No Hello arrived within " + context.limits().helloTimeout().toMillis()
+                + " ms of connecting; a client must introduce itself first.");
+    }
+
+    private void cancelHelloDeadline() {
+        if (helloDeadline != null) {
+            helloDeadline.cancel(false);
+            helloDeadline = null;
+        }
     }
 
     @Override
@@ -106,6 +152,7 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
                         "The first frame must be Hello, not " + envelope.getBodyCase() + ".");
                 return;
             }
+            cancelHelloDeadline();
             hello(envelope.getHello());
             return;
         }
@@ -152,6 +199,8 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
         sessionId = UUID.randomUUID().toString();
         room = hello.getRoom();
         clientId = hello.getClientId();
+        sendBucket = context.sendRates().forConnection();
+        userBucket = context.sendRates().forUser(hello.getUsername());
         // Registered before proposing, so the apply thread finds this connection for the Welcome.
         context.connections().register(sessionId, connection);
         phase = Phase.OPENING;
@@ -174,6 +223,9 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
             phase = Phase.CLOSED; // the state machine wrote the Rejection and closes the connection
         } else if (phase == Phase.OPENING) {
             phase = Phase.OPEN;
+            if (outcome instanceof ChatOutcome.SessionOpened open) {
+                resendsUpTo = open.lastAppliedSendSeq();
+            }
         }
     }
 
@@ -196,11 +248,42 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
             sendFailed(seq, SendFailed.Reason.EMPTY, "The message is empty; type some text to send.");
             return;
         }
+        if (!withinRate(seq)) {
+            return;
+        }
         if (inFlight >= context.maxInFlight() || !held.isEmpty()) {
             held.addLast(send);
             return;
         }
         post(send);
+    }
+
+    /**
+     * Takes a token from this connection's bucket and the user's; refuses the send with
+     * RATE_LIMITED (the session stays open) when either is empty. Nothing is proposed for a
+     * refused send, so its sequence is never applied and later ones carry on as usual.
+     */
+    private boolean withinRate(long seq) {
+        if (seq <= resendsUpTo && seq > lastResendPassed && resendsUpTo - seq < SendWindow.MAX_UNACKNOWLEDGED) {
+            lastResendPassed = seq;
+            return true; // an already-applied resend: acknowledged from the log, never refused here
+        }
+        if (sendBucket != null && !sendBucket.tryTake()) {
+            sendFailed(seq, SendFailed.Reason.RATE_LIMITED, "You are sending faster than the "
+                    + context.sendRates().connectionRate().inWords() + " this server allows per connection; message "
+                    + seq + " was not sent. Wait a moment and send it again.");
+            return false;
+        }
+        if (userBucket != null && !userBucket.tryTake()) {
+            if (sendBucket != null) {
+                sendBucket.giveBack();
+            }
+            sendFailed(seq, SendFailed.Reason.RATE_LIMITED, "Your devices together are sending faster than the "
+                    + context.sendRates().userRate().inWords() + " this server allows per user; message "
+                    + seq + " was not sent. Wait a moment and send it again.");
+            return false;
+        }
+        return true;
     }
 
     private void post(Send send) {
@@ -284,6 +367,8 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
         phase = Phase.CLOSED;
         held.clear();
         stopKeepAlive();
+        cancelHelloDeadline();
+        releaseUserBucket();
         if (sessionId != null) {
             context.connections().unregister(sessionId, connection);
             if (!leaving) {
@@ -381,6 +466,7 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
         phase = Phase.CLOSED;
         ctx.channel().config().setAutoRead(false);
         stopKeepAlive();
+        cancelHelloDeadline();
         connection.sendAndClose(envelope().setRejection(rejection).build(),
                 rejection.getReason() + ": " + rejection.getMessage());
     }

@@ -347,4 +347,82 @@ class ChatStateMachineTest {
         assertThat(backup.describe()).isEqualTo(leader.machine.describe());
         assertThat(leader.machine.describe()).contains("room lobby").contains("room dev");
     }
+
+    private static ChatLimits roomLimits(int maxRooms, int perUserPerMinute) {
+        return new ChatLimits(10, 50, 2, 64, 4096, maxRooms, perUserPerMinute);
+    }
+
+    private static Rejection refusal(RecordingConnection c) {
+        assertThat(c.kinds()).containsExactly(REJECTION);
+        assertThat(c.closed()).isTrue();
+        return c.frames.get(0).getRejection();
+    }
+
+    @Test
+    void aUserMayCreateOnlySoManyRoomsAMinuteByLeaderTime() {
+        ChatScript c = new ChatScript(roomLimits(1000, 3));
+        for (int i = 1; i <= 3; i++) {
+            c.clock += 1_000;
+            assertThat(c.open("s" + i, "alice", "room" + i, "phone")).isInstanceOf(ChatOutcome.SessionOpened.class);
+        }
+        c.clock += 1_000; // 4 s after the first creation
+        RecordingConnection fourth = c.connect("s4");
+        Object outcome = c.open("s4", "alice", "room4", "phone");
+        assertThat(outcome).isEqualTo(new ChatOutcome.SessionRefused(Rejection.Reason.TOO_MANY_ROOMS,
+                refusal(fourth).getMessage()));
+        assertThat(refusal(fourth).getMessage()).contains("alice").contains("3 rooms in the last minute")
+                .contains("try again in 57 s").endsWith(".");
+        assertThat(c.machine.describe()).doesNotContain("room room4").contains("session s3");
+        // Joining a room that exists creates nothing and is not limited; another user has a budget of its own.
+        assertThat(c.open("s5", "alice", "room1", "phone")).isInstanceOf(ChatOutcome.SessionOpened.class);
+        assertThat(c.open("s6", "bob", "room4", "bob-phone")).isInstanceOf(ChatOutcome.SessionOpened.class);
+        // A minute of leader time after the first creation, one more fits, not two.
+        c.clock += 57_000;
+        assertThat(c.open("s7", "alice", "room5", "phone")).isInstanceOf(ChatOutcome.SessionOpened.class);
+        assertThat(c.open("s8", "alice", "room6", "phone")).isInstanceOf(ChatOutcome.SessionRefused.class);
+    }
+
+    @Test
+    void theClusterHoldsAtMostMaxRooms() {
+        ChatScript c = new ChatScript(roomLimits(3, 100));
+        c.join("a", "alice", "one", "alice-1");
+        c.join("b", "bob", "two", "bob-1");
+        c.join("c", "carol", "three", "carol-1");
+        RecordingConnection dave = c.connect("d");
+        assertThat(c.open("d", "dave", "four", "dave-1")).isInstanceOf(ChatOutcome.SessionRefused.class);
+        assertThat(refusal(dave).getReason()).isEqualTo(Rejection.Reason.TOO_MANY_ROOMS);
+        assertThat(refusal(dave).getMessage()).contains("3 rooms").contains("join an existing room").endsWith(".");
+        // Existing rooms stay open to everyone.
+        RecordingConnection again = c.join("d2", "dave", "one", "dave-1");
+        assertThat(welcome(again).getMembersList()).containsExactly("alice", "dave");
+        c.clock += 3_600_000;
+        assertThat(c.open("d3", "erin", "five", "erin-1")).as("a total, not a rate")
+                .isInstanceOf(ChatOutcome.SessionRefused.class);
+    }
+
+    @Test
+    void roomLimitsDecideTheSameOnEveryReplicaWhateverItsClock() {
+        ChatLimits limits = roomLimits(20, 2);
+        ChatScript leader = new ChatScript(limits);
+        Random random = new Random(7);
+        int refused = 0;
+        for (int step = 0; step < 400; step++) {
+            leader.clock += random.nextInt(20_000);
+            String user = "user" + random.nextInt(4);
+            Object outcome = leader.open("s" + step, user, "room" + random.nextInt(40), user + "-" + random.nextInt(2));
+            if (outcome instanceof ChatOutcome.SessionRefused r && r.reason() == Rejection.Reason.TOO_MANY_ROOMS) {
+                refused++;
+            }
+        }
+        assertThat(refused).as("both limits were hit").isPositive();
+        ChatStateMachine backup = new ChatStateMachine(2, limits, new LocalConnections());
+        List<Object> outcomes = new java.util.ArrayList<>();
+        for (int i = 0; i < leader.log.size(); i++) {
+            outcomes.add(backup.apply(i + 1, leader.log.get(i).toByteString()));
+        }
+        assertThat(backup.describe()).isEqualTo(leader.machine.describe()).contains("rooms created");
+        assertThat(outcomes.stream().filter(o -> o instanceof ChatOutcome.SessionRefused r
+                && r.reason() == Rejection.Reason.TOO_MANY_ROOMS).count()).isEqualTo(refused);
+        assertThat(leader.machine.describe().lines().filter(l -> l.startsWith("room ")).count()).isEqualTo(20);
+    }
 }

@@ -168,6 +168,50 @@ class ClientPipelineTest {
         assertThat(chat.earliestDetachedMs()).as("the session keeps its slot, detached").isEqualTo(1_000L);
     }
 
+    @Test
+    void connectionWithoutHelloIsClosedAtTheHelloDeadline() {
+        EmbeddedChannel ch = newChannel();
+        ch.advanceTimeBy(ClientLimits.DEFAULT_HELLO_TIMEOUT.toMillis() - 100, java.util.concurrent.TimeUnit.MILLISECONDS);
+        ch.runScheduledPendingTasks();
+        assertThat(ch.isOpen()).as("still within the hello deadline").isTrue();
+        assertThat(written(ch)).isEmpty();
+        ch.advanceTimeBy(200, java.util.concurrent.TimeUnit.MILLISECONDS);
+        ch.runScheduledPendingTasks();
+        ch.runPendingTasks();
+        assertThat(written(ch)).singleElement().satisfies(e -> {
+            assertThat(e.getRejection().getReason()).isEqualTo(Rejection.Reason.HELLO_TIMEOUT);
+            assertThat(e.getRejection().getMessage()).contains("5000 ms").endsWith(".");
+        });
+        assertThat(ch.isOpen()).as("closed long before the 10 s idle timeout").isFalse();
+    }
+
+    @Test
+    void helloDeadlineIsConfigurable() {
+        ClientServerContext quick = new ClientServerContext(1, replicator, chat, connections, 4096, 64 * 1024,
+                Duration.ofSeconds(10), 256, () -> 1_000L, new ClientTraffic(), new ClientLimits(Duration.ofMillis(300)));
+        channel = new EmbeddedChannel(new ClientServerInitializer(quick, new DefaultChannelGroup(GlobalEventExecutor.INSTANCE)));
+        channel.advanceTimeBy(301, java.util.concurrent.TimeUnit.MILLISECONDS);
+        channel.runScheduledPendingTasks();
+        channel.runPendingTasks();
+        assertThat(written(channel)).extracting(e -> e.getRejection().getReason())
+                .containsExactly(Rejection.Reason.HELLO_TIMEOUT);
+        assertThat(channel.isOpen()).isFalse();
+    }
+
+    @Test
+    void helloInTimeCancelsTheDeadline() {
+        EmbeddedChannel ch = newChannel();
+        ch.advanceTimeBy(4, java.util.concurrent.TimeUnit.SECONDS);
+        ch.runScheduledPendingTasks();
+        ch.writeInbound(buf(frame(hello("alice", "lobby", "phone"))));
+        assertThat(written(ch)).extracting(ClientEnvelope::getBodyCase).containsExactly(ClientEnvelope.BodyCase.WELCOME);
+        ch.advanceTimeBy(4, java.util.concurrent.TimeUnit.SECONDS);
+        ch.runScheduledPendingTasks();
+        ch.runPendingTasks();
+        assertThat(written(ch)).as("no HELLO_TIMEOUT after a Hello").isEmpty();
+        assertThat(ch.isOpen()).isTrue();
+    }
+
     private static ListAppender<ILoggingEvent> captureLogs() {
         Logger server = (Logger) LoggerFactory.getLogger("io.messenger.server");
         ListAppender<ILoggingEvent> appender = new ListAppender<>();

@@ -56,8 +56,10 @@ class ClientServerTest {
         LocalConnections connections = new LocalConnections();
         ChatStateMachine chat = new ChatStateMachine(1, ChatLimits.DEFAULTS, connections);
         try (InProcessReplicator log = InProcessReplicator.threaded(chat)) {
+            // Its connection never says Hello: a long hello deadline keeps it until the close.
             ClientServer server = ClientServer.start(new ClientServerContext(1, log, chat, connections, 4096,
-                    64 * 1024, Duration.ofSeconds(10), 256, System::currentTimeMillis), "127.0.0.1", 0);
+                    64 * 1024, Duration.ofSeconds(10), 256, System::currentTimeMillis, new ClientTraffic(),
+                    new ClientLimits(Duration.ofHours(1))), "127.0.0.1", 0);
             try (Socket socket = new Socket("127.0.0.1", server.port())) {
                 socket.setSoTimeout(5_000);
                 DataInputStream in = new DataInputStream(socket.getInputStream());

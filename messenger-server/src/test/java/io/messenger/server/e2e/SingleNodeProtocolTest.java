@@ -59,7 +59,9 @@ class SingleNodeProtocolTest {
     }
 
     private void startNode(Path dir, String idleTimeout) throws InterruptedException {
-        node = new TestNode(dir, Map.of(Setting.IDLE_TIMEOUT, idleTimeout)).start();
+        // The floods here test backpressure, not the send rate limit (RateLimitedClientTest does).
+        node = new TestNode(dir, Map.of(Setting.IDLE_TIMEOUT, idleTimeout, Setting.SEND_RATE, "off",
+                Setting.USER_SEND_RATE, "off")).start();
         await().atMost(Duration.ofSeconds(30)).until(node::leads);
     }
 

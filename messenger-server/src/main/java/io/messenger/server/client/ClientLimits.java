@@ -1,0 +1,40 @@
+package io.messenger.server.client;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.function.LongSupplier;
+
+/**
+ * The bounds a node puts on what one client connection may do before and after its Hello,
+ * against clients that are hostile rather than merely buggy. Local to the node (unlike
+ * {@link io.messenger.server.chat.ChatLimits}, they shape no replicated state).
+ *
+ * @param helloTimeout a connection that has not sent Hello this long after connecting is
+ *     told {@code HELLO_TIMEOUT} and closed
+ * @param sendRate the token bucket of each connection's sends
+ * @param userSendRate the token bucket shared by all connections of one username to this node
+ * @param nanoClock the monotonic clock the buckets refill by ({@code System::nanoTime})
+ */
+public record ClientLimits(Duration helloTimeout, SendRate sendRate, SendRate userSendRate, LongSupplier nanoClock) {
+
+    public static final Duration DEFAULT_HELLO_TIMEOUT = Duration.ofSeconds(5);
+    public static final SendRate DEFAULT_SEND_RATE = new SendRate(50, 100);
+    public static final SendRate DEFAULT_USER_SEND_RATE = new SendRate(100, 200);
+
+    public static final ClientLimits DEFAULTS = new ClientLimits(DEFAULT_HELLO_TIMEOUT, DEFAULT_SEND_RATE,
+            DEFAULT_USER_SEND_RATE, System::nanoTime);
+
+    /** Only a hello deadline of its own; the default send rates on the real clock. */
+    public ClientLimits(Duration helloTimeout) {
+        this(helloTimeout, DEFAULT_SEND_RATE, DEFAULT_USER_SEND_RATE, System::nanoTime);
+    }
+
+    public ClientLimits {
+        Objects.requireNonNull(sendRate, "sendRate");
+        Objects.requireNonNull(userSendRate, "userSendRate");
+        Objects.requireNonNull(nanoClock, "nanoClock");
+        if (helloTimeout.toMillis() < 1) {
+            throw new IllegalArgumentException("hello timeout must be at least 1 ms");
+        }
+    }
+}
