@@ -230,15 +230,6 @@ public record ServerConfig(
                 throw bad(which, "names an unusable key: " + stripDot(e.getMessage()));
             }
         }
-        boolean insecure = bool(get, Setting.INSECURE);
-        String clientHost = raw.get(Setting.CLIENT_HOST);
-        if (hmacKeyFile == null && publicKeyFile == null && !insecure && !isLoopback(clientHost)) {
-            throw bad(Setting.CLIENT_HOST, clientHost + " lets clients connect from the network, and without "
-                    + Setting.AUTH_HMAC_KEY_FILE.flag() + " or " + Setting.AUTH_PUBLIC_KEY_FILE.flag()
-                    + " any of them may claim any username; give a token key, bind clients to loopback with "
-                    + Setting.CLIENT_HOST.flag() + " 127.0.0.1, or accept that with " + Setting.INSECURE.flag());
-        }
-
         PeerTlsFiles peerTls = null;
         List<Setting> peerTlsSettings = List.of(Setting.PEER_TLS_CERT, Setting.PEER_TLS_KEY, Setting.PEER_TLS_CA);
         long peerTlsGiven = peerTlsSettings.stream().filter(raw::containsKey).count();
@@ -267,6 +258,16 @@ public record ServerConfig(
         SendRate userSendRate = rate(get, Setting.USER_SEND_RATE, Setting.USER_SEND_BURST);
         int maxRooms = integer(get, Setting.MAX_ROOMS, 1, 10_000_000);
         int maxRoomsPerUser = integer(get, Setting.MAX_ROOMS_PER_USER_PER_MINUTE, 1, 1_000_000);
+
+        // Last, so that a bad value of any other setting is reported as itself.
+        boolean insecure = bool(get, Setting.INSECURE);
+        String clientHost = raw.get(Setting.CLIENT_HOST);
+        if (hmacKeyFile == null && publicKeyFile == null && !insecure && !isLoopback(clientHost)) {
+            throw bad(Setting.CLIENT_HOST, clientHost + " lets clients connect from the network, and without "
+                    + Setting.AUTH_HMAC_KEY_FILE.flag() + " or " + Setting.AUTH_PUBLIC_KEY_FILE.flag()
+                    + " any of them may claim any username; give a token key, bind clients to loopback with "
+                    + Setting.CLIENT_HOST.flag() + " 127.0.0.1, or accept that with " + Setting.INSECURE.flag());
+        }
 
         return new ServerConfig(nodeId, clientHost, clientPort, raw.get(Setting.PEER_HOST),
                 peerPort, raw.get(Setting.ADMIN_HOST), adminPort, members, advertised, clusterName, Path.of(dataDir),
