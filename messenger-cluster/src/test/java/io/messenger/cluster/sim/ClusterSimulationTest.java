@@ -38,20 +38,27 @@ class ClusterSimulationTest {
             first = Long.getLong("sim.firstSeed", 1);
             count = Long.getLong("sim.seeds", defaultSeeds);
         }
-        ClusterSimulation.Options options = ClusterSimulation.Options.defaults().withTrace(trace);
+        ClusterSimulation.Options options = ClusterSimulation.Options.defaults().withTrace(trace)
+                .withWipes(Integer.getInteger("sim.wipePercent", ClusterSimulation.Options.defaults().wipePercent()),
+                        !"false".equals(System.getProperty("sim.diskLossRule")));
         long steps = 0;
         long elections = 0;
         long commits = 0;
+        long wipes = 0;
+        long restores = 0;
         long started = System.nanoTime();
         for (long seed = first; seed < first + count; seed++) {
             ClusterSimulation.Result r = new ClusterSimulation(size, seed, options).run();
             steps += r.steps();
             elections += r.elections();
             commits += r.commits();
+            wipes += r.wipes();
+            restores += r.restores();
         }
         long millis = (System.nanoTime() - started) / 1_000_000;
         String summary = String.format("simulation %d nodes: %d seeds (%d..%d), %d steps, %d elections, "
-                + "%d committed entries, %d ms", size, count, first, first + count - 1, steps, elections, commits, millis);
+                + "%d committed entries, %d wiped disks, %d restores, %d ms", size, count, first, first + count - 1,
+                steps, elections, commits, wipes, restores, millis);
         System.out.println(summary);
         System.err.println(summary);
     }
