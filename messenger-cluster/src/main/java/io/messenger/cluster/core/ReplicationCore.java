@@ -11,6 +11,8 @@ import io.messenger.proto.peer.AppendResult;
 import io.messenger.proto.peer.Elected;
 import io.messenger.proto.peer.ElectionToken;
 import io.messenger.proto.peer.Entry;
+import io.messenger.proto.peer.EpochAnswer;
+import io.messenger.proto.peer.EpochQuery;
 import io.messenger.proto.peer.Heartbeat;
 import io.messenger.proto.peer.HeartbeatReply;
 import io.messenger.proto.peer.PeerEnvelope;
@@ -138,6 +140,7 @@ public final class ReplicationCore {
     private final Set<Integer> heardSinceStart = new HashSet<>();
     /** Highest sender epoch in any envelope since this core was built. */
     private long heardEpochFloor;
+    private int epochQueryCountdown;
 
     /**
      * Builds the core of one node over its log and its last saved election state.
@@ -222,6 +225,15 @@ public final class ReplicationCore {
             }
         } else if (voter && --electionCountdown <= 0) {
             startElection();
+        } else if (!voter && --epochQueryCountdown <= 0) {
+            // A restoring node must hear from every member before it votes; backups rarely
+            // talk to each other, so it asks.
+            epochQueryCountdown = 2 * config.heartbeatTicks();
+            for (int peer : peers) {
+                if (!heardSinceStart.contains(peer) && !unreachable.contains(peer)) {
+                    send(peer, envelope().setEpochQuery(EpochQuery.getDefaultInstance()));
+                }
+            }
         }
     }
 
@@ -253,6 +265,10 @@ public final class ReplicationCore {
             case APPEND -> onAppend(envelope);
             case HEARTBEAT -> onHeartbeat(envelope);
             case APPEND_RESULT, HEARTBEAT_REPLY -> onReply(envelope);
+            case EPOCH_QUERY -> send(envelope.getFrom(), envelope().setEpochAnswer(EpochAnswer.getDefaultInstance()));
+            case EPOCH_ANSWER -> {
+                // Only its envelope's epoch matters (taken above).
+            }
             default -> {
                 // Hello and rejection belong to the transport's handshake, not to consensus.
             }
