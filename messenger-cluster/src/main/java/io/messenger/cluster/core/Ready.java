@@ -15,7 +15,8 @@ import java.util.List;
  * @param committed newly committed entries, consecutive and in log order, including the
  *     empty epoch-opening entries (which the runtime does not hand to the state machine)
  * @param statusChanged whether role, epoch or known leader changed (tell the listeners)
- * @param restored whether this node has just finished restoring after a lost disk: the driver
+ * @param restored whether this node has just become a voter in good standing (restored after a
+ *     lost disk, or founding a brand-new cluster): the driver
  *     must record that durably (after {@code stateToSave}, before sending {@code messages},
  *     whose acknowledgements now count)
  */

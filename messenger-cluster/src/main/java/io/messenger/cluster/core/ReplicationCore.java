@@ -141,6 +141,19 @@ public final class ReplicationCore {
     /** Highest sender epoch in any envelope since this core was built. */
     private long heardEpochFloor;
     private int epochQueryCountdown;
+    /**
+     * An empty node that has not yet learned whether the cluster exists: it founds it once
+     * every member says it is fresh too, and turns restoring once anyone says otherwise.
+     */
+    private boolean fresh;
+    /** While fresh: members that said, since this core was built, that they were fresh too. */
+    private final Set<Integer> freshPeers = new HashSet<>();
+    /** While fresh: the incarnation each fresh peer's query named. */
+    private final Map<Integer, Long> freshIncarnations = new HashMap<>();
+    /** Whether this incarnation founded the cluster. */
+    private boolean founded;
+    /** Random per core (process start), named in this node's epoch queries. */
+    private final long incarnation;
 
     /**
      * Builds the core of one node over its log and its last saved election state.
@@ -162,6 +175,7 @@ public final class ReplicationCore {
     public ReplicationCore(CoreConfig config, LogStorage log, DurableState state, RandomGenerator random,
             boolean voter) {
         this.voter = voter;
+        this.incarnation = random.nextLong();
         this.config = Objects.requireNonNull(config, "config");
         this.log = Objects.requireNonNull(log, "log");
         this.random = Objects.requireNonNull(random, "random");
@@ -230,8 +244,9 @@ public final class ReplicationCore {
             // talk to each other, so it asks.
             epochQueryCountdown = 2 * config.heartbeatTicks();
             for (int peer : peers) {
-                if (!heardSinceStart.contains(peer) && !unreachable.contains(peer)) {
-                    send(peer, envelope().setEpochQuery(EpochQuery.getDefaultInstance()));
+                if (!(fresh ? freshPeers : heardSinceStart).contains(peer) && !unreachable.contains(peer)) {
+                    send(peer, envelope().setEpochQuery(EpochQuery.newBuilder().setFresh(fresh)
+                            .setIncarnation(incarnation)));
                 }
             }
         }
@@ -248,6 +263,22 @@ public final class ReplicationCore {
         silent.remove(envelope.getFrom());
         heardSinceStart.add(envelope.getFrom());
         heardEpochFloor = Math.max(heardEpochFloor, envelope.getEpoch());
+        boolean peerFresh = envelope.hasEpochQuery() ? envelope.getEpochQuery().getFresh()
+                : envelope.hasEpochAnswer() && envelope.getEpochAnswer().getFresh();
+        if (fresh) {
+            if (peerFresh) {
+                freshPeers.add(envelope.getFrom());
+                if (envelope.hasEpochQuery()) {
+                    freshIncarnations.put(envelope.getFrom(), envelope.getEpochQuery().getIncarnation());
+                }
+            } else if (!freshPeers.contains(envelope.getFrom())) {
+                // A member with state that never said it was empty: the cluster exists, and this
+                // empty node must be restored. (A peer that said it was empty and is now a
+                // founder is no such evidence: it was empty after this node came up.)
+                fresh = false;
+                statusChanged = true;
+            }
+        }
         switch (envelope.getBodyCase()) {
             case ELECTION_TOKEN -> {
                 if (!voter) {
@@ -265,9 +296,14 @@ public final class ReplicationCore {
             case APPEND -> onAppend(envelope);
             case HEARTBEAT -> onHeartbeat(envelope);
             case APPEND_RESULT, HEARTBEAT_REPLY -> onReply(envelope);
-            case EPOCH_QUERY -> send(envelope.getFrom(), envelope().setEpochAnswer(EpochAnswer.getDefaultInstance()));
+            case EPOCH_QUERY -> {
+                Long seenFresh = freshIncarnations.get(envelope.getFrom());
+                boolean answerFresh = fresh || (founded && seenFresh != null
+                        && seenFresh == envelope.getEpochQuery().getIncarnation());
+                send(envelope.getFrom(), envelope().setEpochAnswer(EpochAnswer.newBuilder().setFresh(answerFresh)));
+            }
             case EPOCH_ANSWER -> {
-                // Only its envelope's epoch matters (taken above).
+                // Only its envelope's epoch and freshness matter (taken above).
             }
             default -> {
                 // Hello and rejection belong to the transport's handshake, not to consensus.
@@ -422,6 +458,21 @@ public final class ReplicationCore {
      * "Lost disks" section has the argument.
      */
     private void maybeFinishRestore() {
+        if (fresh && freshPeers.containsAll(peers)) {
+            // Every member told this incarnation it is fresh too: a brand-new cluster, and this
+            // node founds it. It has never voted or acknowledged anything, so it may vote with
+            // an empty log (entries committed without it stay on a majority of the others).
+            fresh = false;
+            founded = true;
+            voter = true;
+            restoredNow = true;
+            statusChanged = true;
+            resetElectionCountdown();
+            if (peers.isEmpty()) {
+                electionCountdown = 1;
+            }
+            return;
+        }
         if (voter || restoreBarrier == 0 || leaderId == 0 || !role.is(Role.BACKUP)) {
             return;
         }
@@ -451,6 +502,22 @@ public final class ReplicationCore {
             statusChanged = true;
             resetElectionCountdown();
         }
+    }
+
+    /**
+     * Marks a learner as fresh: its data directory was empty and it never voted. Call right
+     * after building it; see {@link #isFresh()}.
+     */
+    public void startFresh() {
+        if (voter) {
+            throw new IllegalStateException("only a learner can be fresh");
+        }
+        fresh = true;
+    }
+
+    /** Whether this node is empty and still waiting to learn whether the cluster exists. */
+    public boolean isFresh() {
+        return fresh;
     }
 
     /** Whether this node votes and counts toward majorities (false while restoring). */
