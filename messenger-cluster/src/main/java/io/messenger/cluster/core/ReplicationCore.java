@@ -170,7 +170,8 @@ public final class ReplicationCore {
      * @param voter false for a node whose state was lost (or that has not yet learned whether
      *     it founded the cluster): it never votes, promises or starts elections, and its
      *     acknowledgements tell the leader not to count it, until it is restored from a live
-     *     leader (reported by {@link Ready#restored()}) or {@link #becomeVoter()} is called
+     *     leader or, if {@link #startFresh() fresh}, founds a new cluster (either reported by
+     *     {@link Ready#restored()})
      */
     public ReplicationCore(CoreConfig config, LogStorage log, DurableState state, RandomGenerator random,
             boolean voter) {
@@ -487,20 +488,6 @@ public final class ReplicationCore {
         if (heardEpochFloor > state.epoch()) {
             // Never promise again an epoch the lost incarnation might have promised.
             learnEpoch(heardEpochFloor);
-        }
-    }
-
-    /**
-     * Makes a learner a voter without restoring: only for a node that never voted nor
-     * acknowledged anything in this cluster (a founder learning that the cluster was just
-     * bootstrapped with it). Idempotent.
-     */
-    public void becomeVoter() {
-        if (!voter) {
-            voter = true;
-            restoreBarrier = 0;
-            statusChanged = true;
-            resetElectionCountdown();
         }
     }
 
