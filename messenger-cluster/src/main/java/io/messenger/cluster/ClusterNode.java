@@ -8,6 +8,8 @@ import io.messenger.cluster.core.ReplicationCore;
 import io.messenger.cluster.storage.FileStateStore;
 import io.messenger.cluster.storage.LogStorageOptions;
 import io.messenger.cluster.storage.SegmentedLogStorage;
+import io.messenger.cluster.storage.StandingStore;
+import java.nio.file.Files;
 import io.messenger.cluster.transport.PeerEvents;
 import io.messenger.cluster.transport.PeerLinkSettings;
 import io.messenger.cluster.transport.PeerTransport;
@@ -70,6 +72,9 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     /** At most one log line per this interval about refused peer messages. */
     static final Duration REFUSAL_LOG_INTERVAL = Duration.ofSeconds(1);
 
+    /** How long a learner may find no leader before it says a majority may have lost its state. */
+    static final Duration LEARNER_WARNING = Duration.ofSeconds(10);
+
     private static final Logger log = LoggerFactory.getLogger(ClusterNode.class);
 
     private final ClusterConfig config;
@@ -101,6 +106,12 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     // Owned by the loop thread.
     private final Map<Long, Proposal> pending = new HashMap<>();
     private FileStateStore stateStore;
+    private StandingStore standingStore;
+    /** Published from the loop for /status: FRESH, RESTORING or MEMBER. */
+    private volatile String standing = "MEMBER";
+    private volatile long restoreBarrier;
+    private long learnerSinceNanos = System.nanoTime();
+    private long lastLearnerWarningNanos;
     private SegmentedLogStorage logStorage;
     private ReplicationCore core;
     private PeerTransport transport;
@@ -156,9 +167,43 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         logStorage = SegmentedLogStorage.open(config.dataDir().resolve("log"), LogStorageOptions.DEFAULTS,
                 durableIndex -> onLoop(() -> core.durable(durableIndex)));
         logStorage.observeFsyncs(nanos -> fsyncObserver.accept(nanos));
+        boolean hadElectionState = Files.exists(config.dataDir().resolve("election-state"));
         stateStore = FileStateStore.open(config.dataDir());
+        // Lost disks: the standing file is written before anything else in an empty directory,
+        // so its absence next to state means data from a build before it (a member), and its
+        // absence in an empty directory means a first start or a lost disk: a learner either way
+        // until every member says it is fresh too (a new cluster) or it is restored.
+        standingStore = new StandingStore(config.dataDir());
+        StandingStore.Standing saved = standingStore.load();
+        boolean nothingDurable = logStorage.lastIndex() == 0 && !hadElectionState;
+        boolean empty = false;
+        if (saved == StandingStore.Standing.EMPTY) {
+            // No standing file: an empty directory is fresh; state without one is a member's
+            // from a build before lost-disk handling.
+            saved = nothingDurable ? StandingStore.Standing.FRESH : StandingStore.Standing.MEMBER;
+            standingStore.save(saved);
+        }
+        if (saved == StandingStore.Standing.FRESH) {
+            // A fresh node writes nothing before it learns that the cluster exists (the first
+            // message from a member with state): with nothing written it is still fresh.
+            empty = nothingDurable;
+            if (!empty) {
+                saved = StandingStore.Standing.LEARNER;
+                standingStore.save(saved);
+            }
+        }
+        boolean voter = saved == StandingStore.Standing.MEMBER;
         core = new ReplicationCore(CoreConfig.from(config, TICK), logStorage, stateStore.load(),
-                new SplittableRandom());
+                new SplittableRandom(), voter);
+        if (empty) {
+            core.startFresh();
+            log.info("node {}: empty data directory; it founds a new cluster if every member is empty too,"
+                    + " otherwise it is restored from the leader, and it does not vote until then", config.nodeId());
+        } else if (!voter) {
+            log.warn("node {}: this node lost its state (or was interrupted while restoring): it takes no part in"
+                    + " elections or majorities until it is restored from the leader", config.nodeId());
+        }
+        standing = voter ? "MEMBER" : empty ? "FRESH" : "RESTORING";
         // A peer counts as reachable only once its link is up. The core starts out trusting
         // every peer, and the transport reports a link as down only after it was once up, so
         // without this a node restarted while a peer is dead would hand every election token
@@ -322,6 +367,19 @@ public final class ClusterNode implements Replicator, AutoCloseable {
                 return;
             }
         }
+        if (ready.restored()) {
+            try {
+                standingStore.save(StandingStore.Standing.MEMBER);
+            } catch (RuntimeException e) {
+                log.error("node {} cannot save its standing, stopping: {}", config.nodeId(), e.toString());
+                core.stop();
+                core.drain();
+                publishStatus(true);
+                return;
+            }
+            log.info("node {}: {}; it now votes and counts toward majorities", config.nodeId(),
+                    "RESTORING".equals(standing) ? "restored from the leader" : "founding member of a new cluster");
+        }
         for (Outbound message : ready.messages()) {
             transport.send(message.to(), message.envelope());
         }
@@ -390,6 +448,25 @@ public final class ClusterNode implements Replicator, AutoCloseable {
 
     private void publishStatus(boolean changed) {
         ClusterStatus now = core.status();
+        String nextStanding = core.isVoter() ? "MEMBER" : core.isFresh() ? "FRESH" : "RESTORING";
+        if (!nextStanding.equals(standing) && "RESTORING".equals(nextStanding)) {
+            log.warn("node {}: the cluster exists but this node has no state (a lost or wiped data directory):"
+                    + " it is restored from the leader before it votes again", config.nodeId());
+        }
+        standing = nextStanding;
+        restoreBarrier = core.restoreBarrier();
+        if (core.isVoter()) {
+            learnerSinceNanos = System.nanoTime();
+        } else if (now.leaderId() == 0 && System.nanoTime() - learnerSinceNanos > LEARNER_WARNING.toNanos()
+                && System.nanoTime() - lastLearnerWarningNanos > LEARNER_WARNING.toNanos()) {
+            lastLearnerWarningNanos = System.nanoTime();
+            log.error("node {} has no state of its own and has found no leader to restore from for {} s. If a majority"
+                    + " of the members lost their data directories, the cluster cannot elect a leader and refuses to"
+                    + " serve rather than come up empty and issue room sequences again. Restore those data directories"
+                    + " from a backup, or, to start an empty cluster (every message lost), stop every node and wipe"
+                    + " every data directory.", config.nodeId(),
+                    (System.nanoTime() - learnerSinceNanos) / 1_000_000_000L);
+        }
         // Links that are actually up, rather than the core's view (which counts a peer as
         // reachable until a link to it is seen to fail).
         int connected = transport == null ? 0 : transport.connectedPeerCount();
@@ -514,6 +591,9 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         report.put("appliedIndex", s.appliedIndex());
         report.put("connectedPeers", s.connectedPeers());
         report.put("members", config.members().size());
+        report.put("standing", standing);
+        report.put("restoring", !"MEMBER".equals(standing));
+        report.put("restoreBarrier", restoreBarrier);
         PeerTransport links = transport;
         report.put("droppedPeerMessages", links == null ? 0L : links.dropped());
         report.put("droppedInboundPeerMessages", inboundDropped.get());

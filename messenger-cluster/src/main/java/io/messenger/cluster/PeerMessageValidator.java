@@ -71,7 +71,9 @@ public final class PeerMessageValidator {
                     memberProblem("receipt initiator", envelope.getTokenReceipt().getInitiator()));
             case ELECTED -> electedProblem(envelope.getElected(), knownEpoch);
             case APPEND -> appendProblem(envelope.getAppend(), envelope.getEpoch());
-            case HEARTBEAT -> indexProblem("heartbeat commit index", envelope.getHeartbeat().getCommitIndex());
+            case HEARTBEAT -> firstProblem(
+                    indexProblem("heartbeat commit index", envelope.getHeartbeat().getCommitIndex()),
+                    indexProblem("heartbeat restore barrier", envelope.getHeartbeat().getRestoreBarrier()));
             case HEARTBEAT_REPLY -> indexProblem("heartbeat match index",
                     envelope.getHeartbeatReply().getMatchIndex());
             case APPEND_RESULT -> firstProblem(

@@ -22,6 +22,10 @@ final class PeerProgress {
     int ticksSinceHeard;
     /** Ticks since an append result, or since the pipeline became non-empty. */
     int ticksSinceProgress;
+    /** The backup reported that it lost its state and is not restored yet: it counts for nothing. */
+    boolean restoring;
+    /** While restoring: the index of the barrier appended for it. */
+    long restoreBarrier;
 
     PeerProgress(int peerId, long nextIndex) {
         this.peerId = peerId;

@@ -15,12 +15,17 @@ import java.util.List;
  * @param committed newly committed entries, consecutive and in log order, including the
  *     empty epoch-opening entries (which the runtime does not hand to the state machine)
  * @param statusChanged whether role, epoch or known leader changed (tell the listeners)
+ * @param restored whether this node has just become a voter in good standing (restored after a
+ *     lost disk, or founding a brand-new cluster): the driver
+ *     must record that durably (after {@code stateToSave}, before sending {@code messages},
+ *     whose acknowledgements now count)
  */
 public record Ready(
         DurableState stateToSave,
         List<Outbound> messages,
         List<Entry> committed,
-        boolean statusChanged) {
+        boolean statusChanged,
+        boolean restored) {
 
     public Ready {
         messages = List.copyOf(messages);
@@ -29,6 +34,6 @@ public record Ready(
 
     /** True when there is nothing to save, send, apply or report. */
     public boolean isEmpty() {
-        return stateToSave == null && messages.isEmpty() && committed.isEmpty() && !statusChanged;
+        return stateToSave == null && messages.isEmpty() && committed.isEmpty() && !statusChanged && !restored;
     }
 }

@@ -11,6 +11,8 @@ import io.messenger.proto.peer.AppendResult;
 import io.messenger.proto.peer.Elected;
 import io.messenger.proto.peer.ElectionToken;
 import io.messenger.proto.peer.Entry;
+import io.messenger.proto.peer.EpochAnswer;
+import io.messenger.proto.peer.EpochQuery;
 import io.messenger.proto.peer.Heartbeat;
 import io.messenger.proto.peer.HeartbeatReply;
 import io.messenger.proto.peer.PeerEnvelope;
@@ -123,12 +125,58 @@ public final class ReplicationCore {
     private final List<Outbound> outbox = new ArrayList<>();
     private boolean statusChanged;
 
+    // Lost disks (see the README, "Lost disks").
+    /**
+     * Whether this node votes, promises, takes part in elections and counts toward majorities.
+     * False for a node that lost its state (or has not yet learned that it founded the cluster):
+     * it is then a learner that receives appends until it is restored.
+     */
+    private boolean voter;
+    /** Set when this node finished restoring; reported once by {@link #drain()}. */
+    private boolean restoredNow;
+    /** While not a voter: the restore barrier the current leader named, or 0. */
+    private long restoreBarrier;
+    /** Members heard from since this core was built (a restoring node must hear from all). */
+    private final Set<Integer> heardSinceStart = new HashSet<>();
+    /** Highest sender epoch in any envelope since this core was built. */
+    private long heardEpochFloor;
+    private int epochQueryCountdown;
+    /**
+     * An empty node that has not yet learned whether the cluster exists: it founds it once
+     * every member says it is fresh too, and turns restoring once anyone says otherwise.
+     */
+    private boolean fresh;
+    /** While fresh: members that said, since this core was built, that they were fresh too. */
+    private final Set<Integer> freshPeers = new HashSet<>();
+    /** While fresh: the incarnation each fresh peer's query named. */
+    private final Map<Integer, Long> freshIncarnations = new HashMap<>();
+    /** Whether this incarnation founded the cluster. */
+    private boolean founded;
+    /** Random per core (process start), named in this node's epoch queries. */
+    private final long incarnation;
+
     /**
      * Builds the core of one node over its log and its last saved election state.
      *
      * @param random source of election jitter; seed it for reproducible runs
      */
     public ReplicationCore(CoreConfig config, LogStorage log, DurableState state, RandomGenerator random) {
+        this(config, log, state, random, true);
+    }
+
+    /**
+     * Builds the core of one node that may be a non-voting learner.
+     *
+     * @param voter false for a node whose state was lost (or that has not yet learned whether
+     *     it founded the cluster): it never votes, promises or starts elections, and its
+     *     acknowledgements tell the leader not to count it, until it is restored from a live
+     *     leader or, if {@link #startFresh() fresh}, founds a new cluster (either reported by
+     *     {@link Ready#restored()})
+     */
+    public ReplicationCore(CoreConfig config, LogStorage log, DurableState state, RandomGenerator random,
+            boolean voter) {
+        this.voter = voter;
+        this.incarnation = random.nextLong();
         this.config = Objects.requireNonNull(config, "config");
         this.log = Objects.requireNonNull(log, "log");
         this.random = Objects.requireNonNull(random, "random");
@@ -145,7 +193,7 @@ public final class ReplicationCore {
         this.state = state;
         this.highestSeenEpoch = state.epoch();
         this.durableIndex = Math.min(log.durableIndex(), log.lastIndex());
-        this.role = new RoleLifecycle(state.promisedTo() != 0 ? Role.ELECTING : Role.BACKUP);
+        this.role = new RoleLifecycle(state.promisedTo() != 0 && voter ? Role.ELECTING : Role.BACKUP);
         this.ticksSinceLeaderContact = config.electionTimeoutTicks();
         resetElectionCountdown();
         if (peers.isEmpty()) {
@@ -181,7 +229,8 @@ public final class ReplicationCore {
                     // Only up to the backup's known match: that much of its log is durable and
                     // matches ours, even if it restarted and forgot (etcd-raft does the same).
                     send(p.peerId, envelope().setHeartbeat(Heartbeat.newBuilder()
-                            .setCommitIndex(Math.min(commitIndex, p.matchIndex))));
+                            .setCommitIndex(Math.min(commitIndex, p.matchIndex))
+                            .setRestoreBarrier(p.restoring ? p.restoreBarrier : 0)));
                     if (!p.inflight.isEmpty() && p.ticksSinceProgress >= stallTicks) {
                         // Appends or their answers were lost: probe again rather than wait forever.
                         p.resetToProbe();
@@ -189,8 +238,18 @@ public final class ReplicationCore {
                     sendAppends(p);
                 }
             }
-        } else if (--electionCountdown <= 0) {
+        } else if (voter && --electionCountdown <= 0) {
             startElection();
+        } else if (!voter && --epochQueryCountdown <= 0) {
+            // A restoring node must hear from every member before it votes; backups rarely
+            // talk to each other, so it asks.
+            epochQueryCountdown = 2 * config.heartbeatTicks();
+            for (int peer : peers) {
+                if (!(fresh ? freshPeers : heardSinceStart).contains(peer) && !unreachable.contains(peer)) {
+                    send(peer, envelope().setEpochQuery(EpochQuery.newBuilder().setFresh(fresh)
+                            .setIncarnation(incarnation)));
+                }
+            }
         }
     }
 
@@ -203,8 +262,31 @@ public final class ReplicationCore {
         }
         highestSeenEpoch = Math.max(highestSeenEpoch, envelope.getEpoch());
         silent.remove(envelope.getFrom());
+        heardSinceStart.add(envelope.getFrom());
+        heardEpochFloor = Math.max(heardEpochFloor, envelope.getEpoch());
+        boolean peerFresh = envelope.hasEpochQuery() ? envelope.getEpochQuery().getFresh()
+                : envelope.hasEpochAnswer() && envelope.getEpochAnswer().getFresh();
+        if (fresh) {
+            if (peerFresh) {
+                freshPeers.add(envelope.getFrom());
+                if (envelope.hasEpochQuery()) {
+                    freshIncarnations.put(envelope.getFrom(), envelope.getEpochQuery().getIncarnation());
+                }
+            } else if (!freshPeers.contains(envelope.getFrom())) {
+                // A member with state that never said it was empty: the cluster exists, and this
+                // empty node must be restored. (A peer that said it was empty and is now a
+                // founder is no such evidence: it was empty after this node came up.)
+                fresh = false;
+                statusChanged = true;
+            }
+        }
         switch (envelope.getBodyCase()) {
             case ELECTION_TOKEN -> {
+                if (!voter) {
+                    // A learner takes no part in elections: no promise, no receipt either, so the
+                    // sender passes the token on past it as past a silent node.
+                    return;
+                }
                 ElectionToken token = envelope.getElectionToken();
                 send(envelope.getFrom(), envelope().setTokenReceipt(TokenReceipt.newBuilder()
                         .setEpoch(token.getEpoch()).setInitiator(token.getInitiator()).setProbe(token.getProbe())));
@@ -215,6 +297,15 @@ public final class ReplicationCore {
             case APPEND -> onAppend(envelope);
             case HEARTBEAT -> onHeartbeat(envelope);
             case APPEND_RESULT, HEARTBEAT_REPLY -> onReply(envelope);
+            case EPOCH_QUERY -> {
+                Long seenFresh = freshIncarnations.get(envelope.getFrom());
+                boolean answerFresh = fresh || (founded && seenFresh != null
+                        && seenFresh == envelope.getEpochQuery().getIncarnation());
+                send(envelope.getFrom(), envelope().setEpochAnswer(EpochAnswer.newBuilder().setFresh(answerFresh)));
+            }
+            case EPOCH_ANSWER -> {
+                // Only its envelope's epoch and freshness matter (taken above).
+            }
             default -> {
                 // Hello and rejection belong to the transport's handshake, not to consensus.
             }
@@ -328,11 +419,12 @@ public final class ReplicationCore {
 
     /** Takes everything produced since the previous call; see {@link Ready} for the order of handling. */
     public Ready drain() {
+        maybeFinishRestore();
         if (role.is(Role.BACKUP) && leaderId != 0) {
             long match = Math.min(durableIndex, matchedFromLeader);
             if (match > ackedMatch || (ackOwedUpTo > 0 && match >= ackOwedUpTo)) {
                 send(leaderId, envelope().setAppendResult(AppendResult.newBuilder()
-                        .setSuccess(true).setMatchIndex(match)));
+                        .setSuccess(true).setMatchIndex(match).setRestoring(!voter)));
                 ackedMatch = Math.max(ackedMatch, match);
                 if (match >= ackOwedUpTo) {
                     ackOwedUpTo = 0;
@@ -347,11 +439,82 @@ public final class ReplicationCore {
             }
             handedOutIndex = commitIndex;
         }
-        Ready ready = new Ready(stateToSave, outbox, committed, statusChanged);
+        Ready ready = new Ready(stateToSave, outbox, committed, statusChanged, restoredNow);
         stateToSave = null;
         outbox.clear();
         statusChanged = false;
+        restoredNow = false;
         return ready;
+    }
+
+    /**
+     * The restore rule. A learner becomes a voter once (1) the leader it follows named a restore
+     * barrier, a no-op the leader appended after it learned that this node is restoring; (2) that
+     * barrier is committed and durable in this node's log, matching the leader's (so this log
+     * holds every entry committed before this node came back, and every entry the node's lost
+     * incarnation could have been counted for, all of which precede the barrier); and (3) it has
+     * heard from every other member since it started, so that its epoch can be raised to at
+     * least every epoch any member had promised before this node came back, which covers every
+     * epoch its lost incarnation could have promised (an initiator promises first). The README's
+     * "Lost disks" section has the argument.
+     */
+    private void maybeFinishRestore() {
+        if (fresh && freshPeers.containsAll(peers)) {
+            // Every member told this incarnation it is fresh too: a brand-new cluster, and this
+            // node founds it. It has never voted or acknowledged anything, so it may vote with
+            // an empty log (entries committed without it stay on a majority of the others).
+            fresh = false;
+            founded = true;
+            voter = true;
+            restoredNow = true;
+            statusChanged = true;
+            resetElectionCountdown();
+            if (peers.isEmpty()) {
+                electionCountdown = 1;
+            }
+            return;
+        }
+        if (voter || restoreBarrier == 0 || leaderId == 0 || !role.is(Role.BACKUP)) {
+            return;
+        }
+        long b = restoreBarrier;
+        if (matchedFromLeader < b || durableIndex < b || commitIndex < b || !heardSinceStart.containsAll(peers)) {
+            return;
+        }
+        voter = true;
+        restoredNow = true;
+        statusChanged = true;
+        restoreBarrier = 0;
+        if (heardEpochFloor > state.epoch()) {
+            // Never promise again an epoch the lost incarnation might have promised.
+            learnEpoch(heardEpochFloor);
+        }
+    }
+
+    /**
+     * Marks a learner as fresh: its data directory was empty and it never voted. Call right
+     * after building it; see {@link #isFresh()}.
+     */
+    public void startFresh() {
+        if (voter) {
+            throw new IllegalStateException("only a learner can be fresh");
+        }
+        fresh = true;
+    }
+
+    /** Whether this node is empty and still waiting to learn whether the cluster exists. */
+    public boolean isFresh() {
+        return fresh;
+    }
+
+    /** Whether this node votes and counts toward majorities (false while restoring). */
+    public boolean isVoter() {
+        return voter;
+    }
+
+    /** While restoring: the barrier index the current leader named, or 0 if none yet. */
+    public long restoreBarrier() {
+        return restoreBarrier;
     }
 
     /** This node's current view; {@code appliedIndex} is the last entry handed out by {@link #drain()}. */
@@ -393,6 +556,9 @@ public final class ReplicationCore {
 
     private void startElection() {
         resetElectionCountdown();
+        if (!voter) {
+            return;
+        }
         if (peers.size() - unreachable.size() + 1 < config.majority()) {
             // Cut off from a majority: an election could not finish, and a higher epoch
             // would only disturb the leader once the network heals.
@@ -561,7 +727,7 @@ public final class ReplicationCore {
             return; // duplicate announcement (one leader per epoch: nothing else can be news)
         }
         if (leader == self) {
-            if (epoch > state.epoch() || state.promisedTo() == 0 || !role.is(Role.ELECTING)) {
+            if (!voter || epoch > state.epoch() || state.promisedTo() == 0 || !role.is(Role.ELECTING)) {
                 return; // only a participant that promised this epoch may take it
             }
             becomeLeader();
@@ -682,6 +848,7 @@ public final class ReplicationCore {
         matchedFromLeader = 0;
         ackedMatch = 0;
         ackOwedUpTo = 0;
+        restoreBarrier = 0;
     }
 
     private void resetElectionCountdown() {
@@ -695,7 +862,7 @@ public final class ReplicationCore {
     private boolean hasMajorityContact() {
         int heard = 1;
         for (PeerProgress p : progress.values()) {
-            if (p.ticksSinceHeard < config.electionTimeoutTicks()) {
+            if (!p.restoring && p.ticksSinceHeard < config.electionTimeoutTicks()) {
                 heard++;
             }
         }
@@ -732,9 +899,18 @@ public final class ReplicationCore {
         if (!admitLeader(envelope)) {
             return;
         }
-        advanceCommit(heartbeat.getCommitIndex());
+        if (voter) {
+            advanceCommit(heartbeat.getCommitIndex());
+        } else {
+            // The leader's view of this node may come from its lost incarnation: trust only
+            // what this incarnation matched itself.
+            advanceCommit(Math.min(heartbeat.getCommitIndex(), matchedFromLeader));
+            if (heartbeat.getRestoreBarrier() > 0) {
+                restoreBarrier = heartbeat.getRestoreBarrier();
+            }
+        }
         send(envelope.getFrom(), envelope().setHeartbeatReply(HeartbeatReply.newBuilder()
-                .setMatchIndex(Math.min(durableIndex, matchedFromLeader))));
+                .setMatchIndex(Math.min(durableIndex, matchedFromLeader)).setRestoring(!voter)));
     }
 
     private void onAppend(PeerEnvelope envelope) {
@@ -788,7 +964,8 @@ public final class ReplicationCore {
     }
 
     private void reject(int to, long hint) {
-        send(to, envelope().setAppendResult(AppendResult.newBuilder().setSuccess(false).setHintIndex(hint)));
+        send(to, envelope().setAppendResult(AppendResult.newBuilder().setSuccess(false).setHintIndex(hint)
+                .setRestoring(!voter)));
     }
 
     private void advanceCommit(long index) {
@@ -811,6 +988,21 @@ public final class ReplicationCore {
             return;
         }
         p.ticksSinceHeard = 0;
+        boolean restoring = envelope.hasHeartbeatReply() ? envelope.getHeartbeatReply().getRestoring()
+                : envelope.getAppendResult().getRestoring();
+        if (restoring && !p.restoring) {
+            // The backup lost its state: what it acknowledged before is gone. Count it for
+            // nothing, replicate to it from scratch, and append a barrier it must hold
+            // (committed) before it may vote again. Everything its lost incarnation could have
+            // acknowledged to this leader precedes the barrier.
+            p.restoring = true;
+            p.matchIndex = 0;
+            p.resetToProbe();
+            p.restoreBarrier = appendBarrier();
+        } else if (!restoring && p.restoring) {
+            p.restoring = false;
+            p.restoreBarrier = 0;
+        }
         if (envelope.hasHeartbeatReply()) {
             long match = Math.min(envelope.getHeartbeatReply().getMatchIndex(), log.lastIndex());
             if (match > p.matchIndex) {
@@ -832,8 +1024,16 @@ public final class ReplicationCore {
             maybeCommit();
         } else {
             long hint = result.getHintIndex();
-            if (hint == 0 || hint <= p.matchIndex) {
-                return; // an answer to an append overtaken by later progress
+            if (hint == 0) {
+                return;
+            }
+            if (hint <= p.matchIndex) {
+                if (!p.restoring) {
+                    return; // an answer to an append overtaken by later progress
+                }
+                // A restoring backup may have lost its disk again since it acknowledged that
+                // match; it counts for nothing, so believing it costs no safety.
+                p.matchIndex = hint - 1;
             }
             p.inflight.clear();
             p.probing = true;
@@ -869,6 +1069,16 @@ public final class ReplicationCore {
         }
     }
 
+    /** Appends an empty entry of this leader's epoch (a restore barrier) and returns its index. */
+    private long appendBarrier() {
+        long index = log.lastIndex() + 1;
+        log.append(List.of(Entry.newBuilder().setEpoch(state.epoch()).setIndex(index).build()));
+        for (PeerProgress other : progress.values()) {
+            sendAppends(other);
+        }
+        return index;
+    }
+
     private void maybeCommit() {
         if (!role.is(Role.LEADER)) {
             return;
@@ -877,8 +1087,14 @@ public final class ReplicationCore {
         int i = 0;
         matches[i++] = durableIndex;
         for (PeerProgress p : progress.values()) {
-            matches[i++] = p.matchIndex;
+            if (!p.restoring) {
+                matches[i++] = p.matchIndex; // a restoring backup counts toward no majority
+            }
         }
+        if (i < config.majority()) {
+            return;
+        }
+        matches = Arrays.copyOf(matches, i);
         Arrays.sort(matches);
         long candidate = matches[matches.length - config.majority()];
         // Only an entry of the leader's own epoch commits by counting (Raft figure 8).

@@ -47,6 +47,8 @@ final class CoreHarness {
         ReplicationCore core;
         final List<Entry> applied = new ArrayList<>();
         boolean up = true;
+        /** Durable standing: false from a wipe until the core reports it restored. */
+        boolean voter = true;
 
         Node(int id) {
             this.id = id;
@@ -54,7 +56,7 @@ final class CoreHarness {
         }
 
         void start() {
-            core = new ReplicationCore(config(id), log, saved, new SplittableRandom(seed * 31 + id));
+            core = new ReplicationCore(config(id), log, saved, new SplittableRandom(seed * 31 + id), voter);
             // What each peer's hello would announce for itself.
             for (int peer : ids) {
                 core.memberClientAddress(peer, config(peer).clientAddress());
@@ -69,6 +71,17 @@ final class CoreHarness {
         }
 
         void restart() {
+            start();
+        }
+
+        /** Restarts this node with an empty disk (lost data directory) as a restoring learner. */
+        void wipeAndRestart() {
+            if (log.lastIndex() > 0) {
+                log.truncateFrom(1);
+            }
+            log.makeAllDurable();
+            saved = DurableState.INITIAL;
+            voter = false;
             start();
         }
 
@@ -120,6 +133,9 @@ final class CoreHarness {
             Ready r = n.core.drain();
             if (r.stateToSave() != null) {
                 n.saved = r.stateToSave();
+            }
+            if (r.restored()) {
+                n.voter = true;
             }
             for (Outbound o : r.messages()) {
                 sent.add(o);

@@ -35,19 +35,35 @@ public final class ClusterSimulation {
 
     /** Knobs of one run; the defaults are what the JUnit suite uses. */
     public record Options(int chaosTicks, int quietTicks, double dropRate, double duplicateRate,
-            int maxDelay, int crashAfterSendPerMille, boolean trace) {
+            int maxDelay, int crashAfterSendPerMille, boolean trace, int wipePercent, boolean diskLossRule) {
+
+        /**
+         * @param wipePercent of crashes, how many restart with an empty disk (a lost data
+         *     directory: log and election state gone), as long as at most a minority is restoring
+         * @param diskLossRule whether a wiped node restarts as a non-voting learner until
+         *     restored (the rule); false restarts it as a voter, as before the rule existed,
+         *     which is what the original fault test found unsafe
+         */
+        public Options {
+        }
 
         public static Options defaults() {
-            return new Options(300, 400, 0.05, 0.03, 8, 4, false);
+            return new Options(300, 400, 0.05, 0.03, 8, 4, false, 25, true);
         }
 
         public Options withTrace(boolean on) {
-            return new Options(chaosTicks, quietTicks, dropRate, duplicateRate, maxDelay, crashAfterSendPerMille, on);
+            return new Options(chaosTicks, quietTicks, dropRate, duplicateRate, maxDelay, crashAfterSendPerMille, on,
+                    wipePercent, diskLossRule);
+        }
+
+        public Options withWipes(int percent, boolean rule) {
+            return new Options(chaosTicks, quietTicks, dropRate, duplicateRate, maxDelay, crashAfterSendPerMille, trace,
+                    percent, rule);
         }
     }
 
     /** What one run did, for the summary line. */
-    public record Result(long steps, int elections, long commits) {
+    public record Result(long steps, int elections, long commits, int wipes, int restores) {
     }
 
     /** Thrown when an invariant breaks; the message says how to replay the run. */
@@ -62,7 +78,11 @@ public final class ClusterSimulation {
 
     private enum Kind { TICK, DELIVER, FSYNC, CHAOS, PROPOSE, RESTART, HEAL }
 
-    private record Event(long time, long seq, Kind kind, int node, PeerEnvelope envelope) {
+    /** {@code destWipes}: for a delivery, how often the destination had been wiped when it was sent. */
+    private record Event(long time, long seq, Kind kind, int node, PeerEnvelope envelope, int destWipes) {
+        Event(long time, long seq, Kind kind, int node, PeerEnvelope envelope) {
+            this(time, seq, kind, node, envelope, -1);
+        }
     }
 
     private record EntryId(long epoch, long index) {
@@ -93,15 +113,22 @@ public final class ClusterSimulation {
     private long steps;
     private int elections;
     private int proposals;
+    private int wipes;
+    private int restores;
     private boolean chaos = true;
     private final List<String> trace = new ArrayList<>();
 
     /** One simulated machine: a disk that survives crashes and a core that does not. */
     private final class SimNode {
         final int id;
-        final MemoryLogStorage disk = new MemoryLogStorage();
+        MemoryLogStorage disk = new MemoryLogStorage();
         final LogStorage log;
         DurableState saved = DurableState.INITIAL;
+        /** Durable standing: false from a wipe until the core reports it restored. */
+        boolean member = true;
+        /** Set at a crash that will lose the disk; applied at the restart. */
+        boolean wipeAtRestart;
+        int wipes;
         ReplicationCore core;
         PeerMessageValidator validator;
         int incarnation;
@@ -126,7 +153,7 @@ public final class ClusterSimulation {
                     64 + random.nextInt(256), 1 + random.nextInt(4), "10.0.0." + id + ":7000");
             validator = new PeerMessageValidator(id, Set.copyOf(ids), 4, 64 + 255);
             core = new ReplicationCore(config, log, saved,
-                    new SplittableRandom(seed * 7919 + id * 131L + incarnation));
+                    new SplittableRandom(seed * 7919 + id * 131L + incarnation), member || !options.diskLossRule());
             up = true;
             pausedUntil = 0;
             appliedIndex = 0;
@@ -225,7 +252,7 @@ public final class ClusterSimulation {
             }
             quiet();
             checkLogMatchingPairwise();
-            return new Result(steps, elections, committed.size());
+            return new Result(steps, elections, committed.size(), wipes, restores);
         } catch (InvariantViolation e) {
             throw e;
         } catch (RuntimeException | AssertionError e) {
@@ -257,9 +284,12 @@ public final class ClusterSimulation {
             }
             case DELIVER -> {
                 int from = e.envelope().getFrom();
-                if (n.up && n.paused()) {
+                if (e.destWipes() >= 0 && e.destWipes() != n.wipes) {
+                    // Sent to the node's lost incarnation: its connection died with it.
+                    traceEvent(() -> "lost with the wiped incarnation: " + from + "->" + n.id);
+                } else if (n.up && n.paused()) {
                     // Waits in the socket buffer until the process runs again.
-                    queue.add(new Event(n.pausedUntil, seqCounter++, Kind.DELIVER, n.id, e.envelope()));
+                    queue.add(new Event(n.pausedUntil, seqCounter++, Kind.DELIVER, n.id, e.envelope(), e.destWipes()));
                 } else if (n.up && !cutLinks.contains(link(from, n.id))) {
                     traceEvent(() -> "deliver " + from + "->" + n.id + " " + brief(e.envelope()));
                     // Correct cores never send what a node's intake validation would refuse
@@ -310,6 +340,14 @@ public final class ClusterSimulation {
         if (ready.stateToSave() != null) {
             n.saved = ready.stateToSave();
         }
+        if (ready.restored()) {
+            if (n.member && options.diskLossRule()) {
+                fail("node " + n.id + " reported restored but never lost its disk");
+            }
+            n.member = true;
+            restores++;
+            traceEvent(() -> "node " + n.id + " restored");
+        }
         for (Outbound o : ready.messages()) {
             send(n.id, o);
         }
@@ -354,9 +392,10 @@ public final class ClusterSimulation {
         if (chaos && random.nextDouble() < options.dropRate()) {
             return;
         }
-        schedule(delay(), Kind.DELIVER, o.to(), o.envelope());
+        int destWipes = nodes.get(o.to()).wipes;
+        queue.add(new Event(now + delay(), seqCounter++, Kind.DELIVER, o.to(), o.envelope(), destWipes));
         if (chaos && random.nextDouble() < options.duplicateRate()) {
-            schedule(delay(), Kind.DELIVER, o.to(), o.envelope());
+            queue.add(new Event(now + delay(), seqCounter++, Kind.DELIVER, o.to(), o.envelope(), destWipes));
         }
     }
 
@@ -417,9 +456,16 @@ public final class ClusterSimulation {
         if (!n.up) {
             return;
         }
-        traceEvent(() -> "crash " + n.id);
         n.up = false;
         n.disk.crash();
+        long notMembers = nodes.values().stream().filter(o -> !o.member || o.wipeAtRestart).count();
+        if (chaos && options.wipePercent() > 0 && random.nextInt(100) < options.wipePercent()
+                && notMembers + (n.member ? 1 : 0) <= size - majority) {
+            // The data directory is lost too: the node comes back empty. At most a minority is
+            // ever without its state at once (with a majority lost, the cluster rightly stops).
+            n.wipeAtRestart = true;
+        }
+        traceEvent(() -> "crash " + n.id + (n.wipeAtRestart ? " (disk lost)" : ""));
         // Now and then nobody notices (a peer never linked since its own restart): tokens
         // must then get past the dead node by the missing receipt.
         boolean noticed = random.nextInt(10) < 7;
@@ -438,7 +484,16 @@ public final class ClusterSimulation {
         if (n.up) {
             return;
         }
-        traceEvent(() -> "restart " + n.id + " saved " + n.saved + " log " + n.disk.lastIndex());
+        if (n.wipeAtRestart) {
+            n.wipeAtRestart = false;
+            n.disk = new MemoryLogStorage();
+            n.saved = DurableState.INITIAL;
+            n.member = !options.diskLossRule(); // without the rule it votes at once, as before
+            n.wipes++;
+            wipes++;
+        }
+        traceEvent(() -> "restart " + n.id + " saved " + n.saved + " log " + n.disk.lastIndex()
+                + (n.member ? "" : " (restoring)"));
         n.start();
         for (SimNode other : nodes.values()) {
             if (other == n) {
@@ -535,7 +590,8 @@ public final class ClusterSimulation {
                 afterInput(leader);
             }
             long target = marker;
-            if (target > 0 && nodes.values().stream().allMatch(n -> n.appliedIndex >= target)
+            // Every wiped node must be restored too (each has heard from all by now).
+            if (target > 0 && nodes.values().stream().allMatch(n -> n.appliedIndex >= target && n.member)
                     && committed.size() >= target
                     && committed.get((int) target - 1).getCommand().toStringUtf8().equals("final")) {
                 return;
@@ -603,15 +659,20 @@ public final class ClusterSimulation {
         }
         int last = committed.size();
         long epoch = committed.get(last - 1).getEpoch();
+        if (!options.diskLossRule()) {
+            return; // wiped voters break this at once; the rule-less run looks for the real damage
+        }
+        // With lost disks: a node without its state (restoring) stands in for a holder, since it
+        // counts toward no majority; once it votes again it must be a holder itself.
         int holders = 0;
         for (SimNode n : nodes.values()) {
-            if (n.disk.durableIndex() >= last && n.disk.epochAt(last) == epoch) {
+            if (!n.member || n.disk.durableIndex() >= last && n.disk.epochAt(last) == epoch) {
                 holders++;
             }
         }
         if (holders < majority) {
             fail("committed entry " + last + " (epoch " + epoch + ") is durable on only " + holders
-                    + " nodes, fewer than a majority");
+                    + " nodes (restoring ones included), fewer than a majority");
         }
     }
 

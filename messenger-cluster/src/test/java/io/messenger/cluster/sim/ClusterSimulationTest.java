@@ -1,5 +1,9 @@
 package io.messenger.cluster.sim;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -22,6 +26,37 @@ class ClusterSimulationTest {
         runSeeds(5, DEFAULT_SEEDS_5);
     }
 
+    /**
+     * The same simulation with the lost-disk rule switched off (a wiped node votes at once, as
+     * before the rule) must find the original bug: a committed entry lost (leader completeness)
+     * or two different entries applied at one index. Seeds {@value #RULE_OFF_FIRST_SEED} onward,
+     * 3 nodes; the first failing seed is printed, and replays with
+     * {@code -Dsim.diskLossRule=false -Dsim.size=3 -Dsim.seed=N -Dsim.wipePercent=50}.
+     */
+    @Test
+    void withoutTheRuleAWipedNodeLosesCommittedEntries() {
+        List<String> found = new ArrayList<>();
+        ClusterSimulation.Options options = ClusterSimulation.Options.defaults().withWipes(50, false);
+        for (long seed = RULE_OFF_FIRST_SEED; seed < RULE_OFF_FIRST_SEED + 400 && found.isEmpty(); seed++) {
+            try {
+                new ClusterSimulation(3, seed, options).run();
+            } catch (ClusterSimulation.InvariantViolation e) {
+                String first = e.getMessage().lines().filter(l -> !l.isBlank()).findFirst().orElse("");
+                if (first.contains("leader completeness") || first.contains("apply order")
+                        || first.contains("log matching")) {
+                    found.add(first);
+                }
+            }
+        }
+        System.out.println("without the lost-disk rule: " + found);
+        assertThat(found).as("a safety violation without the rule").isNotEmpty();
+        long seed = Long.parseLong(found.get(0).replaceAll(".*seed (\\d+),.*", "$1"));
+        // The same schedule of faults with the rule holds.
+        new ClusterSimulation(3, seed, ClusterSimulation.Options.defaults().withWipes(50, true)).run();
+    }
+
+    private static final long RULE_OFF_FIRST_SEED = 1;
+
     private static void runSeeds(int size, int defaultSeeds) {
         String one = System.getProperty("sim.seed");
         boolean trace = Boolean.getBoolean("sim.trace");
@@ -38,20 +73,27 @@ class ClusterSimulationTest {
             first = Long.getLong("sim.firstSeed", 1);
             count = Long.getLong("sim.seeds", defaultSeeds);
         }
-        ClusterSimulation.Options options = ClusterSimulation.Options.defaults().withTrace(trace);
+        ClusterSimulation.Options options = ClusterSimulation.Options.defaults().withTrace(trace)
+                .withWipes(Integer.getInteger("sim.wipePercent", ClusterSimulation.Options.defaults().wipePercent()),
+                        !"false".equals(System.getProperty("sim.diskLossRule")));
         long steps = 0;
         long elections = 0;
         long commits = 0;
+        long wipes = 0;
+        long restores = 0;
         long started = System.nanoTime();
         for (long seed = first; seed < first + count; seed++) {
             ClusterSimulation.Result r = new ClusterSimulation(size, seed, options).run();
             steps += r.steps();
             elections += r.elections();
             commits += r.commits();
+            wipes += r.wipes();
+            restores += r.restores();
         }
         long millis = (System.nanoTime() - started) / 1_000_000;
         String summary = String.format("simulation %d nodes: %d seeds (%d..%d), %d steps, %d elections, "
-                + "%d committed entries, %d ms", size, count, first, first + count - 1, steps, elections, commits, millis);
+                + "%d committed entries, %d wiped disks, %d restores, %d ms", size, count, first, first + count - 1,
+                steps, elections, commits, wipes, restores, millis);
         System.out.println(summary);
         System.err.println(summary);
     }
