@@ -52,9 +52,15 @@ public final class ClientHandler extends SimpleChannelInboundHandler<ClientEnvel
     public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
         if (event instanceof SslHandshakeCompletionEvent done && !done.isSuccess()) {
             if (error == null) {
-                error = ClientTls.describeFailure(String.valueOf(ctx.channel().remoteAddress()), done.cause());
                 log.debug("TLS handshake with {} failed: {}", ctx.channel().remoteAddress(), done.cause().toString());
-                connection.tlsFailed(error);
+                if (ClientTls.isConfigurationFailure(done.cause())) {
+                    error = ClientTls.describeFailure(String.valueOf(ctx.channel().remoteAddress()), done.cause());
+                    connection.tlsFailed(error);
+                } else {
+                    // The server went away or stalled mid-handshake (a node killed during a failover, a
+                    // handshake timeout on a loaded machine): an ordinary loss, the client reconnects.
+                    error = "TLS handshake failed: " + done.cause();
+                }
             }
             ctx.close();
             return;

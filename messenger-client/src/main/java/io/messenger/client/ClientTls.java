@@ -48,6 +48,23 @@ public final class ClientTls {
      * The sentence for a failed TLS handshake with {@code server}; every such failure is
      * one that retrying does not fix.
      */
+    /**
+     * Whether a failed handshake says the client's TLS settings cannot work with that server (a certificate its
+     * CA did not sign or that does not name the host, or a server without TLS), so that another attempt would
+     * fail the same way. A connection closed or timed out mid-handshake is not: it is retried like any lost
+     * connection.
+     */
+    static boolean isConfigurationFailure(Throwable cause) {
+        Throwable root = root(cause);
+        String detail = root.getMessage() == null ? "" : root.getMessage();
+        return hasCause(cause, NotSslRecordException.class)
+                || hasCause(cause, CertPathValidatorException.class)
+                || hasCause(cause, CertificateException.class)
+                || detail.contains("No subject alternative") || detail.contains("No name matching")
+                || detail.contains("HOSTNAME") || detail.contains("certification path")
+                || detail.contains("CERTIFICATE_VERIFY_FAILED");
+    }
+
     static String describeFailure(String server, Throwable cause) {
         Throwable root = root(cause);
         String detail = root.getMessage() == null ? root.toString() : root.getMessage();
