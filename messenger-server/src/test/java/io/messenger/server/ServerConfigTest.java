@@ -49,8 +49,8 @@ class ServerConfigTest {
         assertThat(c.adminHost()).as("the admin endpoint binds to loopback unless configured").isEqualTo("127.0.0.1");
         assertThat(c.adminRequestTimeout()).isEqualTo(Duration.ofSeconds(5));
         assertThat(c.helloTimeout()).isEqualTo(Duration.ofSeconds(5));
-        assertThat(c.sendRate()).isEqualTo(new io.messenger.server.client.SendRate(50, 100));
-        assertThat(c.userSendRate()).isEqualTo(new io.messenger.server.client.SendRate(100, 200));
+        assertThat(c.sendRate()).isEqualTo(new io.messenger.server.client.SendRate(50, 1024));
+        assertThat(c.userSendRate()).isEqualTo(new io.messenger.server.client.SendRate(100, 2048));
         assertThat(c.chatLimits().maxRooms()).isEqualTo(10_000);
         assertThat(c.chatLimits().maxRoomsPerUserPerMinute()).isEqualTo(10);
         assertThat(c.members()).containsExactly(new Member(1, "127.0.0.1", 9001));

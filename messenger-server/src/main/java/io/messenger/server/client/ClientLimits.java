@@ -1,5 +1,6 @@
 package io.messenger.server.client;
 
+import io.messenger.proto.SendWindow;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.function.LongSupplier;
@@ -18,8 +19,13 @@ import java.util.function.LongSupplier;
 public record ClientLimits(Duration helloTimeout, SendRate sendRate, SendRate userSendRate, LongSupplier nanoClock) {
 
     public static final Duration DEFAULT_HELLO_TIMEOUT = Duration.ofSeconds(5);
-    public static final SendRate DEFAULT_SEND_RATE = new SendRate(50, 100);
-    public static final SendRate DEFAULT_USER_SEND_RATE = new SendRate(100, 200);
+    /**
+     * 50 sends a second, in bursts up to the client library's largest buffer: a client's whole backlog, buffered
+     * while the cluster elected and resent at once to the new leader, is taken without a refusal.
+     */
+    public static final SendRate DEFAULT_SEND_RATE = new SendRate(50, SendWindow.MAX_UNACKNOWLEDGED);
+    /** Twice the connection's, for the two devices a username may use. */
+    public static final SendRate DEFAULT_USER_SEND_RATE = new SendRate(100, 2 * SendWindow.MAX_UNACKNOWLEDGED);
 
     public static final ClientLimits DEFAULTS = new ClientLimits(DEFAULT_HELLO_TIMEOUT, DEFAULT_SEND_RATE,
             DEFAULT_USER_SEND_RATE, System::nanoTime);
