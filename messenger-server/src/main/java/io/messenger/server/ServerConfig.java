@@ -284,11 +284,6 @@ public record ServerConfig(
         return file;
     }
 
-    /** Defaults only (plus nothing else): a single node on the standard ports. */
-    public static ServerConfig defaults() {
-        return resolve(Map.of());
-    }
-
     /** The replicated log's part of the configuration. */
     public ClusterConfig clusterConfig() {
         return new ClusterConfig(nodeId, members, dataDir, peerHost, advertisedClientAddress, clusterName,
