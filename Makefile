@@ -114,6 +114,9 @@ undeploy: deploy-stop
 #                       CONNECTIONS_ARGS add or override options of each step
 #   make bench-compare / bench-failover / bench-connections   one step alone
 #   make bench-jmh      the JMH microbenchmarks (JMH_ARGS, e.g. JMH_ARGS="ClientFrameCodec -f 1")
+#   make bench-restart  restart time against total history, on a cluster of its own (ports 7101-7103,
+#                       8101-8103, 9101-9103): fills the rooms to each of MESSAGES (default 1, 3 and
+#                       10 million) and restarts a backup RESTARTS times at each; see scripts/restart-bench.sh
 #   make bench-metrics-overhead   full-speed throughput with node metrics on and off, alternating
 #                       on,off,on,off on a fresh local cluster each (about 2.5 minutes; stop `make run`
 #                       first); see scripts/metrics-overhead.sh
@@ -125,7 +128,8 @@ CONNECTIONS_ARGS ?=
 JMH_ARGS    ?=
 SUDO        := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: bench bench-deps build-bench bench-jmh bench-compare bench-failover bench-connections bench-metrics-overhead
+.PHONY: bench bench-deps build-bench bench-jmh bench-compare bench-failover bench-connections bench-metrics-overhead \
+	bench-restart
 
 bench-deps:
 	@command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || \
@@ -155,3 +159,6 @@ bench-jmh: build-bench
 
 bench-metrics-overhead: build-bench build-server
 	scripts/metrics-overhead.sh
+
+bench-restart: build-bench build-server
+	scripts/restart-bench.sh

@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "bench.app", mixinStandardHelpOptions = true,
         description = "Measures the messenger cluster through its real client library.",
-        subcommands = {CompareCommand.class, FailoverCommand.class, ConnectionsCommand.class, JmhCommand.class})
+        subcommands = {CompareCommand.class, FailoverCommand.class, RestartCommand.class, ConnectionsCommand.class,
+                JmhCommand.class})
 public final class BenchMain implements Runnable {
 
     @CommandLine.Spec
