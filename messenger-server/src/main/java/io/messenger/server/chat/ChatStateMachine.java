@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,6 +52,8 @@ public final class ChatStateMachine implements StateMachine {
     public static final int WELCOME_MAX_MEMBERS = 1000;
     /** Most messages a join may ask to be shown (Hello.history_count is capped here). */
     public static final int MAX_JOIN_HISTORY = 10_000;
+    /** Most messages one history page carries (HistoryRequest.limit is 1 to this). */
+    public static final int MAX_HISTORY_PAGE = 500;
 
     private final int nodeId;
     private final ChatLimits limits;
@@ -537,6 +540,17 @@ public final class ChatStateMachine implements StateMachine {
                 maxBytes);
         boolean more = !messages.isEmpty() && messages.get(0).getRoomSeq() > first;
         return new HistoryPage(messages, first, more);
+    }
+
+    /**
+     * {@link #history} on the store's reader threads; completes with null when the room does
+     * not exist or no durable store is kept, exceptionally when the read fails or too many wait.
+     */
+    public CompletableFuture<HistoryPage> historyAsync(String room, long beforeSeq, int limit, int maxBytes) {
+        if (store == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return store.readAsync(() -> history(room, beforeSeq, limit, maxBytes));
     }
 
     /** What {@link #history} read: messages oldest first, the oldest retained sequence, whether older ones exist. */

@@ -12,7 +12,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Supplier;
 import java.util.function.Predicate;
 import org.rocksdb.Checkpoint;
 import org.rocksdb.CompressionType;
@@ -48,6 +54,9 @@ import org.slf4j.LoggerFactory;
 public final class HistoryStore implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(HistoryStore.class);
+    private static final int READER_THREADS = 2;
+    /** Page reads waiting for a reader; beyond this a request is refused as busy. */
+    private static final int READ_QUEUE = 1024;
     private static final byte[] APPLIED_INDEX_KEY = "\0applied-index".getBytes(StandardCharsets.US_ASCII);
 
     static {
@@ -58,12 +67,20 @@ public final class HistoryStore implements AutoCloseable {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final WriteOptions writeOptions = new WriteOptions().setSync(false).setDisableWAL(false);
     private final WriteBatch batch = new WriteBatch();
+    /** Runs page reads for client requests, off the event loops and the apply thread. */
+    private final ThreadPoolExecutor readers = new ThreadPoolExecutor(READER_THREADS, READER_THREADS, 30,
+            TimeUnit.SECONDS, new ArrayBlockingQueue<>(READ_QUEUE), runnable -> {
+                Thread t = new Thread(runnable, "history-reader");
+                t.setDaemon(true);
+                return t;
+            });
     private Options options;
     private RocksDB db;
     private boolean closed;
 
     private HistoryStore(Path dir) throws IOException {
         this.dir = dir;
+        readers.allowCoreThreadTimeOut(true);
         open();
     }
 
@@ -80,6 +97,19 @@ public final class HistoryStore implements AutoCloseable {
         } catch (RocksDBException e) {
             options.close();
             throw new IOException("cannot open the history store in " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Runs {@code read} on one of the store's reader threads. Fails with a
+     * {@link java.util.concurrent.RejectedExecutionException} when too many reads wait already
+     * or the store is closing.
+     */
+    public <T> CompletableFuture<T> readAsync(Supplier<T> read) {
+        try {
+            return CompletableFuture.supplyAsync(read, readers);
+        } catch (RejectedExecutionException e) {
+            return CompletableFuture.failedFuture(e);
         }
     }
 
@@ -332,6 +362,7 @@ public final class HistoryStore implements AutoCloseable {
                 return;
             }
             closed = true;
+            readers.shutdownNow(); // a read still running fails at its next step: the store is closed
             try {
                 db.syncWal();
             } catch (RocksDBException e) {
