@@ -4,6 +4,12 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.messenger.cluster.StateMachine;
 import io.messenger.proto.chat.ChatCommand;
+import io.messenger.proto.chat.ChatSnapshot;
+import io.messenger.proto.chat.ClientSendsSnapshot;
+import io.messenger.proto.chat.RoomSnapshot;
+import io.messenger.proto.chat.SessionSnapshot;
+import io.messenger.proto.chat.UserDevices;
+import io.messenger.proto.chat.UserRoomCreations;
 import io.messenger.proto.chat.CloseSession;
 import io.messenger.proto.chat.ExpireSessions;
 import io.messenger.proto.chat.LeaderChanged;
@@ -17,6 +23,9 @@ import io.messenger.proto.client.Presence;
 import io.messenger.proto.client.Rejection;
 import io.messenger.proto.client.SendFailed;
 import io.messenger.proto.client.Welcome;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -108,6 +117,10 @@ public final class ChatStateMachine implements StateMachine {
 
     @Override
     public Object apply(long index, ByteString command) {
+        if (index <= appliedIndex) {
+            // Already in the state: a replay after a restore that starts before the snapshot's index.
+            return DONE;
+        }
         ChatCommand cmd;
         try {
             cmd = ChatCommand.parseFrom(command);
@@ -142,6 +155,114 @@ public final class ChatStateMachine implements StateMachine {
         }
         earliestDetachedMs = detached.isEmpty() ? Long.MAX_VALUE : detached.first().detachedSinceMs;
         return outcome;
+    }
+
+    /** The chat state's file in a snapshot directory. */
+    public static final String SNAPSHOT_STATE_FILE = "chat-state.pb";
+    /** The history checkpoint's directory in a snapshot directory. */
+    public static final String SNAPSHOT_HISTORY_DIR = "history";
+
+    /**
+     * Captures the whole in-memory state as an immutable {@link ChatSnapshot} (the rooms' windows
+     * share their immutable messages, so this copies references and small records, not texts).
+     * {@link Snapshot#writeTo} then writes it and a RocksDB checkpoint of the history, which may
+     * reach a little past this index: replaying those entries after a restore writes the same
+     * puts and range deletes again, which changes nothing.
+     */
+    @Override
+    public Snapshot snapshot() {
+        ChatSnapshot.Builder b = ChatSnapshot.newBuilder().setAppliedIndex(appliedIndex).setEpoch(epoch)
+                .setNextAgeSweepMs(nextAgeSweepMs);
+        for (Room r : new TreeMap<>(rooms).values()) {
+            b.addRooms(r.snapshot());
+        }
+        for (Session x : new TreeMap<>(sessions).values()) {
+            b.addSessions(SessionSnapshot.newBuilder().setId(x.id).setUsername(x.username).setClientId(x.clientId)
+                    .setRoom(x.room).setNodeId(x.nodeId).setOpenedEpoch(x.openedEpoch)
+                    .setDetachedSinceMs(x.detachedSinceMs));
+        }
+        devicesByUser.forEach((user, ids) -> b.addDevices(UserDevices.newBuilder().setUsername(user)
+                .addAllClientIds(ids)));
+        roomsCreatedByUser.forEach((user, times) -> b.addRoomsCreated(UserRoomCreations.newBuilder()
+                .setUsername(user).addAllTimesMs(times)));
+        sends.forEach((client, cs) -> b.addSends(cs.snapshot(client)));
+        ChatSnapshot state = b.build();
+        HistoryStore history = store;
+        return dir -> {
+            Files.write(dir.resolve(SNAPSHOT_STATE_FILE), state.toByteArray());
+            if (history != null) {
+                history.checkpoint(dir.resolve(SNAPSHOT_HISTORY_DIR));
+            }
+        };
+    }
+
+    /**
+     * Replaces the whole state by the snapshot in {@code dir}. The durable history follows this
+     * rule: when the live store is behind the snapshot (its last written index is below the
+     * snapshot's) or the snapshot carries a history the live store lacks, the live store is
+     * replaced by the snapshot's checkpoint; otherwise (a node restarting from its own snapshot,
+     * whose store already went further) the live store is kept, since replaying the log after the
+     * snapshot rewrites the same messages and deletions in it.
+     */
+    @Override
+    public void restore(Path dir) throws IOException {
+        ChatSnapshot snap;
+        try {
+            snap = ChatSnapshot.parseFrom(Files.readAllBytes(dir.resolve(SNAPSHOT_STATE_FILE)));
+        } catch (InvalidProtocolBufferException e) {
+            throw new IOException("the chat snapshot in " + dir + " is damaged: " + e.getMessage(), e);
+        }
+        if (store != null) {
+            Path checkpoint = dir.resolve(SNAPSHOT_HISTORY_DIR);
+            long live = store.appliedIndex();
+            if (Files.isDirectory(checkpoint) && live < snap.getAppliedIndex()) {
+                log.info("history store at index {} is behind the snapshot at {}: replaced by its checkpoint", live,
+                        snap.getAppliedIndex());
+                store.replaceWith(checkpoint);
+            } else if (live < snap.getAppliedIndex()) {
+                throw new IOException("the snapshot in " + dir + " carries no history, and the live history store"
+                        + " (index " + live + ") is behind it (index " + snap.getAppliedIndex() + ")");
+            }
+        }
+        rooms.clear();
+        sessions.clear();
+        sessionByClient.clear();
+        devicesByUser.clear();
+        roomsCreatedByUser.clear();
+        sends.clear();
+        detached.clear();
+        membersView.clear();
+        firstSeqView.clear();
+        for (RoomSnapshot r : snap.getRoomsList()) {
+            Room room = Room.restore(r, limits.retainedMessages());
+            rooms.put(room.name, room);
+            membersView.put(room.name, room.members());
+            firstSeqView.put(room.name, room.firstSeq());
+        }
+        for (SessionSnapshot x : snap.getSessionsList()) {
+            Session session = new Session(x.getId(), x.getUsername(), x.getClientId(), x.getRoom(), x.getNodeId(),
+                    x.getOpenedEpoch());
+            session.detachedSinceMs = x.getDetachedSinceMs();
+            sessions.put(session.id, session);
+            sessionByClient.put(session.clientId, session);
+            if (!session.attached()) {
+                detached.add(session);
+            }
+        }
+        for (UserDevices d : snap.getDevicesList()) {
+            devicesByUser.put(d.getUsername(), new LinkedHashSet<>(d.getClientIdsList()));
+        }
+        for (UserRoomCreations c : snap.getRoomsCreatedList()) {
+            roomsCreatedByUser.put(c.getUsername(), new ArrayDeque<>(c.getTimesMsList()));
+        }
+        for (ClientSendsSnapshot cs : snap.getSendsList()) {
+            sends.put(cs.getClientId(), ClientSends.restore(cs, limits.dedupWindow()));
+        }
+        epoch = snap.getEpoch();
+        nextAgeSweepMs = snap.getNextAgeSweepMs();
+        appliedIndex = snap.getAppliedIndex();
+        appliedIndexView = appliedIndex;
+        earliestDetachedMs = detached.isEmpty() ? Long.MAX_VALUE : detached.first().detachedSinceMs;
     }
 
     private ChatOutcome open(OpenSession cmd, long now) {

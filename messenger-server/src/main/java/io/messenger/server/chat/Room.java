@@ -1,5 +1,6 @@
 package io.messenger.server.chat;
 
+import io.messenger.proto.chat.RoomSnapshot;
 import io.messenger.proto.client.Deliver;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -184,6 +185,39 @@ final class Room {
 
     List<String> members() {
         return List.copyOf(userSessions.keySet());
+    }
+
+    /** The room as a snapshot records it (apply thread; the window's messages are immutable, so shared). */
+    RoomSnapshot snapshot() {
+        RoomSnapshot.Builder b = RoomSnapshot.newBuilder().setName(name).setLastSeq(lastSeq).setLastTimeMs(lastTimeMs)
+                .setFirstSeq(firstSeq).setDeletedThrough(deletedThrough).addAllWindow(retained)
+                .addAllSessionIds(sessionIds);
+        for (long[] m : marks) {
+            b.addMarkSeqs(m[0]).addMarkTimesMs(m[1]);
+        }
+        userSessions.forEach((user, n) -> b.addUsers(user).addUserSessions(n));
+        return b.build();
+    }
+
+    /** A room as {@link #snapshot()} recorded it. */
+    static Room restore(RoomSnapshot r, int retainedLimit) {
+        Room room = new Room(r.getName(), retainedLimit);
+        room.lastSeq = r.getLastSeq();
+        room.lastTimeMs = r.getLastTimeMs();
+        room.firstSeq = r.getFirstSeq();
+        room.deletedThrough = r.getDeletedThrough();
+        for (int i = 0; i < r.getMarkSeqsCount(); i++) {
+            room.marks.addLast(new long[] {r.getMarkSeqs(i), r.getMarkTimesMs(i)});
+        }
+        room.retained.addAll(r.getWindowList());
+        while (room.retained.size() > retainedLimit) {
+            room.retained.removeFirst();
+        }
+        room.sessionIds.addAll(r.getSessionIdsList());
+        for (int i = 0; i < r.getUsersCount(); i++) {
+            room.userSessions.put(r.getUsers(i), r.getUserSessions(i));
+        }
+        return room;
     }
 
     void describe(StringBuilder out) {
