@@ -25,6 +25,8 @@ import java.util.regex.Pattern;
  * @param maxBackoff cap of the retry delay
  * @param tokenSupplier asked for the signed token (JWT) before every connection attempt, so a refreshed one is sent
  *     on reconnect; {@code null}, or a supplier answering {@code null} or empty, sends none
+ * @param joinHistory how many of the room's last messages the first join shows, 0 to {@link #MAX_JOIN_HISTORY};
+ *     {@code -1} leaves it to the server's --history-size
  */
 public record ClientConfig(
         List<InetSocketAddress> servers,
@@ -38,7 +40,8 @@ public record ClientConfig(
         Duration reconnectTimeout,
         Duration initialBackoff,
         Duration maxBackoff,
-        Supplier<String> tokenSupplier) {
+        Supplier<String> tokenSupplier,
+        int joinHistory) {
 
     /** Names of users and rooms: the protocol's rule, which the server checks too. */
     public static final Pattern NAME = NameRules.USERNAME_OR_ROOM;
@@ -65,6 +68,19 @@ public record ClientConfig(
     public static final Duration DEFAULT_JOIN_TIMEOUT = Duration.ofSeconds(30);
     public static final Duration DEFAULT_INITIAL_BACKOFF = Duration.ofMillis(50);
     public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofSeconds(1);
+    /** Most messages a join may ask for (the server's bound). */
+    public static final int MAX_JOIN_HISTORY = 10_000;
+    /** Most messages one {@link MessengerClient#history} page may ask for (the server's bound). */
+    public static final int MAX_HISTORY_PAGE = 500;
+
+    /** Without a join history count of its own: the server's default applies. */
+    public ClientConfig(List<InetSocketAddress> servers, String username, String room, String clientId,
+                        int maxPendingSends, Duration pongTimeout, Duration connectTimeout, Duration joinTimeout,
+                        Duration reconnectTimeout, Duration initialBackoff, Duration maxBackoff,
+                        Supplier<String> tokenSupplier) {
+        this(servers, username, room, clientId, maxPendingSends, pongTimeout, connectTimeout, joinTimeout,
+                reconnectTimeout, initialBackoff, maxBackoff, tokenSupplier, -1);
+    }
 
     public ClientConfig {
         servers = List.copyOf(Objects.requireNonNull(servers, "servers"));
@@ -99,6 +115,10 @@ public record ClientConfig(
         }
         requireAtLeast(initialBackoff, Duration.ofMillis(1), "initial backoff");
         requireAtLeast(maxBackoff, initialBackoff, "maximum backoff");
+        if (joinHistory < -1 || joinHistory > MAX_JOIN_HISTORY) {
+            throw new IllegalArgumentException("A join may show 0 to " + MAX_JOIN_HISTORY + " messages, not "
+                    + joinHistory + ".");
+        }
     }
 
     private static void requireAtLeast(Duration value, Duration min, String what) {

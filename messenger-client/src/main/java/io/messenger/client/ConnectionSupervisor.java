@@ -12,6 +12,8 @@ import io.messenger.proto.client.Rejection;
 import io.messenger.proto.client.Send;
 import io.messenger.proto.client.SendFailed;
 import io.messenger.proto.client.Welcome;
+import io.messenger.proto.client.HistoryReply;
+import io.messenger.proto.client.HistoryRequest;
 import io.messenger.proto.client.WhoRequest;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.handler.ssl.SslContext;
@@ -25,7 +27,9 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -103,6 +107,10 @@ final class ConnectionSupervisor {
     private long highestWrittenSeq;
     private ScheduledFuture<?> retryTask;
     private final ArrayDeque<CompletableFuture<List<String>>> whoRequests = new ArrayDeque<>();
+    /** History pages asked for on the current connection, by request id. */
+    private final Map<Long, CompletableFuture<List<ChatMessage>>> historyRequests = new HashMap<>();
+    private long historyRequestId;
+    private volatile long firstAvailableSeq;
 
     ConnectionSupervisor(ClientConfig config, EventLoop loop, Bootstrap bootstrap, EventDispatcher events,
                          MessengerListener listener, Object meterRegistry, Runnable releaseResources) {
@@ -228,6 +236,66 @@ final class ConnectionSupervisor {
         return future;
     }
 
+    CompletableFuture<List<ChatMessage>> history(long beforeRoomSeq, int limit) {
+        if (limit < 1 || limit > ClientConfig.MAX_HISTORY_PAGE) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("Ask for 1 to "
+                    + ClientConfig.MAX_HISTORY_PAGE + " messages per page, not " + limit + "."));
+        }
+        if (beforeRoomSeq < 0) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException(
+                    "A room sequence is 0 (the newest) or positive, not " + beforeRoomSeq + "."));
+        }
+        CompletableFuture<List<ChatMessage>> future = new CompletableFuture<>();
+        try {
+            loop.execute(() -> {
+                if (phase == Phase.ONLINE && current != null) {
+                    long id = ++historyRequestId;
+                    historyRequests.put(id, future);
+                    current.channel.writeAndFlush(envelope().setHistoryRequest(HistoryRequest.newBuilder()
+                            .setRequestId(id).setBeforeRoomSeq(beforeRoomSeq).setLimit(limit)).build());
+                } else {
+                    events.run(() -> future.completeExceptionally(new MessengerException(
+                            "Not connected to the room right now; ask for the history again once online.")));
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            future.completeExceptionally(new MessengerException("The client is closed.", e));
+        }
+        return future;
+    }
+
+    long firstAvailableSeq() {
+        return firstAvailableSeq;
+    }
+
+    private void onHistoryReply(HistoryReply r) {
+        CompletableFuture<List<ChatMessage>> waiting = historyRequests.remove(r.getRequestId());
+        if (waiting == null) {
+            return;
+        }
+        if (r.getError() != HistoryReply.Error.NONE) {
+            HistoryException e = new HistoryException(r.getError(), r.getErrorMessage());
+            events.run(() -> waiting.completeExceptionally(e));
+            return;
+        }
+        firstAvailableSeq = r.getFirstAvailableSeq();
+        List<ChatMessage> page = r.getMessagesList().stream().map(d -> new ChatMessage(d.getRoom(), d.getRoomSeq(),
+                d.getSender(), d.getText(), Instant.ofEpochMilli(d.getServerTimeMs()), true)).toList();
+        events.run(() -> waiting.complete(page));
+    }
+
+    /** Fails the history pages still unanswered: the connection they were asked on is gone. */
+    private void failHistoryRequests() {
+        if (historyRequests.isEmpty()) {
+            return;
+        }
+        List<CompletableFuture<List<ChatMessage>>> waiting = new ArrayList<>(historyRequests.values());
+        historyRequests.clear();
+        MessengerException e = new MessengerException(
+                "The connection was lost before the history arrived; ask again once reconnected.");
+        events.run(() -> waiting.forEach(f -> f.completeExceptionally(e)));
+    }
+
     CompletableFuture<List<String>> who() {
         CompletableFuture<List<String>> future = new CompletableFuture<>();
         try {
@@ -315,9 +383,16 @@ final class ConnectionSupervisor {
                         .setClientId(config.clientId())
                         .setResume(welcomedOnce)
                         .setResumeAfter(lastSeenRoomSeq)
-                        .setToken(token)).build());
+                        .setToken(token)
+                        .mergeFrom(joinHistoryField())).build());
             }
         });
+    }
+
+    /** Hello.history_count when this client asks for a number of its own. */
+    private Hello joinHistoryField() {
+        return config.joinHistory() < 0 ? Hello.getDefaultInstance()
+                : Hello.newBuilder().setHistoryCount(config.joinHistory()).build();
     }
 
     /** Asked anew for every attempt, so a refreshed token reaches the next node. */
@@ -478,6 +553,7 @@ final class ConnectionSupervisor {
                     events.run(() -> waiting.complete(list));
                 }
             }
+            case HISTORY_REPLY -> onHistoryReply(envelope.getHistoryReply());
             case PONG -> {
                 // Hearing from the server at all is what the pong timer checks; nothing else to do.
             }
@@ -525,9 +601,10 @@ final class ConnectionSupervisor {
         phase = Phase.ONLINE;
         changeState(ConnectionEvent.online(first ? ConnectionState.CONNECTED : ConnectionState.RECONNECTED,
                 a.nodeId, a.address));
+        firstAvailableSeq = w.getFirstAvailableSeq();
         if (w.getHistoryTruncated()) {
-            log.warn("The server no longer holds every message after room sequence {}; some were missed",
-                    lastSeenRoomSeq);
+            log.warn("The server no longer holds every message after room sequence {}: messages 1..{} of this room"
+                    + " are past retention; some were missed", lastSeenRoomSeq, w.getFirstAvailableSeq() - 1);
         }
         for (Deliver d : w.getHistoryList()) {
             deliver(d, first);
@@ -741,6 +818,7 @@ final class ConnectionSupervisor {
             events.run(() -> waiting.complete(known));
         }
         whoRequests.clear();
+        failHistoryRequests();
         phase = Phase.RECONNECTING;
         metrics.reconnecting();
         streakStartNanos = System.nanoTime();
@@ -831,6 +909,7 @@ final class ConnectionSupervisor {
         List<OutgoingBuffer.PendingSend> unsent = outgoing.drain();
         List<CompletableFuture<List<String>>> who = new ArrayList<>(whoRequests);
         whoRequests.clear();
+        failHistoryRequests();
         List<String> known = members;
         changeState(event);
         events.run(() -> {

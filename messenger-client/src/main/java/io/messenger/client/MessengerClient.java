@@ -92,6 +92,27 @@ public final class MessengerClient implements AutoCloseable {
         return supervisor.send(text);
     }
 
+    /**
+     * Pages back through the room's history: up to {@code limit} messages (1 to
+     * {@link ClientConfig#MAX_HISTORY_PAGE}) with a room sequence below {@code beforeRoomSeq} (0: the newest),
+     * oldest first, as {@link ChatMessage}s with {@code fromHistory} true. A page may be shorter than asked
+     * (it must fit one frame); an empty one means nothing older is retained. They are not handed to the
+     * listener. Fails with {@link IllegalArgumentException} for a bad limit or sequence, with
+     * {@link HistoryException} when the server refuses, or with {@link MessengerException} when the client is
+     * not online or the connection drops before the answer.
+     */
+    public CompletableFuture<List<ChatMessage>> history(long beforeRoomSeq, int limit) {
+        return supervisor.history(beforeRoomSeq, limit);
+    }
+
+    /**
+     * The oldest room sequence the server still holds, as its latest welcome or history page said (0 before
+     * joining); messages 1 to this minus one are past the server's retention.
+     */
+    public long firstAvailableSeq() {
+        return supervisor.firstAvailableSeq();
+    }
+
     /** Asks the server who is in the room; while disconnected, answers from the last known list. */
     public CompletableFuture<List<String>> who() {
         return supervisor.who();
@@ -170,6 +191,7 @@ public final class MessengerClient implements AutoCloseable {
         private Object meterRegistry;
         private Supplier<String> tokenSupplier;
         private SslContext tls;
+        private int joinHistory = -1;
 
         private Builder() {
         }
@@ -318,6 +340,11 @@ public final class MessengerClient implements AutoCloseable {
          *
          * @throws IllegalArgumentException with a sentence naming the bad setting
          */
+        public Builder joinHistory(int messages) {
+            this.joinHistory = messages;
+            return this;
+        }
+
         public MessengerClient build() {
             return new MessengerClient(config(), listener, eventLoopGroup, callbackExecutor, meterRegistry, tls);
         }
@@ -333,7 +360,8 @@ public final class MessengerClient implements AutoCloseable {
             }
             String id = clientId != null ? clientId : UUID.randomUUID().toString();
             return new ClientConfig(servers, username, room, id, maxPendingSends, pongTimeout,
-                    connectTimeout, joinTimeout, reconnectTimeout, initialBackoff, maxBackoff, tokenSupplier);
+                    connectTimeout, joinTimeout, reconnectTimeout, initialBackoff, maxBackoff, tokenSupplier,
+                    joinHistory);
         }
     }
 }

@@ -20,7 +20,11 @@ import io.messenger.server.client.ClientTraffic;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.messenger.server.chat.HistoryStore;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.Arrays;
@@ -57,6 +61,8 @@ public final class MessengerServer implements AutoCloseable {
     private final ServerConfig config;
     private final LocalConnections connections = new LocalConnections();
     private final ChatStateMachine chat;
+    /** The durable room history under {@code <data-dir>/history}; closed after the log stops. */
+    private final HistoryStore history;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicBoolean logFailed = new AtomicBoolean();
@@ -67,9 +73,16 @@ public final class MessengerServer implements AutoCloseable {
     private PrometheusMeterRegistry metrics;
     private final ClientTraffic traffic = new ClientTraffic();
 
-    private MessengerServer(ServerConfig config) {
+    private MessengerServer(ServerConfig config, HistoryStore history) {
         this.config = config;
-        this.chat = new ChatStateMachine(config.nodeId(), config.chatLimits(), connections);
+        this.history = history;
+        this.chat = new ChatStateMachine(config.nodeId(), config.chatLimits(), connections, history,
+                config.historyRetention());
+    }
+
+    /** Where a node keeps its durable room history. */
+    public static Path historyDirectory(ServerConfig config) {
+        return config.dataDir().resolve("history");
     }
 
     /** The real thing: a {@link ClusterNode} with durable storage and peer links. */
@@ -80,7 +93,13 @@ public final class MessengerServer implements AutoCloseable {
 
     /** Starts a node; on failure everything started so far is closed again. */
     public static MessengerServer start(ServerConfig config, ClusterStarter starter) throws InterruptedException {
-        MessengerServer server = new MessengerServer(config);
+        HistoryStore history;
+        try {
+            history = HistoryStore.open(historyDirectory(config));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        MessengerServer server = new MessengerServer(config, history);
         try {
             server.cluster = starter.start(config.clusterConfig(), server.chat);
             Replicator replicator = server.cluster.replicator();
@@ -191,6 +210,7 @@ public final class MessengerServer implements AutoCloseable {
         report.put("connectedClients", clients.connectedClients());
         report.put("sessionsHere", connections.size());
         report.put("chatAppliedIndex", chat.appliedIndex());
+        report.put("historyBytes", chat.historyBytes());
         return report;
     }
 
@@ -243,6 +263,7 @@ public final class MessengerServer implements AutoCloseable {
             closeQuietly("client server", clients);
             closeQuietly("leader duties", duties);
             closeQuietly("replicated log", cluster == null ? null : cluster.stopper());
+            closeQuietly("history store", history); // after the log: no apply writes to it any more
             log.info("node {} stopped", config.nodeId());
         } finally {
             stopped.countDown();

@@ -7,6 +7,7 @@ import io.messenger.proto.SendWindow;
 import io.messenger.server.auth.ClientAuthenticator;
 import io.messenger.server.auth.TokenVerifier;
 import io.messenger.server.chat.ChatLimits;
+import io.messenger.server.chat.HistoryRetention;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import io.messenger.server.client.ClientLimits;
@@ -68,6 +69,7 @@ public record ServerConfig(
         SendRate userSendRate,
         int maxRooms,
         int maxRoomsPerUserPerMinute,
+        HistoryRetention historyRetention,
         Map<Setting, String> sources) {
 
     /**
@@ -258,6 +260,10 @@ public record ServerConfig(
         SendRate userSendRate = rate(get, Setting.USER_SEND_RATE, Setting.USER_SEND_BURST);
         int maxRooms = integer(get, Setting.MAX_ROOMS, 1, 10_000_000);
         int maxRoomsPerUser = integer(get, Setting.MAX_ROOMS_PER_USER_PER_MINUTE, 1, 1_000_000);
+        int retainMessages = integer(get, Setting.HISTORY_RETAIN_MESSAGES, 0, 1_000_000_000);
+        Duration retainAge = "0".equals(get.apply(Setting.HISTORY_RETAIN_AGE).trim()) ? Duration.ZERO
+                : duration(get, Setting.HISTORY_RETAIN_AGE, Duration.ofMinutes(1), Duration.ofDays(36_500));
+        HistoryRetention historyRetention = new HistoryRetention(retainMessages, retainAge.toMillis());
 
         // Last, so that a bad value of any other setting is reported as itself.
         boolean insecure = bool(get, Setting.INSECURE);
@@ -273,7 +279,8 @@ public record ServerConfig(
                 peerPort, raw.get(Setting.ADMIN_HOST), adminPort, members, advertised, clusterName, Path.of(dataDir),
                 peerSecretFile, historySize, retained, maxDevices, maxMessage, maxFrame, idle, grace, heartbeat, election,
                 maxInFlight, dedupWindow, metrics, hmacKeyFile, publicKeyFile, insecure, peerTls, tlsCert, tlsKey,
-                helloTimeout, adminRequestTimeout, sendRate, userSendRate, maxRooms, maxRoomsPerUser, from);
+                helloTimeout, adminRequestTimeout, sendRate, userSendRate, maxRooms, maxRoomsPerUser,
+                historyRetention, from);
     }
 
     private static Path readableFile(Map<Setting, String> raw, Setting s) {
@@ -367,6 +374,11 @@ public record ServerConfig(
         values.put(Setting.USER_SEND_BURST, userSendRate.off() ? "-" : userSendRate.burst());
         values.put(Setting.MAX_ROOMS, maxRooms);
         values.put(Setting.MAX_ROOMS_PER_USER_PER_MINUTE, maxRoomsPerUserPerMinute);
+        values.put(Setting.HISTORY_RETAIN_MESSAGES, historyRetention.maxMessages() == 0 ? "0 (unlimited)"
+                : historyRetention.maxMessages());
+        values.put(Setting.HISTORY_RETAIN_AGE, historyRetention.maxAgeMs() == 0 ? "0 (unlimited)"
+                : historyRetention.maxAgeMs() % 86_400_000 == 0 ? historyRetention.maxAgeMs() / 86_400_000 + "d"
+                : text(Duration.ofMillis(historyRetention.maxAgeMs())));
         StringBuilder out = new StringBuilder("effective configuration of node ").append(nodeId).append(':');
         for (Setting s : Setting.values()) {
             out.append(String.format(Locale.ROOT, "%n  %-26s %-40s (%s)", s.key(), values.get(s),

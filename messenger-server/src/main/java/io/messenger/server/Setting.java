@@ -73,7 +73,12 @@ public enum Setting {
     MAX_ROOMS("max-rooms", "N", "10000",
             "most rooms the cluster holds; a join that would create another is refused (same on every node), 1-10000000"),
     MAX_ROOMS_PER_USER_PER_MINUTE("max-rooms-per-user-per-minute", "N", "10",
-            "most rooms one username may create within a minute of leader time (same on every node), 1-1000000");
+            "most rooms one username may create within a minute of leader time (same on every node), 1-1000000"),
+    // durable room history (issue 9): retention of the RocksDB history store, applied from the log
+    HISTORY_RETAIN_MESSAGES("history-retain-messages", "N", "1000000",
+            "messages the durable history keeps per room, older ones are deleted (same on every node), 0 = unlimited, up to 1000000000"),
+    HISTORY_RETAIN_AGE("history-retain-age", "DURATION", "30d",
+            "messages older than this (leader time) are deleted from the history, within 1/1000 of it (same on every node), 0 = unlimited, 1m-36500d");
 
     private final String flag;
     private final String label;

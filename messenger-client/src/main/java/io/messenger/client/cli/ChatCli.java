@@ -98,6 +98,11 @@ public final class ChatCli implements Callable<Integer> {
                     + " as given in the server list. Default: $" + TLS_CA_ENV + ", else plaintext.")
     private String tlsCa;
 
+    @Option(names = "--history", paramLabel = "<n>", defaultValue = "10",
+            description = "How many of the room's last messages joining shows, 0-10000 (default ${DEFAULT-VALUE});"
+                    + " /history [N] pages further back.")
+    private int history;
+
     @Option(names = "--scripted", description = "Scripted mode even on a terminal.")
     private boolean scripted;
 
@@ -197,7 +202,7 @@ public final class ChatCli implements Callable<Integer> {
             builder = MessengerClient.builder().servers(seeds).username(username).room(room).clientId(clientId)
                     .pongTimeout(pongTimeout).maxPendingSends(maxPending).joinTimeout(joinTimeout)
                     .reconnectTimeout(reconnectTimeout.isZero() ? null : reconnectTimeout)
-                    .tokenSupplier(tokens());
+                    .tokenSupplier(tokens()).joinHistory(history);
             String ca = tlsCa != null ? tlsCa : env.get(TLS_CA_ENV);
             if (ca != null && !ca.isBlank()) {
                 builder.trustedCa(Path.of(ca));

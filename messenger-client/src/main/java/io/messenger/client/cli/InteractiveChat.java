@@ -25,7 +25,7 @@ import org.jline.terminal.Terminal;
 /**
  * Terminal mode: a JLine prompt at the bottom while room lines are printed above it without breaking what
  * the user is typing. The typed line is replaced by the room's own line once the message is committed;
- * lines typed while reconnecting are shown as {@code (sending…)} until then. {@code /who}, {@code /quit},
+ * lines typed while reconnecting are shown as {@code (sending…)} until then. {@code /who}, {@code /history [N]}, {@code /quit},
  * Ctrl-D.
  */
 final class InteractiveChat implements MessengerListener {
@@ -37,6 +37,7 @@ final class InteractiveChat implements MessengerListener {
     private final Transcript transcript;
     private final String room;
     private final Duration ackTimeout;
+    private final HistoryPager pager;
 
     private final List<CompletableFuture<Long>> inFlight = new ArrayList<>();
     private volatile LineReader reader;
@@ -59,6 +60,7 @@ final class InteractiveChat implements MessengerListener {
         this.transcript = transcript;
         this.room = room;
         this.ackTimeout = ackTimeout;
+        this.pager = new HistoryPager(transcript);
     }
 
     int run() throws IOException, InterruptedException {
@@ -90,12 +92,16 @@ final class InteractiveChat implements MessengerListener {
                     if (text.equals("/quit")) {
                         break;
                     }
+                    if (HistoryPager.isCommand(text)) {
+                        pager.run(client, text).forEach(this::show);
+                        continue;
+                    }
                     if (text.equals("/who")) {
                         who(client);
                         continue;
                     }
                     if (text.startsWith("/") && !text.startsWith("//")) {
-                        show("-- unknown command " + text.split("\\s+")[0] + "; try /who or /quit --");
+                        show("-- unknown command " + text.split("\\s+")[0] + "; try /who, /history [N] or /quit --");
                         continue;
                     }
                     send(client, text.startsWith("//") ? text.substring(1) : line);
@@ -178,6 +184,7 @@ final class InteractiveChat implements MessengerListener {
 
     @Override
     public void onMessage(ChatMessage message) {
+        pager.shown(message);
         show(transcript.message(message));
     }
 
@@ -192,7 +199,7 @@ final class InteractiveChat implements MessengerListener {
             case CONNECTED -> {
                 online = true;
                 show("-- joined " + room + " on node " + event.nodeId() + " (" + ServerAddresses.format(event.address())
-                        + "); /who lists members, /quit leaves --");
+                        + "); /who lists members, /history [N] shows older messages, /quit leaves --");
             }
             case RECONNECTING -> {
                 online = false;

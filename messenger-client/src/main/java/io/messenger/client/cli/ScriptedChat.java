@@ -40,6 +40,7 @@ final class ScriptedChat implements MessengerListener {
     private final Duration ackTimeout;
 
     private long shownRoomSeq;
+    private final HistoryPager pager;
     private Throwable failure;
 
     ScriptedChat(Function<MessengerListener, MessengerClient> clients, InputStream in, PrintStream out,
@@ -50,6 +51,7 @@ final class ScriptedChat implements MessengerListener {
         this.err = err;
         this.transcript = transcript;
         this.ackTimeout = ackTimeout;
+        this.pager = new HistoryPager(transcript);
     }
 
     /** Lines of stdin, then an empty marker at end of input or when the client failed. */
@@ -77,6 +79,15 @@ final class ScriptedChat implements MessengerListener {
                 }
                 String line = next.get();
                 if (line.isBlank()) {
+                    continue;
+                }
+                if (HistoryPager.isCommand(line.strip())) {
+                    // Stdout is the transcript: the older page goes there, in order, as one block.
+                    List<String> page = pager.run(client, line.strip());
+                    synchronized (this) {
+                        page.forEach(out::println);
+                        out.flush();
+                    }
                     continue;
                 }
                 CompletableFuture<Long> f = sendWhenThereIsRoom(client, line, sent);
@@ -192,9 +203,10 @@ final class ScriptedChat implements MessengerListener {
 
     @Override
     public void onMessage(ChatMessage message) {
-        out.println(transcript.message(message));
-        out.flush();
+        pager.shown(message);
         synchronized (this) {
+            out.println(transcript.message(message));
+            out.flush();
             shownRoomSeq = Math.max(shownRoomSeq, message.roomSeq());
             notifyAll();
         }

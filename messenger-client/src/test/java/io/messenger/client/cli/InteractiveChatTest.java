@@ -64,7 +64,7 @@ class InteractiveChatTest {
                 .contains("bob: earlier")
                 .contains("alice (you): hello")
                 .contains("-- in lobby: alice --")
-                .contains("-- unknown command /nope; try /who or /quit --");
+                .contains("-- unknown command /nope; try /who, /history [N] or /quit --");
         assertThat(room.texts()).containsExactly("earlier", "hello");
     }
 

@@ -4,6 +4,12 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.messenger.cluster.StateMachine;
 import io.messenger.proto.chat.ChatCommand;
+import io.messenger.proto.chat.ChatSnapshot;
+import io.messenger.proto.chat.ClientSendsSnapshot;
+import io.messenger.proto.chat.RoomSnapshot;
+import io.messenger.proto.chat.SessionSnapshot;
+import io.messenger.proto.chat.UserDevices;
+import io.messenger.proto.chat.UserRoomCreations;
 import io.messenger.proto.chat.CloseSession;
 import io.messenger.proto.chat.ExpireSessions;
 import io.messenger.proto.chat.LeaderChanged;
@@ -17,6 +23,9 @@ import io.messenger.proto.client.Presence;
 import io.messenger.proto.client.Rejection;
 import io.messenger.proto.client.SendFailed;
 import io.messenger.proto.client.Welcome;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -28,6 +37,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,10 +59,19 @@ public final class ChatStateMachine implements StateMachine {
     static final int WELCOME_MAX_BYTES = 56 * 1024;
     /** Members named in a Welcome or WhoReply; a bigger room is listed in part. */
     public static final int WELCOME_MAX_MEMBERS = 1000;
+    /** Most messages a join may ask to be shown (Hello.history_count is capped here). */
+    public static final int MAX_JOIN_HISTORY = 10_000;
+    /** Most messages one history page carries (HistoryRequest.limit is 1 to this). */
+    public static final int MAX_HISTORY_PAGE = 500;
 
     private final int nodeId;
     private final ChatLimits limits;
     private final LocalConnections connections;
+    /** The durable history; null keeps history in the in-memory window only (tests). */
+    private final HistoryStore store;
+    private final HistoryRetention retention;
+    /** Leader time at or after which the next apply sweeps every room for age retention. */
+    private long nextAgeSweepMs;
 
     private final Map<String, Room> rooms = new HashMap<>();
     private final Map<String, Session> sessions = new HashMap<>();
@@ -75,15 +94,33 @@ public final class ChatStateMachine implements StateMachine {
     private volatile long earliestDetachedMs = Long.MAX_VALUE;
     private volatile long appliedIndexView;
     private final Map<String, List<String>> membersView = new ConcurrentHashMap<>();
+    /** Per room, the oldest retained sequence, published for history pages read off the apply thread. */
+    private final Map<String, Long> firstSeqView = new ConcurrentHashMap<>();
 
+    /** A state machine without a durable store: history is the in-memory window of each room. */
     public ChatStateMachine(int nodeId, ChatLimits limits, LocalConnections connections) {
+        this(nodeId, limits, connections, null, HistoryRetention.UNLIMITED);
+    }
+
+    /**
+     * A state machine that writes every applied message to {@code store} (which it does not
+     * close) and deletes what falls past {@code retention}.
+     */
+    public ChatStateMachine(int nodeId, ChatLimits limits, LocalConnections connections, HistoryStore store,
+                            HistoryRetention retention) {
         this.nodeId = nodeId;
         this.limits = limits;
         this.connections = connections;
+        this.store = store;
+        this.retention = retention;
     }
 
     @Override
     public Object apply(long index, ByteString command) {
+        if (index <= appliedIndex) {
+            // Already in the state: a replay after a restore that starts before the snapshot's index.
+            return DONE;
+        }
         ChatCommand cmd;
         try {
             cmd = ChatCommand.parseFrom(command);
@@ -107,8 +144,125 @@ public final class ChatStateMachine implements StateMachine {
                 yield DONE;
             }
         };
+        if (retention.maxAgeMs() > 0 && now >= nextAgeSweepMs) {
+            nextAgeSweepMs = now + retention.markSpacingMs();
+            for (Room room : rooms.values()) {
+                retain(room, now, true);
+            }
+        }
+        if (store != null) {
+            store.commit(index);
+        }
         earliestDetachedMs = detached.isEmpty() ? Long.MAX_VALUE : detached.first().detachedSinceMs;
         return outcome;
+    }
+
+    /** The chat state's file in a snapshot directory. */
+    public static final String SNAPSHOT_STATE_FILE = "chat-state.pb";
+    /** The history checkpoint's directory in a snapshot directory. */
+    public static final String SNAPSHOT_HISTORY_DIR = "history";
+
+    /**
+     * Captures the whole in-memory state as an immutable {@link ChatSnapshot} (the rooms' windows
+     * share their immutable messages, so this copies references and small records, not texts).
+     * {@link Snapshot#writeTo} then writes it and a RocksDB checkpoint of the history, which may
+     * reach a little past this index: replaying those entries after a restore writes the same
+     * puts and range deletes again, which changes nothing.
+     */
+    @Override
+    public Snapshot snapshot() {
+        ChatSnapshot.Builder b = ChatSnapshot.newBuilder().setAppliedIndex(appliedIndex).setEpoch(epoch)
+                .setNextAgeSweepMs(nextAgeSweepMs);
+        for (Room r : new TreeMap<>(rooms).values()) {
+            b.addRooms(r.snapshot());
+        }
+        for (Session x : new TreeMap<>(sessions).values()) {
+            b.addSessions(SessionSnapshot.newBuilder().setId(x.id).setUsername(x.username).setClientId(x.clientId)
+                    .setRoom(x.room).setNodeId(x.nodeId).setOpenedEpoch(x.openedEpoch)
+                    .setDetachedSinceMs(x.detachedSinceMs));
+        }
+        devicesByUser.forEach((user, ids) -> b.addDevices(UserDevices.newBuilder().setUsername(user)
+                .addAllClientIds(ids)));
+        roomsCreatedByUser.forEach((user, times) -> b.addRoomsCreated(UserRoomCreations.newBuilder()
+                .setUsername(user).addAllTimesMs(times)));
+        sends.forEach((client, cs) -> b.addSends(cs.snapshot(client)));
+        ChatSnapshot state = b.build();
+        HistoryStore history = store;
+        return dir -> {
+            Files.write(dir.resolve(SNAPSHOT_STATE_FILE), state.toByteArray());
+            if (history != null) {
+                history.checkpoint(dir.resolve(SNAPSHOT_HISTORY_DIR));
+            }
+        };
+    }
+
+    /**
+     * Replaces the whole state by the snapshot in {@code dir}. The durable history follows this
+     * rule: when the live store is behind the snapshot (its last written index is below the
+     * snapshot's) or the snapshot carries a history the live store lacks, the live store is
+     * replaced by the snapshot's checkpoint; otherwise (a node restarting from its own snapshot,
+     * whose store already went further) the live store is kept, since replaying the log after the
+     * snapshot rewrites the same messages and deletions in it.
+     */
+    @Override
+    public void restore(Path dir) throws IOException {
+        ChatSnapshot snap;
+        try {
+            snap = ChatSnapshot.parseFrom(Files.readAllBytes(dir.resolve(SNAPSHOT_STATE_FILE)));
+        } catch (InvalidProtocolBufferException e) {
+            throw new IOException("the chat snapshot in " + dir + " is damaged: " + e.getMessage(), e);
+        }
+        if (store != null) {
+            Path checkpoint = dir.resolve(SNAPSHOT_HISTORY_DIR);
+            long live = store.appliedIndex();
+            if (Files.isDirectory(checkpoint) && live < snap.getAppliedIndex()) {
+                log.info("history store at index {} is behind the snapshot at {}: replaced by its checkpoint", live,
+                        snap.getAppliedIndex());
+                store.replaceWith(checkpoint);
+            } else if (live < snap.getAppliedIndex()) {
+                throw new IOException("the snapshot in " + dir + " carries no history, and the live history store"
+                        + " (index " + live + ") is behind it (index " + snap.getAppliedIndex() + ")");
+            }
+        }
+        rooms.clear();
+        sessions.clear();
+        sessionByClient.clear();
+        devicesByUser.clear();
+        roomsCreatedByUser.clear();
+        sends.clear();
+        detached.clear();
+        membersView.clear();
+        firstSeqView.clear();
+        for (RoomSnapshot r : snap.getRoomsList()) {
+            Room room = Room.restore(r, limits.retainedMessages());
+            rooms.put(room.name, room);
+            membersView.put(room.name, room.members());
+            firstSeqView.put(room.name, room.firstSeq());
+        }
+        for (SessionSnapshot x : snap.getSessionsList()) {
+            Session session = new Session(x.getId(), x.getUsername(), x.getClientId(), x.getRoom(), x.getNodeId(),
+                    x.getOpenedEpoch());
+            session.detachedSinceMs = x.getDetachedSinceMs();
+            sessions.put(session.id, session);
+            sessionByClient.put(session.clientId, session);
+            if (!session.attached()) {
+                detached.add(session);
+            }
+        }
+        for (UserDevices d : snap.getDevicesList()) {
+            devicesByUser.put(d.getUsername(), new LinkedHashSet<>(d.getClientIdsList()));
+        }
+        for (UserRoomCreations c : snap.getRoomsCreatedList()) {
+            roomsCreatedByUser.put(c.getUsername(), new ArrayDeque<>(c.getTimesMsList()));
+        }
+        for (ClientSendsSnapshot cs : snap.getSendsList()) {
+            sends.put(cs.getClientId(), ClientSends.restore(cs, limits.dedupWindow()));
+        }
+        epoch = snap.getEpoch();
+        nextAgeSweepMs = snap.getNextAgeSweepMs();
+        appliedIndex = snap.getAppliedIndex();
+        appliedIndexView = appliedIndex;
+        earliestDetachedMs = detached.isEmpty() ? Long.MAX_VALUE : detached.first().detachedSinceMs;
     }
 
     private ChatOutcome open(OpenSession cmd, long now) {
@@ -147,6 +301,7 @@ public final class ChatStateMachine implements StateMachine {
             }
             room = new Room(cmd.getRoom(), limits.retainedMessages());
             rooms.put(room.name, room);
+            firstSeqView.put(room.name, room.firstSeq());
             roomsCreatedByUser.computeIfAbsent(user, u -> new ArrayDeque<>()).addLast(now);
         }
         boolean wasMember = room.members().contains(user);
@@ -213,24 +368,36 @@ public final class ChatStateMachine implements StateMachine {
     /**
      * Writes the Welcome and, if the history does not fit in one frame a client accepts, the
      * rest of it as Deliver frames right behind it. Welcome.room_seq then names the last
-     * message the Welcome carries, so the client takes the Delivers that follow as new.
+     * message the Welcome carries, so the client takes the Delivers that follow as new. A
+     * resume is served from wherever the messages are, the in-memory window or the durable
+     * store, as far back as retention keeps them; the store is read as it is sent.
      */
     private void welcome(ClientConnection c, OpenSession cmd, Room room, String sid, long lastApplied) {
         List<String> members = room.members();
         if (members.size() > WELCOME_MAX_MEMBERS) {
             members = members.subList(0, WELCOME_MAX_MEMBERS);
         }
-        List<Deliver> backlog = cmd.getResume() ? room.after(cmd.getResumeAfter()) : room.last(limits.historySize());
-        int budget = WELCOME_MAX_BYTES - members.size() * 36;
-        int fits = 0;
-        for (Deliver d : backlog) {
-            budget -= d.getSerializedSize() + 8;
-            if (budget < 0 && fits > 0) {
-                break;
-            }
-            fits++;
+        long firstAvailable = firstAvailable(room);
+        long from;
+        if (cmd.getResume()) {
+            from = Math.max(cmd.getResumeAfter() + 1, firstAvailable);
+        } else {
+            int n = cmd.hasHistoryCount() ? Math.min(cmd.getHistoryCount(), MAX_JOIN_HISTORY) : limits.historySize();
+            from = Math.max(room.lastSeq() - n + 1, firstAvailable);
         }
-        long roomSeq = fits == backlog.size() ? room.lastSeq() : backlog.get(fits - 1).getRoomSeq();
+        List<Deliver> head = new ArrayList<>();
+        int[] budget = {WELCOME_MAX_BYTES - members.size() * 36};
+        boolean[] more = {false};
+        forEachMessage(room, from, room.lastSeq(), d -> {
+            budget[0] -= d.getSerializedSize() + 8;
+            if (budget[0] < 0 && !head.isEmpty()) {
+                more[0] = true;
+                return false;
+            }
+            head.add(d);
+            return true;
+        });
+        long roomSeq = more[0] ? head.get(head.size() - 1).getRoomSeq() : room.lastSeq();
         Welcome.Builder w = Welcome.newBuilder()
                 .setSessionId(sid)
                 .setRoom(room.name)
@@ -239,13 +406,60 @@ public final class ChatStateMachine implements StateMachine {
                 .setNodeId(nodeId)
                 .addAllMembers(members)
                 .setMaxMessageBytes(limits.maxMessageBytes())
-                .addAllHistory(backlog.subList(0, fits));
+                .addAllHistory(head)
+                .setFirstAvailableSeq(firstAvailable);
         if (cmd.getResume()) {
-            w.setHistoryTruncated(room.lostAfter(cmd.getResumeAfter()));
+            w.setHistoryTruncated(room.lostAfter(cmd.getResumeAfter(), firstAvailable));
         }
         c.send(envelope().setWelcome(w).build());
-        for (Deliver d : backlog.subList(fits, backlog.size())) {
-            c.send(envelope().setDeliver(d).build());
+        if (more[0]) {
+            forEachMessage(room, roomSeq + 1, room.lastSeq(), d -> {
+                c.send(envelope().setDeliver(d).build());
+                return true;
+            });
+        }
+    }
+
+    /** The oldest message of a room a client can still get. */
+    private long firstAvailable(Room room) {
+        return store != null ? room.firstSeq() : Math.max(room.firstSeq(), room.firstInMemory());
+    }
+
+    /**
+     * Hands the room's messages {@code from..through} to {@code consumer} in order until it
+     * returns false: the older part from the durable store, the rest from the in-memory window.
+     */
+    private void forEachMessage(Room room, long from, long through, java.util.function.Predicate<Deliver> consumer) {
+        long inMemory = room.firstInMemory();
+        if (store != null && from < inMemory) {
+            boolean[] go = {true};
+            store.scan(room.name, from, Math.min(through, inMemory - 1), d -> go[0] = consumer.test(d));
+            if (!go[0]) {
+                return;
+            }
+        }
+        for (Deliver d : room.after(Math.max(from, inMemory) - 1)) {
+            if (d.getRoomSeq() > through || !consumer.test(d)) {
+                return;
+            }
+        }
+    }
+
+    /**
+     * Moves the room's retention boundary for leader time {@code now} and, once enough is past
+     * it (or on an age sweep, {@code flush}), deletes that range from the store.
+     */
+    private void retain(Room room, long now, boolean flush) {
+        long before = room.firstSeq();
+        long first = room.retain(retention.maxMessages(), retention.maxAgeMs(), now);
+        if (first != before) {
+            firstSeqView.put(room.name, first);
+        }
+        long gone = first - 1;
+        long pending = gone - room.deletedThrough();
+        if (store != null && pending > 0 && (flush || pending >= retention.deleteStep())) {
+            store.deleteThrough(room.name, gone);
+            room.deleted(gone);
         }
     }
 
@@ -309,7 +523,11 @@ public final class ChatStateMachine implements StateMachine {
             evictForgottenClients();
         }
         Room room = rooms.get(s.room);
-        Deliver d = room.append(s.username, cmd.getText(), now);
+        Deliver d = room.append(s.username, cmd.getText(), now, retention.markSpacingMs());
+        if (store != null) {
+            store.put(d);
+        }
+        retain(room, now, false);
         clientSends.record(seq, d.getRoomSeq());
         if (c != null) {
             c.send(envelope().setAck(Ack.newBuilder().setSeq(seq).setRoomSeq(d.getRoomSeq()).setServerTimeMs(now))
@@ -428,6 +646,42 @@ public final class ChatStateMachine implements StateMachine {
         return membersView.getOrDefault(room, List.of());
     }
 
+    /**
+     * A page of {@code room}'s durable history: up to {@code limit} messages before
+     * {@code beforeSeq} (0: the newest), oldest first, within {@code maxBytes}; any thread.
+     *
+     * @return the page, or null when the room does not exist or no durable store is kept
+     */
+    public HistoryPage history(String room, long beforeSeq, int limit, int maxBytes) {
+        Long first = firstSeqView.get(room);
+        if (first == null || store == null) {
+            return null;
+        }
+        List<Deliver> messages = store.before(room, first, beforeSeq == 0 ? Long.MAX_VALUE : beforeSeq, limit,
+                maxBytes);
+        boolean more = !messages.isEmpty() && messages.get(0).getRoomSeq() > first;
+        return new HistoryPage(messages, first, more);
+    }
+
+    /**
+     * {@link #history} on the store's reader threads; completes with null when the room does
+     * not exist or no durable store is kept, exceptionally when the read fails or too many wait.
+     */
+    public CompletableFuture<HistoryPage> historyAsync(String room, long beforeSeq, int limit, int maxBytes) {
+        if (store == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return store.readAsync(() -> history(room, beforeSeq, limit, maxBytes));
+    }
+
+    /** What {@link #history} read: messages oldest first, the oldest retained sequence, whether older ones exist. */
+    public record HistoryPage(List<Deliver> messages, long firstAvailableSeq, boolean more) {}
+
+    /** Bytes the durable history takes (RocksDB's SST files and memtables), 0 without a store; any thread. */
+    public long historyBytes() {
+        return store == null ? 0 : store.sizeBytes();
+    }
+
     /** Leader time of the oldest detachment still open, or {@link Long#MAX_VALUE}; any thread. */
     public long earliestDetachedMs() {
         return earliestDetachedMs;
@@ -444,7 +698,8 @@ public final class ChatStateMachine implements StateMachine {
      */
     public String describe() {
         StringBuilder out = new StringBuilder();
-        out.append("applied=").append(appliedIndex).append(" epoch=").append(epoch).append('\n');
+        out.append("applied=").append(appliedIndex).append(" epoch=").append(epoch)
+                .append(" nextAgeSweep=").append(nextAgeSweepMs).append('\n');
         for (Room r : new TreeMap<>(rooms).values()) {
             r.describe(out);
         }

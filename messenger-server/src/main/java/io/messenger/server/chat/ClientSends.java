@@ -1,5 +1,6 @@
 package io.messenger.server.chat;
 
+import io.messenger.proto.chat.ClientSendsSnapshot;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -41,6 +42,21 @@ final class ClientSends {
     void record(long seq, long roomSeq) {
         highest = Math.max(highest, seq);
         roomSeqBySeq.put(seq, roomSeq);
+    }
+
+    ClientSendsSnapshot snapshot(String clientId) {
+        ClientSendsSnapshot.Builder b = ClientSendsSnapshot.newBuilder().setClientId(clientId).setHighest(highest);
+        roomSeqBySeq.forEach((seq, roomSeq) -> b.addSeqs(seq).addRoomSeqs(roomSeq));
+        return b.build();
+    }
+
+    static ClientSends restore(ClientSendsSnapshot s, int window) {
+        ClientSends sends = new ClientSends(window);
+        sends.highest = s.getHighest();
+        for (int i = 0; i < s.getSeqsCount(); i++) {
+            sends.roomSeqBySeq.put(s.getSeqs(i), s.getRoomSeqs(i));
+        }
+        return sends;
     }
 
     @Override

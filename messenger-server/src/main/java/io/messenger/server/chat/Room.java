@@ -1,5 +1,6 @@
 package io.messenger.server.chat;
 
+import io.messenger.proto.chat.RoomSnapshot;
 import io.messenger.proto.client.Deliver;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -14,12 +15,23 @@ final class Room {
 
     final String name;
     private long lastSeq;
+    private long lastTimeMs;
     private final int retainedLimit;
     private final ArrayDeque<Deliver> retained = new ArrayDeque<>();
     /** Session ids in the room, in the order they joined (delivery order across sessions). */
     final Set<String> sessionIds = new LinkedHashSet<>();
     /** Sessions per username: a user is "in" the room while this count is positive. */
     private final TreeMap<String, Integer> userSessions = new TreeMap<>();
+    /** The oldest room sequence retention still keeps (older ones are deleted); lastSeq + 1 when none. */
+    private long firstSeq = 1;
+    /** Messages up to here are deleted from the durable store too (deletes lag firstSeq, in steps). */
+    private long deletedThrough;
+    /**
+     * Age marks, oldest first: {seq, leader time} of the first message at least one mark spacing
+     * after the previous mark. Age retention deletes whole spans between marks, so its grain is
+     * the spacing; built only from applied commands, so every node deletes the same.
+     */
+    private final ArrayDeque<long[]> marks = new ArrayDeque<>();
 
     Room(String name, int retainedLimit) {
         this.name = name;
@@ -30,7 +42,86 @@ final class Room {
         return lastSeq;
     }
 
-    Deliver append(String sender, String text, long timeMs) {
+    long firstSeq() {
+        return firstSeq;
+    }
+
+    long deletedThrough() {
+        return deletedThrough;
+    }
+
+    /** Sequence of the oldest message in the in-memory window, lastSeq + 1 when it is empty. */
+    long firstInMemory() {
+        return retained.isEmpty() ? lastSeq + 1 : retained.peekFirst().getRoomSeq();
+    }
+
+    /**
+     * Moves the retention boundary: at most {@code maxMessages} (0 = unlimited) and nothing
+     * older than {@code maxAgeMs} (0 = unlimited) before leader time {@code now}.
+     *
+     * @return the new first retained sequence (unchanged if nothing is past retention)
+     */
+    long retain(long maxMessages, long maxAgeMs, long now) {
+        long first = firstSeq;
+        if (maxMessages > 0 && lastSeq - first + 1 > maxMessages) {
+            first = lastSeq - maxMessages + 1;
+        }
+        if (maxAgeMs > 0) {
+            long cutoff = now - maxAgeMs;
+            // A span [mark i, mark i+1) is wholly older than mark i+1's time; the last span ends
+            // with the room's last message.
+            while (!marks.isEmpty()) {
+                long[] head = marks.pollFirst();
+                long[] next = marks.peekFirst();
+                boolean past = next == null ? lastTimeMs < cutoff : next[1] <= cutoff;
+                if (!past) {
+                    marks.addFirst(head);
+                    break;
+                }
+                first = Math.max(first, next == null ? lastSeq + 1 : next[0]);
+            }
+        }
+        if (first == firstSeq) {
+            return firstSeq;
+        }
+        firstSeq = first;
+        if (first > lastSeq) {
+            marks.clear();
+        }
+        while (marks.size() > 1) {
+            long[] head = marks.pollFirst();
+            if (marks.peekFirst()[0] > first) {
+                marks.addFirst(head);
+                break;
+            }
+        }
+        long[] head = marks.peekFirst();
+        if (head != null && head[0] < first) {
+            marks.pollFirst();
+            marks.addFirst(new long[] {first, head[1]});
+        }
+        while (!retained.isEmpty() && retained.peekFirst().getRoomSeq() < first) {
+            retained.removeFirst();
+        }
+        return firstSeq;
+    }
+
+    /** Records that the durable store deleted everything up to {@code seq}. */
+    void deleted(long seq) {
+        deletedThrough = Math.max(deletedThrough, seq);
+    }
+
+    Deliver append(String sender, String text, long timeMs, long markSpacingMs) {
+        Deliver d = append(sender, text, timeMs);
+        long[] last = marks.peekLast();
+        if (last == null || timeMs >= last[1] + markSpacingMs) {
+            marks.addLast(new long[] {d.getRoomSeq(), timeMs});
+        }
+        lastTimeMs = timeMs;
+        return d;
+    }
+
+    private Deliver append(String sender, String text, long timeMs) {
         Deliver d = Deliver.newBuilder()
                 .setRoom(name)
                 .setRoomSeq(++lastSeq)
@@ -74,10 +165,9 @@ final class Room {
         return out;
     }
 
-    /** True when messages after {@code roomSeq} exist that the room no longer retains. */
-    boolean lostAfter(long roomSeq) {
-        long firstRetained = retained.isEmpty() ? lastSeq + 1 : retained.peekFirst().getRoomSeq();
-        return roomSeq + 1 < firstRetained && roomSeq < lastSeq;
+    /** True when messages after {@code roomSeq} exist that are gone from {@code firstAvailable} on. */
+    boolean lostAfter(long roomSeq, long firstAvailable) {
+        return roomSeq + 1 < firstAvailable && roomSeq < lastSeq;
     }
 
     /** Adds a session; true if its user was not in the room before. */
@@ -97,8 +187,43 @@ final class Room {
         return List.copyOf(userSessions.keySet());
     }
 
+    /** The room as a snapshot records it (apply thread; the window's messages are immutable, so shared). */
+    RoomSnapshot snapshot() {
+        RoomSnapshot.Builder b = RoomSnapshot.newBuilder().setName(name).setLastSeq(lastSeq).setLastTimeMs(lastTimeMs)
+                .setFirstSeq(firstSeq).setDeletedThrough(deletedThrough).addAllWindow(retained)
+                .addAllSessionIds(sessionIds);
+        for (long[] m : marks) {
+            b.addMarkSeqs(m[0]).addMarkTimesMs(m[1]);
+        }
+        userSessions.forEach((user, n) -> b.addUsers(user).addUserSessions(n));
+        return b.build();
+    }
+
+    /** A room as {@link #snapshot()} recorded it. */
+    static Room restore(RoomSnapshot r, int retainedLimit) {
+        Room room = new Room(r.getName(), retainedLimit);
+        room.lastSeq = r.getLastSeq();
+        room.lastTimeMs = r.getLastTimeMs();
+        room.firstSeq = r.getFirstSeq();
+        room.deletedThrough = r.getDeletedThrough();
+        for (int i = 0; i < r.getMarkSeqsCount(); i++) {
+            room.marks.addLast(new long[] {r.getMarkSeqs(i), r.getMarkTimesMs(i)});
+        }
+        room.retained.addAll(r.getWindowList());
+        while (room.retained.size() > retainedLimit) {
+            room.retained.removeFirst();
+        }
+        room.sessionIds.addAll(r.getSessionIdsList());
+        for (int i = 0; i < r.getUsersCount(); i++) {
+            room.userSessions.put(r.getUsers(i), r.getUserSessions(i));
+        }
+        return room;
+    }
+
     void describe(StringBuilder out) {
-        out.append("room ").append(name).append(" seq=").append(lastSeq)
+        out.append("room ").append(name).append(" seq=").append(lastSeq).append(" first=").append(firstSeq)
+                .append(" deleted=").append(deletedThrough).append(" lastTime=").append(lastTimeMs)
+                .append(" marks=").append(marks.stream().map(m -> m[0] + "@" + m[1]).toList())
                 .append(" users=").append(userSessions).append(" sessions=").append(sessionIds).append('\n');
         for (Deliver d : retained) {
             out.append("  ").append(d.getRoomSeq()).append(' ').append(d.getSender()).append(' ')

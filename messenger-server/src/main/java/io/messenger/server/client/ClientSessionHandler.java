@@ -12,6 +12,8 @@ import io.messenger.proto.chat.PostMessage;
 import io.messenger.proto.client.ClientEnvelope;
 import io.messenger.proto.client.ClientProtocolVersion;
 import io.messenger.proto.client.Hello;
+import io.messenger.proto.client.HistoryReply;
+import io.messenger.proto.client.HistoryRequest;
 import io.messenger.proto.client.Pong;
 import io.messenger.proto.client.Rejection;
 import io.messenger.proto.client.Send;
@@ -58,6 +60,9 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
      * us it would declare a live leader silent whenever commits take longer than that.
      */
     static final Duration PAUSED_KEEP_ALIVE_INTERVAL = Duration.ofMillis(250);
+
+    /** Room a history page leaves in a client frame for the envelope and its other fields. */
+    static final int HISTORY_REPLY_OVERHEAD = 8 * 1024;
 
     private enum Phase { AWAITING_HELLO, OPENING, OPEN, CLOSED }
 
@@ -162,10 +167,54 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
                     .setNonce(envelope.getPing().getNonce())).build());
             case WHO_REQUEST -> ctx.writeAndFlush(envelope().setWhoReply(WhoReply.newBuilder()
                     .setRoom(room).addAllMembers(firstMembers(context.chat().members(room)))).build());
+            case HISTORY_REQUEST -> history(envelope.getHistoryRequest());
             case BYE -> bye();
             default -> reject(Rejection.Reason.PROTOCOL_ERROR,
                     "A client may not send " + envelope.getBodyCase() + " here.");
         }
+    }
+
+    /**
+     * A page of the session's room, read on the history store's reader threads and written
+     * back on this channel's event loop. Invalid requests get a HistoryReply with a typed
+     * error; the session stays open.
+     */
+    private void history(HistoryRequest request) {
+        HistoryReply.Builder reply = HistoryReply.newBuilder().setRequestId(request.getRequestId()).setRoom(room);
+        int max = ChatStateMachine.MAX_HISTORY_PAGE;
+        if (!request.getRoom().isEmpty() && !request.getRoom().equals(room)) {
+            historyError(reply, HistoryReply.Error.INVALID_ROOM, "This session is in room " + room
+                    + "; the history of another room (" + request.getRoom() + ") is not served here.");
+            return;
+        }
+        if (request.getLimit() < 1 || request.getLimit() > max) {
+            historyError(reply, HistoryReply.Error.INVALID_LIMIT, "Ask for 1 to " + max
+                    + " messages per page, not " + Integer.toUnsignedString(request.getLimit()) + ".");
+            return;
+        }
+        int maxBytes = Math.min(context.maxFrameBytes(), ClientServerContext.DEFAULT_MAX_FRAME_BYTES)
+                - HISTORY_REPLY_OVERHEAD;
+        context.chat().historyAsync(room, request.getBeforeRoomSeq(), request.getLimit(), maxBytes)
+                .whenComplete((page, failure) -> ctx.executor().execute(() -> {
+                    if (!ctx.channel().isActive()) {
+                        return;
+                    }
+                    if (failure != null) {
+                        log.debug("history page for {} failed: {}", ctx.channel().remoteAddress(), failure.toString());
+                        historyError(reply, HistoryReply.Error.UNAVAILABLE,
+                                "The server could not read the history right now; try again shortly.");
+                    } else if (page == null) {
+                        historyError(reply, HistoryReply.Error.UNAVAILABLE,
+                                "This server keeps no history of room " + room + " yet.");
+                    } else {
+                        ctx.writeAndFlush(envelope().setHistoryReply(reply.addAllMessages(page.messages())
+                                .setFirstAvailableSeq(page.firstAvailableSeq()).setMore(page.more())).build());
+                    }
+                }));
+    }
+
+    private void historyError(HistoryReply.Builder reply, HistoryReply.Error error, String sentence) {
+        ctx.writeAndFlush(envelope().setHistoryReply(reply.setError(error).setErrorMessage(sentence)).build());
     }
 
     private static List<String> firstMembers(List<String> members) {
@@ -204,7 +253,11 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
         // Registered before proposing, so the apply thread finds this connection for the Welcome.
         context.connections().register(sessionId, connection);
         phase = Phase.OPENING;
-        opened = propose(command().setOpenSession(OpenSession.newBuilder()
+        OpenSession.Builder open = OpenSession.newBuilder();
+        if (hello.hasHistoryCount()) {
+            open.setHistoryCount(Math.min(hello.getHistoryCount(), ChatStateMachine.MAX_JOIN_HISTORY));
+        }
+        opened = propose(command().setOpenSession(open
                 .setSessionId(sessionId)
                 .setUsername(hello.getUsername())
                 .setRoom(room)

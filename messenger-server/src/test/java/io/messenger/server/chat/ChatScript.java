@@ -30,6 +30,11 @@ final class ChatScript {
         this(ChatLimits.DEFAULTS);
     }
 
+    /** With a durable history store (which the caller closes) and retention. */
+    ChatScript(ChatLimits limits, HistoryStore store, HistoryRetention retention) {
+        machine = new ChatStateMachine(1, limits, connections, store, retention);
+    }
+
     Object apply(ChatCommand.Builder cmd) {
         ChatCommand c = cmd.setTimestampMs(clock).setProposer(1).build();
         log.add(c);

@@ -1,0 +1,174 @@
+package io.messenger.server.chat;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.messenger.cluster.StateMachine;
+import io.messenger.proto.chat.ChatCommand;
+import io.messenger.proto.chat.CloseSession;
+import io.messenger.proto.client.Deliver;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Snapshot and restore of the chat state machine: a restored machine continues exactly like one that replayed. */
+class ChatSnapshotTest {
+
+    private static final ChatLimits LIMITS = new ChatLimits(5, 20, 2, 1024, 4096, 6, 3);
+    private static final HistoryRetention RETENTION = new HistoryRetention(50, 3_600_000);
+    private static final String[] ROOMS = {"r0", "r1", "r2", "r3"};
+
+    @TempDir
+    Path dir;
+
+    /** Random commands of every kind, as leaders would propose them, with leader time moving on. */
+    private static void randomCommands(ChatScript chat, Random random, int n) {
+        List<String> opened = new ArrayList<>();
+        long epoch = 1;
+        for (int i = 0; i < n; i++) {
+            chat.clock += random.nextInt(60_000);
+            int user = random.nextInt(5);
+            String clientId = "c" + user + "-" + random.nextInt(3);
+            int op = random.nextInt(100);
+            if (op < 12 || opened.isEmpty()) {
+                String sid = "s" + i;
+                opened.add(sid);
+                if (random.nextBoolean()) {
+                    chat.open(sid, "u" + user, ROOMS[random.nextInt(ROOMS.length)], clientId);
+                } else {
+                    chat.resume(sid, "u" + user, ROOMS[random.nextInt(ROOMS.length)], clientId, random.nextInt(200));
+                }
+            } else if (op < 80) {
+                String sid = opened.get(random.nextInt(opened.size()));
+                chat.post(sid, clientId, 1 + random.nextInt(400), "text " + i);
+            } else if (op < 87) {
+                chat.detach(opened.get(random.nextInt(opened.size())));
+            } else if (op < 92) {
+                chat.close(opened.get(random.nextInt(opened.size())),
+                        random.nextBoolean() ? CloseSession.Reason.LEFT : CloseSession.Reason.DISCONNECTED);
+            } else if (op < 97) {
+                chat.expire(chat.clock - random.nextInt(120_000));
+            } else {
+                chat.leaderChanged(1 + random.nextInt(3), ++epoch);
+            }
+        }
+    }
+
+    private static List<Deliver> allHistory(ChatStateMachine m, String room) {
+        ChatStateMachine.HistoryPage page = m.history(room, 0, 100_000, Integer.MAX_VALUE);
+        return page == null ? List.of() : page.messages();
+    }
+
+    private static void applyFrom(ChatStateMachine m, List<ChatCommand> log, int from) {
+        for (int i = from; i < log.size(); i++) {
+            m.apply(i + 1, log.get(i).toByteString());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(longs = {1, 2, 3, 4, 5})
+    void aRestoredMachineContinuesExactlyLikeTheOneThatReplayed(long seed) throws Exception {
+        Random random = new Random(seed);
+        int n = 1500;
+        int k = 300 + random.nextInt(900);
+        try (HistoryStore storeA = HistoryStore.open(dir.resolve("a"));
+             HistoryStore storeB = HistoryStore.open(dir.resolve("b"))) {
+            ChatScript a = new ChatScript(LIMITS, storeA, RETENTION);
+            randomCommands(a, random, n);
+            List<ChatCommand> log = a.log;
+
+            // Replay A from scratch up to k, snapshot, apply a few more before writing (a fuzzy checkpoint).
+            ChatStateMachine replayed = new ChatStateMachine(1, LIMITS, new LocalConnections(),
+                    HistoryStore.open(dir.resolve("r")), RETENTION);
+            for (int i = 0; i < k; i++) {
+                replayed.apply(i + 1, log.get(i).toByteString());
+            }
+            StateMachine.Snapshot snap = replayed.snapshot();
+            String atK = replayed.describe();
+            for (int i = k; i < k + 20; i++) {
+                replayed.apply(i + 1, log.get(i).toByteString());
+            }
+            Path snapDir = Files.createDirectories(dir.resolve("snap"));
+            snap.writeTo(snapDir);
+
+            ChatStateMachine restored = new ChatStateMachine(1, LIMITS, new LocalConnections(), storeB, RETENTION);
+            restored.restore(snapDir);
+            assertThat(restored.describe()).isEqualTo(atK);
+            applyFrom(restored, log, k);
+
+            assertThat(restored.describe()).isEqualTo(a.machine.describe());
+            for (String room : ROOMS) {
+                assertThat(allHistory(restored, room)).as(room).isEqualTo(allHistory(a.machine, room));
+            }
+            assertThat(restored.appliedIndex()).isEqualTo(n);
+        }
+    }
+
+    @Test
+    void restoringOverALiveStoreAheadOfTheSnapshotKeepsItAndReplayChangesNothing() throws Exception {
+        try (HistoryStore store = HistoryStore.open(dir.resolve("live"))) {
+            ChatScript a = new ChatScript(LIMITS, store, RETENTION);
+            randomCommands(a, new Random(7), 400);
+            StateMachine.Snapshot snap = a.machine.snapshot();
+            int k = a.log.size();
+            randomCommands(a, new Random(8), 400);
+            String expected = a.machine.describe();
+            List<List<Deliver>> history = new ArrayList<>();
+            for (String room : ROOMS) {
+                history.add(allHistory(a.machine, room));
+            }
+            Path snapDir = Files.createDirectories(dir.resolve("snap"));
+            snap.writeTo(snapDir);
+
+            // The node restarts from its own snapshot: its live store went further (index 800 > 400).
+            ChatStateMachine again = new ChatStateMachine(1, LIMITS, new LocalConnections(), store, RETENTION);
+            again.restore(snapDir);
+            assertThat(store.appliedIndex()).as("kept, not replaced").isGreaterThan(k);
+            applyFrom(again, a.log, k - 50); // a replay that starts before the snapshot's index skips what it covers
+            applyFrom(again, a.log, k); // and a second replay of the same entries is harmless too
+            assertThat(again.describe()).isEqualTo(expected);
+            for (int i = 0; i < ROOMS.length; i++) {
+                assertThat(allHistory(again, ROOMS[i])).isEqualTo(history.get(i));
+            }
+        }
+    }
+
+    @Test
+    void aLiveStoreBehindTheSnapshotIsReplacedByItsCheckpoint() throws Exception {
+        Path snapDir = Files.createDirectories(dir.resolve("snap"));
+        ChatScript a;
+        try (HistoryStore store = HistoryStore.open(dir.resolve("leader"))) {
+            a = new ChatScript(LIMITS, store, RETENTION);
+            randomCommands(a, new Random(9), 600);
+            a.machine.snapshot().writeTo(snapDir);
+            List<Deliver> r0 = allHistory(a.machine, "r0");
+            // A wiped backup: an empty live store, restored from the leader's snapshot.
+            try (HistoryStore empty = HistoryStore.open(dir.resolve("backup"))) {
+                ChatStateMachine b = new ChatStateMachine(2, LIMITS, new LocalConnections(), empty, RETENTION);
+                b.restore(snapDir);
+                assertThat(b.describe()).isEqualTo(a.machine.describe());
+                assertThat(allHistory(b, "r0")).isEqualTo(r0);
+                assertThat(empty.appliedIndex()).isPositive();
+            }
+        }
+    }
+
+    @Test
+    void aDamagedSnapshotIsRefusedAndTheStateIsUntouched() throws Exception {
+        ChatScript a = new ChatScript(LIMITS);
+        randomCommands(a, new Random(3), 200);
+        String before = a.machine.describe();
+        Path snapDir = Files.createDirectories(dir.resolve("snap"));
+        Files.write(snapDir.resolve(ChatStateMachine.SNAPSHOT_STATE_FILE), new byte[] {(byte) 0xff, 0x01, 0x02});
+        assertThatThrownBy(() -> a.machine.restore(snapDir)).isInstanceOf(IOException.class)
+                .hasMessageContaining("damaged");
+        assertThat(a.machine.describe()).isEqualTo(before);
+    }
+}
