@@ -12,9 +12,12 @@ RUN_DIR=${RUN_DIR:-run}
 NODES=${NODES:-3}
 SERVER=${SERVER:-build/server.app}
 
-client_port() { echo $((7000 + $1)); }
-admin_port()  { echo $((8000 + $1)); }
-peer_port()   { echo $((9000 + $1)); }
+# PORT_OFFSET moves every port (e.g. 100: clients on 7101.., admin 8101.., peers 9101..), so a
+# second cluster (a benchmark's, in its own RUN_DIR) can run beside the default one.
+PORT_OFFSET=${PORT_OFFSET:-0}
+client_port() { echo $((7000 + PORT_OFFSET + $1)); }
+admin_port()  { echo $((8000 + PORT_OFFSET + $1)); }
+peer_port()   { echo $((9000 + PORT_OFFSET + $1)); }
 
 pid_of() {
     local file="$RUN_DIR/node-$1.pid"
