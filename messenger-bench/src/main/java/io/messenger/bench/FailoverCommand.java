@@ -114,7 +114,8 @@ final class FailoverCommand implements Callable<Integer> {
             LeaderKiller killer = new LeaderKiller(nodes, kills, interval, generator::nextCounters, System.out::println);
             RunResult result = generator.run(killer);
             // The client library resends inside itself and does not count it: shown as unknown (-1).
-            return FailoverReport.of(result, killer.kills(), generator, system.reconnects(), -1, -1);
+            return FailoverReport.of(result, killer.kills(), killer.finalEpoch(), generator, system.reconnects(), -1,
+                    -1);
         }
     }
 
@@ -127,8 +128,8 @@ final class FailoverCommand implements Callable<Integer> {
             LeaderKiller killer = new LeaderKiller(leaders, kills, interval, generator::nextCounters,
                     System.out::println);
             RunResult result = generator.run(killer);
-            return FailoverReport.of(result, killer.kills(), generator, system.reconnects(), system.resends(),
-                    system.duplicateAcks());
+            return FailoverReport.of(result, killer.kills(), killer.finalEpoch(), generator, system.reconnects(),
+                    system.resends(), system.duplicateAcks());
         }
     }
 
@@ -163,9 +164,9 @@ final class FailoverCommand implements Callable<Integer> {
     /** The side-by-side figures, then one row per kill and system, then the verdict of each system. */
     static String table(List<FailoverReport> reports) {
         StringBuilder out = new StringBuilder(ComparisonTable.render(scenario(reports))).append('\n');
-        out.append(String.format(Locale.ROOT, "%-10s %-4s %-5s %7s %11s %13s %12s %10s %6s %10s%n", "system",
-                "kill", "node", "at s", "new leader", "election ms", "ack pause ms", "back in s", "lost",
-                "duplicate"));
+        out.append(String.format(Locale.ROOT, "%-10s %-4s %-5s %7s %6s %11s %9s %7s %13s %12s %10s %6s %10s%n",
+                "system", "kill", "node", "at s", "epoch", "new leader", "new epoch", "epochs", "election ms",
+                "ack pause ms", "back in s", "lost", "duplicate"));
         for (FailoverReport report : reports) {
             out.append(report.rows());
         }
@@ -184,8 +185,12 @@ final class FailoverCommand implements Callable<Integer> {
     record FailoverReport(RunResult result, List<KillFigures> kills, long reconnects, long resends,
             long duplicateAcks) {
 
-        static FailoverReport of(RunResult result, List<LeaderKiller.Kill> kills, LoadGenerator generator,
-                long reconnects, long resends, long duplicateAcks) {
+        /**
+         * @param finalEpoch the leader's epoch after the last kill's recovery, -1 if unknown: with each
+         *     next kill's epoch it tells how many epochs each kill took
+         */
+        static FailoverReport of(RunResult result, List<LeaderKiller.Kill> kills, long finalEpoch,
+                LoadGenerator generator, long reconnects, long resends, long duplicateAcks) {
             List<Verifier.MessageRef> lost = generator.verifier().lostMessages(100_000);
             List<Verifier.MessageRef> duplicates = generator.verifier().duplicateMessages();
             List<KillFigures> figures = new ArrayList<>();
@@ -195,8 +200,11 @@ final class FailoverCommand implements Callable<Integer> {
                 long[] to = i + 1 < kills.size() ? kills.get(i + 1).counterCut() : null;
                 long windowEnd = i + 1 < kills.size() ? kills.get(i + 1).killedNanos() : Long.MAX_VALUE;
                 long pause = generator.metrics().longestGap(kill.killedNanos(), windowEnd);
+                long settledEpoch = i + 1 < kills.size() ? kills.get(i + 1).killedEpoch() : finalEpoch;
+                long epochsTaken = kill.killedEpoch() < 0 || settledEpoch < 0 ? -1 : settledEpoch - kill.killedEpoch();
                 figures.add(new KillFigures(kill.number(), kill.node(),
-                        (kill.killedNanos() - result.startNanos()) / 1e9, kill.newLeader(), kill.electionMillis(),
+                        (kill.killedNanos() - result.startNanos()) / 1e9, kill.killedEpoch(), kill.newLeader(),
+                        kill.newEpoch(), epochsTaken, kill.electionMillis(),
                         pause / 1e6, kill.restartedNanos() == 0 ? -1 : (kill.restartedNanos() - kill.killedNanos()) / 1e9,
                         count(lost, from, to), count(duplicates, from, to), kill.problem()));
             }
@@ -224,9 +232,11 @@ final class FailoverCommand implements Callable<Integer> {
         String rows() {
             StringBuilder out = new StringBuilder();
             for (KillFigures k : kills) {
-                out.append(String.format(Locale.ROOT, "%-10s %-4d %-5d %7.1f %11s %13s %12.0f %10s %6d %10d%n",
-                        result.system(), k.number(), k.node(), k.atSeconds(),
-                        k.newLeader() == 0 ? "none" : Integer.toString(k.newLeader()),
+                out.append(String.format(Locale.ROOT,
+                        "%-10s %-4d %-5d %7.1f %6s %11s %9s %7s %13s %12.0f %10s %6d %10d%n",
+                        result.system(), k.number(), k.node(), k.atSeconds(), known(k.epoch()),
+                        k.newLeader() == 0 ? "none" : Integer.toString(k.newLeader()), known(k.newEpoch()),
+                        k.epochsTaken() < 0 ? "—" : "+" + k.epochsTaken(),
                         k.electionMillis() < 0 ? "—" : String.format(Locale.ROOT, "%.0f", k.electionMillis()),
                         k.ackPauseMillis(), k.backAfterSeconds() < 0 ? "—" : String.format(Locale.ROOT, "%.1f",
                                 k.backAfterSeconds()), k.lost(), k.duplicates()));
@@ -235,6 +245,10 @@ final class FailoverCommand implements Callable<Integer> {
                 }
             }
             return out.toString();
+        }
+
+        private static String known(long value) {
+            return value < 0 ? "—" : Long.toString(value);
         }
 
         String verdict() {
@@ -253,9 +267,14 @@ final class FailoverCommand implements Callable<Integer> {
     /**
      * One kill as the report shows it.
      *
+     * @param epoch the killed leader's epoch, -1 if unknown
+     * @param newEpoch the epoch in which the new leader was first seen, -1 if unknown
+     * @param epochsTaken epochs from the killed leader's to the one the next kill (or the end) found:
+     *     1 when a single election replaced it and the new leader kept its place; -1 if unknown
      * @param ackPauseMillis longest stretch with no ack at all between this kill and the next
      * @param lost acknowledged messages, sent between this kill and the next, some member never got
      */
-    record KillFigures(int number, int node, double atSeconds, int newLeader, double electionMillis,
+    record KillFigures(int number, int node, double atSeconds, long epoch, int newLeader, long newEpoch,
+            long epochsTaken, double electionMillis,
             double ackPauseMillis, double backAfterSeconds, long lost, long duplicates, String problem) {}
 }

@@ -37,6 +37,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,13 +47,17 @@ import org.slf4j.LoggerFactory;
  * links, and the consensus core driven on one dedicated thread (never an I/O thread, since
  * saving election state fsyncs). Every input (a 10 ms tick, a peer message, a link going up
  * or down, a proposal, fsync progress) runs on that thread and is followed by handling the
- * core's output in the order safety needs: save the election state, then send, then apply
- * committed commands to the {@link StateMachine} and complete their proposers' futures.
+ * core's output in the order safety needs: save the election state, then send, then hand the
+ * committed commands, in order, to the {@link Applier}'s thread, which applies them to the
+ * {@link StateMachine} and completes their proposers' futures. The core thread never applies
+ * and never waits for the apply thread, so heartbeats and their answers keep flowing while a
+ * restarted node replays its log or the state machine is slow; it hands over at most
+ * {@link #MAX_HANDOVER} entries per turn, so reading them from the log does not hold it up either.
  *
  * <p>Start one with {@link #start(ClusterConfig, StateMachine)}; {@link #close()} stops it.
- * Proposal futures complete, and listeners are called, on the node's thread right after the
- * command is applied and the status showing it is published: dependent actions must not block
- * (hop to another executor if they do).
+ * Proposal futures complete on the apply thread right after the command is applied and the
+ * status showing it is published; listeners are called on the core thread. Neither may block
+ * (hop to another executor if they must).
  */
 public final class ClusterNode implements Replicator, AutoCloseable {
 
@@ -61,6 +66,13 @@ public final class ClusterNode implements Replicator, AutoCloseable {
 
     /** Most queued proposals handed to the core before its output is handled once. */
     static final int PROPOSAL_BATCH = 256;
+
+    /**
+     * Most committed entries handed to the apply thread per turn of the core thread; more wait
+     * for the next turn, so ticks and peer messages run in between (a restarted node may have
+     * its whole log to hand over).
+     */
+    static final int MAX_HANDOVER = 4096;
 
     /**
      * Most peer messages waiting for the node's thread. Beyond it they are dropped, like the
@@ -86,14 +98,12 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     /** Completes once {@link #close()} has released everything. */
     private final CompletableFuture<Void> stopped = new CompletableFuture<>();
-    private final AtomicLong applyFailures = new AtomicLong();
+    private final Applier applier;
     private final AtomicLong leadershipChanges = new AtomicLong();
-    private final AtomicLong commits = new AtomicLong();
     private final AtomicLong electionsWon = new AtomicLong();
     private volatile long electionsStarted;
     /** Per backup, entries it lags behind this node's log while this node leads; 0 otherwise. */
     private final Map<Integer, AtomicLong> replicationLag;
-    private volatile LongConsumer commitLatencyObserver = nanos -> { };
     private volatile LongConsumer fsyncObserver = nanos -> { };
     private final AtomicInteger inboundBacklog = new AtomicInteger();
     private final AtomicLong inboundDropped = new AtomicLong();
@@ -116,17 +126,20 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     private ReplicationCore core;
     private PeerTransport transport;
     private ScheduledFuture<?> ticker;
-    private long appliedIndex;
     private long pendingEpoch;
+    /** Whether a turn that hands over the rest of a long commit is already queued. */
+    private boolean handoverScheduled;
 
-    private volatile ClusterStatus status;
+    /** Written by the core thread (role, epoch, ...) and by the apply thread (applied index). */
+    private final AtomicReference<ClusterStatus> status;
 
     private ClusterNode(ClusterConfig config, StateMachine stateMachine) {
         this.config = config;
         this.stateMachine = stateMachine;
         this.loop = new DefaultEventLoop(new DefaultThreadFactory("cluster-core-" + config.nodeId()));
         this.validator = PeerMessageValidator.of(config);
-        this.status = new ClusterStatus(config.nodeId(), Role.BACKUP, 0, 0, "", 0, 0, 0, 0);
+        this.status = new AtomicReference<>(new ClusterStatus(config.nodeId(), Role.BACKUP, 0, 0, "", 0, 0, 0, 0));
+        this.applier = new Applier(config.nodeId(), stateMachine, this::publishApplied);
         Map<Integer, AtomicLong> lag = new LinkedHashMap<>();
         for (Member member : config.members()) {
             if (member.id() != config.nodeId()) {
@@ -148,6 +161,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
      */
     public static ClusterNode start(ClusterConfig config, StateMachine stateMachine) {
         ClusterNode node = new ClusterNode(config, stateMachine);
+        node.applier.start();
         try {
             node.loop.submit(node::open).syncUninterruptibly();
         } catch (RuntimeException e) {
@@ -353,7 +367,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
 
     /** On the loop: the driver contract of {@link Ready}: save, then send, then apply. */
     private void handleReady() {
-        Ready ready = core.drain();
+        Ready ready = core.drain(MAX_HANDOVER);
         if (ready.stateToSave() != null) {
             try {
                 stateStore.save(ready.stateToSave());
@@ -383,14 +397,17 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         for (Outbound message : ready.messages()) {
             transport.send(message.to(), message.envelope());
         }
-        List<Runnable> completions = new ArrayList<>();
-        for (Entry entry : ready.committed()) {
-            apply(entry, completions);
-        }
-        // Published before any proposer hears of its commit: a caller that has a proposal's
-        // result and then reads status() sees an applied index at least that far.
+        handOver(ready.committed());
         publishStatus(ready.statusChanged());
-        completions.forEach(Runnable::run);
+        if (core.hasCommittedToHandOut() && !handoverScheduled) {
+            handoverScheduled = true;
+            loop.execute(() -> {
+                handoverScheduled = false;
+                if (core != null && !closed.get()) {
+                    handleReady();
+                }
+            });
+        }
     }
 
     /**
@@ -409,41 +426,41 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         publishStatus(true);
     }
 
-    /** Applies one committed entry; what its proposer is told is added to {@code completions}. */
-    private void apply(Entry entry, List<Runnable> completions) {
-        long index = entry.getIndex();
-        Proposal proposal = pending.remove(index);
-        Object result = null;
-        Throwable failure = null;
-        if (!entry.getCommand().isEmpty()) {
-            commits.incrementAndGet();
-            try {
-                result = stateMachine.apply(index, entry.getCommand());
-            } catch (RuntimeException e) {
-                applyFailures.incrementAndGet();
-                log.error("node {}: the state machine failed on entry {}; its state may now differ from other nodes'",
-                        config.nodeId(), index, e);
-                failure = e;
-            }
-        }
-        appliedIndex = index;
-        if (proposal == null) {
+    /**
+     * On the loop: pairs committed entries with this node's proposals for them and hands them
+     * to the apply thread, in log order. A proposal whose index another leader's entry took
+     * was cut off with this node's leadership: its future fails.
+     */
+    private void handOver(List<Entry> committed) {
+        if (committed.isEmpty()) {
             return;
         }
-        CompletableFuture<Object> future = proposal.future;
-        if (proposal.epoch != entry.getEpoch()) {
-            // Another leader's entry took this index: ours was cut off with our leadership.
-            ClusterStatus now = core.status();
-            NotLeaderException cause = new NotLeaderException(now.leaderId(), now.leaderClientAddress());
-            completions.add(() -> future.completeExceptionally(cause));
-        } else if (failure != null) {
-            Throwable cause = failure;
-            completions.add(() -> future.completeExceptionally(cause));
-        } else {
-            commitLatencyObserver.accept(System.nanoTime() - proposal.proposedNanos);
-            Object value = result;
-            completions.add(() -> future.complete(value));
+        List<Applier.Committed> batch = new ArrayList<>(committed.size());
+        NotLeaderException cutOff = null;
+        for (Entry entry : committed) {
+            long index = entry.getIndex();
+            Proposal proposal = pending.remove(index);
+            if (proposal == null) {
+                batch.add(new Applier.Committed(index, entry.getCommand(), null, 0, null));
+                continue;
+            }
+            NotLeaderException cause = null;
+            if (proposal.epoch != entry.getEpoch()) {
+                if (cutOff == null) {
+                    ClusterStatus now = core.status();
+                    cutOff = new NotLeaderException(now.leaderId(), now.leaderClientAddress());
+                }
+                cause = cutOff;
+            }
+            batch.add(new Applier.Committed(index, entry.getCommand(), proposal.future, proposal.proposedNanos, cause));
         }
+        applier.submit(batch);
+    }
+
+    /** On the apply thread, before the futures of entries up to {@code index} complete. */
+    private void publishApplied(long index) {
+        status.updateAndGet(s -> s.appliedIndex() >= index ? s : new ClusterStatus(s.nodeId(), s.role(), s.epoch(),
+                s.leaderId(), s.leaderClientAddress(), s.lastIndex(), s.commitIndex(), index, s.connectedPeers()));
     }
 
     private void publishStatus(boolean changed) {
@@ -471,7 +488,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         // reachable until a link to it is seen to fail).
         int connected = transport == null ? 0 : transport.connectedPeerCount();
         ClusterStatus next = new ClusterStatus(now.nodeId(), now.role(), now.epoch(), now.leaderId(),
-                now.leaderClientAddress(), now.lastIndex(), now.commitIndex(), appliedIndex, connected);
+                now.leaderClientAddress(), now.lastIndex(), now.commitIndex(), applier.appliedIndex(), connected);
         if (changed && !pending.isEmpty() && (now.role() != Role.LEADER || now.epoch() != pendingEpoch)) {
             // Proposals of a lost leadership may still commit under the next leader, but this
             // node can no longer tell when: the proposer resends and the state machine dedups.
@@ -487,8 +504,12 @@ public final class ClusterNode implements Replicator, AutoCloseable {
             peer.getValue().set(match < 0 ? 0 : Math.max(0, now.lastIndex() - match));
         }
         electionsStarted = core.electionsOpened();
-        ClusterStatus previous = status;
-        status = next;
+        // The apply thread may have published a higher applied index meanwhile: keep the higher.
+        ClusterStatus previous = status.getAndUpdate(s -> s.appliedIndex() <= next.appliedIndex() ? next
+                : new ClusterStatus(next.nodeId(), next.role(), next.epoch(), next.leaderId(),
+                        next.leaderClientAddress(), next.lastIndex(), next.commitIndex(), s.appliedIndex(),
+                        next.connectedPeers()));
+        ClusterStatus published = status.get();
         if (!changed) {
             return;
         }
@@ -501,7 +522,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         log.info("node {}: {} in epoch {}, leader {}", now.nodeId(), now.role(), now.epoch(), now.leaderId());
         for (ClusterListener listener : listeners) {
             try {
-                listener.onLeadershipChange(status);
+                listener.onLeadershipChange(published);
             } catch (RuntimeException e) {
                 log.error("node {}: a cluster listener failed", config.nodeId(), e);
             }
@@ -510,7 +531,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
 
     @Override
     public ClusterStatus status() {
-        return status;
+        return status.get();
     }
 
     @Override
@@ -525,7 +546,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
 
     /** Commands (entries with a command) this node has applied since it started. */
     public long commits() {
-        return commits.get();
+        return applier.commits();
     }
 
     /** Elections this node has opened as initiator since it started. */
@@ -564,7 +585,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
      * fsync. Both are called on the node's threads: they must be quick and must not throw.
      */
     public void observeLatencies(LongConsumer commitLatency, LongConsumer fsync) {
-        commitLatencyObserver = Objects.requireNonNull(commitLatency, "commitLatency");
+        applier.observeCommitLatency(Objects.requireNonNull(commitLatency, "commitLatency"));
         fsyncObserver = Objects.requireNonNull(fsync, "fsync");
     }
 
@@ -578,7 +599,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
      * {@link #status()} plus peer-link counters.
      */
     public Map<String, Object> statusReport() {
-        ClusterStatus s = status;
+        ClusterStatus s = status.get();
         Map<String, Object> report = new LinkedHashMap<>();
         report.put("nodeId", s.nodeId());
         report.put("cluster", config.clusterName());
@@ -598,7 +619,8 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         report.put("droppedPeerMessages", links == null ? 0L : links.dropped());
         report.put("droppedInboundPeerMessages", inboundDropped.get());
         report.put("refusedPeerMessages", refusedPeerMessages.get());
-        report.put("applyFailures", applyFailures.get());
+        report.put("applyFailures", applier.applyFailures());
+        report.put("applyBacklog", applier.backlog());
         return report;
     }
 
@@ -656,6 +678,8 @@ public final class ClusterNode implements Replicator, AutoCloseable {
             transport.close();
         }
         loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+        // After the loop: nothing hands entries over any more.
+        applier.close();
         // After the loop: nothing appends any more, so closing finishes every queued fsync.
         if (logStorage != null) {
             logStorage.close();

@@ -18,6 +18,11 @@ public interface KillableCluster {
     /** Polls the survivors until they name a leader other than {@code killed}; leader 0 if none in time. */
     NodeControl.Election awaitNewLeader(int killed, Duration timeout) throws InterruptedException;
 
+    /** The epoch (term) {@code node} reports now; -1 when it does not answer or the system does not tell. */
+    default long epochOf(int node) throws InterruptedException {
+        return -1;
+    }
+
     /** Starts the killed node again and waits until it answers. */
     void restart(int node, Duration timeout) throws IOException, InterruptedException;
 }

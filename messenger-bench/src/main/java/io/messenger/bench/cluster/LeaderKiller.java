@@ -27,6 +27,7 @@ public final class LeaderKiller implements Runnable {
     private final Supplier<long[]> counterCut;
     private final Consumer<String> progress;
     private final List<Kill> done = new ArrayList<>();
+    private volatile long finalEpoch = -1;
 
     /**
      * @param counterCut each sender's next counter, taken at every kill to attribute losses to it
@@ -57,9 +58,10 @@ public final class LeaderKiller implements Runnable {
                 int leader = nodes.awaitLeader(Duration.ofSeconds(10));
                 if (leader == 0) {
                     progress.accept("kill " + k + ": no leader found; skipping this kill");
-                    record(new Kill(k, 0, System.nanoTime(), 0, 0, 0, null, "no leader to kill"));
+                    record(new Kill(k, 0, System.nanoTime(), -1, 0, 0, -1, 0, null, "no leader to kill"));
                     continue;
                 }
+                long killedEpoch = nodes.epochOf(leader);
                 long[] cut = counterCut.get();
                 long killed = System.nanoTime();
                 nodes.kill(leader);
@@ -80,7 +82,8 @@ public final class LeaderKiller implements Runnable {
                     progress.accept("kill " + k + ": restart of node " + leader + " failed: " + problem);
                 } finally {
                     // Recorded even when the run ends (interrupts us) while the node is still coming back.
-                    record(new Kill(k, leader, killed, election.leader(), election.seenNanos(), restarted, cut,
+                    record(new Kill(k, leader, killed, killedEpoch, election.leader(), election.seenNanos(),
+                            election.epoch(), restarted, cut,
                             problem != null || restarted != 0 ? problem : "the run ended before the node was back"));
                 }
                 if (problem != null) {
@@ -90,6 +93,8 @@ public final class LeaderKiller implements Runnable {
             }
             // A recovery tail after the last restart, so the chart shows the cluster whole again.
             TimeUnit.NANOSECONDS.sleep(settle);
+            int leader = nodes.awaitLeader(Duration.ofSeconds(10));
+            finalEpoch = leader == 0 ? -1 : nodes.epochOf(leader);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (java.io.IOException | RuntimeException e) {
@@ -104,6 +109,11 @@ public final class LeaderKiller implements Runnable {
         }
     }
 
+    /** The leader's epoch after the recovery tail that follows the last kill; -1 if unknown. */
+    public long finalEpoch() {
+        return finalEpoch;
+    }
+
     /** The kills made so far. */
     public List<Kill> kills() {
         synchronized (done) {
@@ -114,12 +124,14 @@ public final class LeaderKiller implements Runnable {
     /**
      * One kill.
      *
+     * @param killedEpoch the epoch the killed leader reported just before the kill, -1 if unknown
      * @param newLeader 0 when none was seen in time
+     * @param newEpoch the epoch of the node that first named the new leader, -1 if unknown
      * @param counterCut every sender's next counter just before the kill; null when nothing was killed
      * @param problem why the kill or restart did not complete, or null
      */
-    public record Kill(int number, int node, long killedNanos, int newLeader, long electedNanos,
-            long restartedNanos, long[] counterCut, String problem) {
+    public record Kill(int number, int node, long killedNanos, long killedEpoch, int newLeader, long electedNanos,
+            long newEpoch, long restartedNanos, long[] counterCut, String problem) {
 
         public double electionMillis() {
             return newLeader == 0 ? -1 : (electedNanos - killedNanos) / 1e6;

@@ -47,6 +47,12 @@ public final class NodeControl implements KillableCluster {
         this.containerTemplate = containerTemplate;
     }
 
+    @Override
+    public long epochOf(int node) throws InterruptedException {
+        NodeStatus status = statuses().get(node);
+        return status == null ? -1 : status.epoch();
+    }
+
     /** Status of every node that answers now, by node id. */
     public Map<Integer, NodeStatus> statuses() throws InterruptedException {
         return statusesExcept(0);
@@ -105,7 +111,7 @@ public final class NodeControl implements KillableCluster {
             for (NodeStatus status : statusesExcept(killed).values()) {
                 int leader = status.leaderId();
                 if (status.nodeId() != killed && leader != 0 && leader != killed) {
-                    return new Election(leader, System.nanoTime());
+                    return new Election(leader, System.nanoTime(), status.epoch());
                 }
             }
             TimeUnit.MILLISECONDS.sleep(POLL_MILLIS);
@@ -248,5 +254,11 @@ public final class NodeControl implements KillableCluster {
     }
 
     /** A leader seen after a kill, and when. */
-    public record Election(int leader, long seenNanos) {}
+    public record Election(int leader, long seenNanos, long epoch) {
+
+        /** An election whose epoch is not known. */
+        public Election(int leader, long seenNanos) {
+            this(leader, seenNanos, -1);
+        }
+    }
 }

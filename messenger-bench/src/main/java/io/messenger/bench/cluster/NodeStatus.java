@@ -66,6 +66,11 @@ public record NodeStatus(String admin, Map<String, String> fields) {
         return (int) number("leaderId", "leader_id", "leader").orElse(0);
     }
 
+    /** The epoch this node is in, -1 when it does not say. */
+    public long epoch() {
+        return number("epoch", "term").orElse(-1);
+    }
+
     /** Heap in use as the node reports it, when it does. */
     public OptionalLong heapUsedBytes() {
         return number("heapUsedBytes", "heapUsed", "heap_used_bytes", "heapBytes");

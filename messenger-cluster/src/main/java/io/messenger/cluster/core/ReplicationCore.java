@@ -280,6 +280,14 @@ public final class ReplicationCore {
                 statusChanged = true;
             }
         }
+        if (role.is(Role.LEADER) && envelope.getEpoch() == state.epoch()) {
+            // Any message of this epoch shows the backup alive and reachable (a token, a receipt,
+            // an answer to an old append), not only the answers to this leader's heartbeats.
+            PeerProgress heard = progress.get(envelope.getFrom());
+            if (heard != null) {
+                heard.ticksSinceHeard = 0;
+            }
+        }
         switch (envelope.getBodyCase()) {
             case ELECTION_TOKEN -> {
                 if (!voter) {
@@ -419,6 +427,19 @@ public final class ReplicationCore {
 
     /** Takes everything produced since the previous call; see {@link Ready} for the order of handling. */
     public Ready drain() {
+        return drain(Integer.MAX_VALUE);
+    }
+
+    /**
+     * Like {@link #drain()}, but hands out at most {@code maxCommitted} committed entries; the
+     * rest come with later calls ({@link #hasCommittedToHandOut()} tells whether some wait). A
+     * driver uses it to keep a long commit (a restarted node's whole log) from occupying the
+     * thread that must also answer heartbeats.
+     */
+    public Ready drain(int maxCommitted) {
+        if (maxCommitted < 1) {
+            throw new IllegalArgumentException("maxCommitted must be positive, got " + maxCommitted);
+        }
         maybeFinishRestore();
         if (role.is(Role.BACKUP) && leaderId != 0) {
             long match = Math.min(durableIndex, matchedFromLeader);
@@ -433,11 +454,12 @@ public final class ReplicationCore {
         }
         List<Entry> committed = List.of();
         if (commitIndex > handedOutIndex) {
-            committed = new ArrayList<>((int) (commitIndex - handedOutIndex));
-            for (long i = handedOutIndex + 1; i <= commitIndex; i++) {
+            long upTo = Math.min(commitIndex, handedOutIndex + maxCommitted);
+            committed = new ArrayList<>((int) (upTo - handedOutIndex));
+            for (long i = handedOutIndex + 1; i <= upTo; i++) {
                 committed.add(log.entry(i));
             }
-            handedOutIndex = commitIndex;
+            handedOutIndex = upTo;
         }
         Ready ready = new Ready(stateToSave, outbox, committed, statusChanged, restoredNow);
         stateToSave = null;
@@ -531,6 +553,11 @@ public final class ReplicationCore {
     /** The durable election state as last changed (saved, or about to be by the next drain). */
     public DurableState durableState() {
         return state;
+    }
+
+    /** Whether committed entries wait to be handed out by a later {@link #drain(int)}. */
+    public boolean hasCommittedToHandOut() {
+        return handedOutIndex < commitIndex;
     }
 
     /** Highest index known committed. */

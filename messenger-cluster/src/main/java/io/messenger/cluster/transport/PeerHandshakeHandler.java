@@ -3,6 +3,7 @@ package io.messenger.cluster.transport;
 import com.google.protobuf.ByteString;
 import io.messenger.proto.peer.PeerEnvelope;
 import io.messenger.proto.peer.PeerHello;
+import io.messenger.proto.peer.PeerLane;
 import io.messenger.proto.peer.PeerRejection;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -29,6 +30,9 @@ public final class PeerHandshakeHandler extends SimpleChannelInboundHandler<Peer
 
     /** Set on a channel this node dials: the node id it expects to answer. */
     public static final AttributeKey<Integer> EXPECTED_PEER = AttributeKey.valueOf("messenger.expectedPeer");
+
+    /** Set on a channel this node dials: the lane its hello names; {@code CONTROL} when unset. */
+    public static final AttributeKey<PeerLane> LANE = AttributeKey.valueOf("messenger.peerLane");
 
     /**
      * Fired down the pipeline once the peer is identified.
@@ -62,7 +66,8 @@ public final class PeerHandshakeHandler extends SimpleChannelInboundHandler<Peer
         if (expectedPeer(ctx) != 0) {
             PeerAuthenticator auth = identity.authenticator();
             nonce = auth == null ? ByteString.EMPTY : auth.nonce();
-            ctx.writeAndFlush(identity.hello(nonce, ByteString.EMPTY))
+            PeerLane lane = ctx.channel().attr(LANE).get();
+            ctx.writeAndFlush(identity.hello(nonce, ByteString.EMPTY, lane == null ? PeerLane.PEER_LANE_CONTROL : lane))
                     .addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
         }
         ctx.fireChannelActive();

@@ -3,6 +3,7 @@ package io.messenger.cluster.transport;
 import com.google.protobuf.ByteString;
 import io.messenger.proto.peer.PeerEnvelope;
 import io.messenger.proto.peer.PeerHello;
+import io.messenger.proto.peer.PeerLane;
 import io.messenger.proto.peer.PeerProof;
 import io.messenger.proto.peer.PeerProtocolVersion;
 import java.util.Objects;
@@ -51,11 +52,16 @@ public record PeerIdentity(int selfId, String clusterName, Set<Integer> memberId
 
     /** A hello carrying this node's challenge and (on an accepted connection) its answer to the dialler's. */
     public PeerEnvelope hello(ByteString nonce, ByteString proof) {
+        return hello(nonce, proof, PeerLane.PEER_LANE_CONTROL);
+    }
+
+    /** A dialler's hello for one of its {@link PeerLane lanes} to a peer. */
+    public PeerEnvelope hello(ByteString nonce, ByteString proof, PeerLane lane) {
         return PeerEnvelope.newBuilder()
                 .setProtocolVersion(PROTOCOL_VERSION)
                 .setFrom(selfId)
                 .setHello(PeerHello.newBuilder().setNodeId(selfId).setCluster(clusterName)
-                        .setClientAddress(clientAddress).setNonce(nonce).setProof(proof))
+                        .setClientAddress(clientAddress).setNonce(nonce).setProof(proof).setLane(lane))
                 .build();
     }
 

@@ -3,6 +3,7 @@ package io.messenger.cluster.transport;
 import io.messenger.cluster.ClusterConfig;
 import io.messenger.cluster.Member;
 import io.messenger.proto.peer.PeerEnvelope;
+import io.messenger.proto.peer.PeerLane;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -36,11 +37,18 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The node's links to its peers: a server socket on its own peer port accepting the other
- * members, and one dialled connection per other member, redialled with capped exponential
+ * members, and two dialled connections per other member, redialled with capped exponential
  * backoff and jitter. Each node sends only on the links it dialled and receives on the ones
  * it accepted. Sends never block and never buffer without bound: a message for a peer whose
  * link is down, not writable, or whose queue is full is dropped and counted, since the
  * consensus protocol retries.
+ *
+ * <p>The two connections to a peer are its lanes ({@link PeerLane}, named in the dialler's
+ * hello; both pass the same TLS and hello handshake): {@code Append} batches go on the append
+ * lane, everything else on the control lane, each with its own queue, write buffer and TCP
+ * stream, so heartbeats and the answers to them are never queued behind, or dropped for, bulk
+ * catch-up data. The control lane alone decides whether the peer counts as connected; while
+ * the append lane is down, appends go on the control lane.
  */
 public final class PeerTransport implements AutoCloseable {
 
@@ -53,7 +61,10 @@ public final class PeerTransport implements AutoCloseable {
     private final PeerIdentity identity;
     private final EventLoopGroup group;
     private final ChannelGroup channels;
+    /** The control lane to each peer. */
     private final Map<Integer, PeerLink> links = new TreeMap<>();
+    /** The append lane to each peer. */
+    private final Map<Integer, PeerLink> appendLinks = new TreeMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile Channel serverChannel;
 
@@ -83,7 +94,8 @@ public final class PeerTransport implements AutoCloseable {
         this.channels = new DefaultChannelGroup("peers-" + config.nodeId(), GlobalEventExecutor.INSTANCE);
         for (Member member : config.members()) {
             if (member.id() != config.nodeId()) {
-                links.put(member.id(), new PeerLink(member));
+                links.put(member.id(), new PeerLink(member, PeerLane.PEER_LANE_CONTROL));
+                appendLinks.put(member.id(), new PeerLink(member, PeerLane.PEER_LANE_APPEND));
             }
         }
     }
@@ -114,6 +126,9 @@ public final class PeerTransport implements AutoCloseable {
         for (PeerLink link : links.values()) {
             link.dial();
         }
+        for (PeerLink link : appendLinks.values()) {
+            link.dial();
+        }
         return this;
     }
 
@@ -124,7 +139,8 @@ public final class PeerTransport implements AutoCloseable {
                     public void linkEstablished(Channel channel, int peerId, boolean dialled) {
                         channels.add(channel);
                         if (dialled) {
-                            links.get(peerId).established(channel);
+                            (channel.attr(PeerHandshakeHandler.LANE).get() == PeerLane.PEER_LANE_APPEND
+                                    ? appendLinks : links).get(peerId).established(channel);
                         }
                     }
 
@@ -155,20 +171,33 @@ public final class PeerTransport implements AutoCloseable {
         if (link == null) {
             throw new IllegalArgumentException("node " + peerId + " is not a peer of node " + config.nodeId());
         }
+        if (envelope.hasAppend()) {
+            PeerLink bulk = appendLinks.get(peerId);
+            if (bulk.channel != null) {
+                return bulk.send(envelope);
+            }
+        }
         return link.send(envelope);
     }
 
     /** Envelopes dropped so far on the way to {@code peerId}. */
     public long dropped(int peerId) {
-        return links.get(peerId).dropped.get();
+        return links.get(peerId).dropped.get() + appendLinks.get(peerId).dropped.get();
     }
 
     /** Envelopes dropped so far on all links. */
     public long dropped() {
-        return links.values().stream().mapToLong(l -> l.dropped.get()).sum();
+        return links.values().stream().mapToLong(l -> l.dropped.get()).sum()
+                + appendLinks.values().stream().mapToLong(l -> l.dropped.get()).sum();
     }
 
-    /** Peers whose dialled link is up now. */
+    /** Whether the append lane to {@code peerId} is up now (appends go on the control lane otherwise). */
+    public boolean appendLaneUp(int peerId) {
+        PeerLink bulk = appendLinks.get(peerId);
+        return bulk != null && bulk.channel != null;
+    }
+
+    /** Peers whose dialled control link is up now. */
     public Set<Integer> connectedPeers() {
         return links.values().stream().filter(l -> l.channel != null).map(l -> l.member.id())
                 .collect(Collectors.toUnmodifiableSet());
@@ -195,9 +224,10 @@ public final class PeerTransport implements AutoCloseable {
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
 
-    /** The dialled connection to one peer, its redial schedule and its bounded send queue. */
+    /** One dialled lane to one peer, its redial schedule and its bounded send queue. */
     private final class PeerLink {
         final Member member;
+        final PeerLane lane;
         final EventLoop loop = group.next();
         final Bootstrap bootstrap;
         final Queue<PeerEnvelope> queue = new ConcurrentLinkedQueue<>();
@@ -209,8 +239,9 @@ public final class PeerTransport implements AutoCloseable {
         volatile Channel channel;
         int failedAttempts;
 
-        PeerLink(Member member) {
+        PeerLink(Member member, PeerLane lane) {
             this.member = member;
+            this.lane = lane;
             this.bootstrap = new Bootstrap()
                     .group(loop)
                     .channel(NioSocketChannel.class)
@@ -220,6 +251,7 @@ public final class PeerTransport implements AutoCloseable {
                     .option(ChannelOption.WRITE_BUFFER_WATER_MARK,
                             new WriteBufferWaterMark(config.maxFrameBytes(), 2 * config.maxFrameBytes()))
                     .attr(PeerHandshakeHandler.EXPECTED_PEER, member.id())
+                    .attr(PeerHandshakeHandler.LANE, lane)
                     .handler(initializer());
         }
 
@@ -247,6 +279,10 @@ public final class PeerTransport implements AutoCloseable {
             }
             failedAttempts = 0;
             channel = ch;
+            if (lane == PeerLane.PEER_LANE_APPEND) {
+                log.debug("node {} opened its append lane to peer {}", config.nodeId(), member);
+                return;
+            }
             log.info("node {} linked to peer {}", config.nodeId(), member);
             events.peerConnectivity(member.id(), true);
         }
@@ -255,8 +291,12 @@ public final class PeerTransport implements AutoCloseable {
         void lost(Channel ch) {
             if (channel == ch) {
                 channel = null;
-                log.info("node {} lost its link to peer {}", config.nodeId(), member);
-                events.peerConnectivity(member.id(), false);
+                if (lane == PeerLane.PEER_LANE_APPEND) {
+                    log.debug("node {} lost its append lane to peer {}", config.nodeId(), member);
+                } else {
+                    log.info("node {} lost its link to peer {}", config.nodeId(), member);
+                    events.peerConnectivity(member.id(), false);
+                }
             }
             redialLater();
         }

@@ -6,6 +6,9 @@ import static org.awaitility.Awaitility.await;
 import io.messenger.cluster.ClusterConfig;
 import io.messenger.cluster.Member;
 import io.messenger.cluster.testing.FreePorts;
+import com.google.protobuf.ByteString;
+import io.messenger.proto.peer.Append;
+import io.messenger.proto.peer.Entry;
 import io.messenger.proto.peer.Heartbeat;
 import io.messenger.proto.peer.PeerEnvelope;
 import java.nio.file.Path;
@@ -71,6 +74,33 @@ class PeerTransportTest {
     private static PeerEnvelope heartbeat(int from, long commit) {
         return PeerEnvelope.newBuilder().setProtocolVersion(1).setFrom(from).setEpoch(1)
                 .setHeartbeat(Heartbeat.newBuilder().setCommitIndex(commit)).build();
+    }
+
+    private static PeerEnvelope append(int from, long index, int bytes) {
+        return PeerEnvelope.newBuilder().setProtocolVersion(1).setFrom(from).setEpoch(1)
+                .setAppend(Append.newBuilder().setPrevIndex(index - 1).addEntries(Entry.newBuilder().setIndex(index)
+                        .setEpoch(1).setCommand(ByteString.copyFrom(new byte[bytes])))).build();
+    }
+
+    @Test
+    void heartbeatsGetThroughWhileAppendsFillTheirOwnLane() {
+        List<Member> members = members(FreePorts.next(), FreePorts.next());
+        Recorder receiver = new Recorder();
+        PeerTransport sender = start(config(1, members, "c"), new Recorder());
+        start(config(2, members, "c"), receiver);
+        await().atMost(Duration.ofSeconds(30)).until(() -> sender.connectedPeers().contains(2) && sender.appendLaneUp(2));
+        // Queue appends until the append lane refuses more (its queue or write buffer is full).
+        long index = 0;
+        while (sender.send(2, append(1, ++index, 256 * 1024))) {
+            assertThat(index).isLessThan(1_000_000);
+        }
+        long dropped = sender.dropped(2);
+        assertThat(dropped).isPositive();
+        // The control lane has its own queue and buffer: the heartbeat is neither refused nor dropped.
+        assertThat(sender.send(2, heartbeat(1, 42))).isTrue();
+        await().atMost(Duration.ofSeconds(30)).until(() -> receiver.envelopes.stream()
+                .anyMatch(e -> e.hasHeartbeat() && e.getHeartbeat().getCommitIndex() == 42));
+        assertThat(receiver.envelopes.stream().filter(PeerEnvelope::hasAppend).count()).isPositive();
     }
 
     @Test
