@@ -23,6 +23,7 @@ public final class ClientServerInitializer extends ChannelInitializer<Channel> {
     private final ClientServerContext context;
     private final ChannelGroup clients;
     private final SslContext tls;
+    private final HelloVerifications verifications;
 
     /** @param clients every connection is added to it (it forgets closed ones by itself) */
     public ClientServerInitializer(ClientServerContext context, ChannelGroup clients) {
@@ -31,9 +32,16 @@ public final class ClientServerInitializer extends ChannelInitializer<Channel> {
 
     /** @param tls the client port's TLS context, or null for plaintext */
     public ClientServerInitializer(ClientServerContext context, ChannelGroup clients, SslContext tls) {
+        this(context, clients, tls, HelloVerifications.INLINE);
+    }
+
+    /** @param verifications where costly token checks run (the caller owns and closes it) */
+    public ClientServerInitializer(ClientServerContext context, ChannelGroup clients, SslContext tls,
+                                   HelloVerifications verifications) {
         this.context = context;
         this.clients = clients;
         this.tls = tls;
+        this.verifications = java.util.Objects.requireNonNull(verifications, "verifications");
     }
 
     @Override
@@ -48,6 +56,6 @@ public final class ClientServerInitializer extends ChannelInitializer<Channel> {
         p.addLast(ClientPipeline.PROTOBUF_ENCODER, new ProtobufEncoder());
         p.addLast(ClientPipeline.IDLE_STATE,
                 new IdleStateHandler(context.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
-        p.addLast(ClientPipeline.SESSION, new ClientSessionHandler(context));
+        p.addLast(ClientPipeline.SESSION, new ClientSessionHandler(context, verifications));
     }
 }
