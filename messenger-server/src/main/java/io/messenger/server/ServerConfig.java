@@ -68,6 +68,8 @@ public record ServerConfig(
         SendRate userSendRate,
         int maxRooms,
         int maxRoomsPerUserPerMinute,
+        SendRate connectionRate,
+        SendRate totalConnectionRate,
         Map<Setting, String> sources) {
 
     /**
@@ -258,6 +260,8 @@ public record ServerConfig(
         SendRate userSendRate = rate(get, Setting.USER_SEND_RATE, Setting.USER_SEND_BURST);
         int maxRooms = integer(get, Setting.MAX_ROOMS, 1, 10_000_000);
         int maxRoomsPerUser = integer(get, Setting.MAX_ROOMS_PER_USER_PER_MINUTE, 1, 1_000_000);
+        SendRate connectionRate = rate(get, Setting.CONNECTION_RATE, Setting.CONNECTION_BURST);
+        SendRate totalConnectionRate = rate(get, Setting.CONNECTION_RATE_TOTAL, Setting.CONNECTION_BURST_TOTAL);
 
         // Last, so that a bad value of any other setting is reported as itself.
         boolean insecure = bool(get, Setting.INSECURE);
@@ -273,7 +277,8 @@ public record ServerConfig(
                 peerPort, raw.get(Setting.ADMIN_HOST), adminPort, members, advertised, clusterName, Path.of(dataDir),
                 peerSecretFile, historySize, retained, maxDevices, maxMessage, maxFrame, idle, grace, heartbeat, election,
                 maxInFlight, dedupWindow, metrics, hmacKeyFile, publicKeyFile, insecure, peerTls, tlsCert, tlsKey,
-                helloTimeout, adminRequestTimeout, sendRate, userSendRate, maxRooms, maxRoomsPerUser, from);
+                helloTimeout, adminRequestTimeout, sendRate, userSendRate, maxRooms, maxRoomsPerUser,
+                connectionRate, totalConnectionRate, from);
     }
 
     private static Path readableFile(Map<Setting, String> raw, Setting s) {
@@ -319,7 +324,8 @@ public record ServerConfig(
 
     /** What this node bounds per client connection; local to the node. */
     public ClientLimits clientLimits() {
-        return new ClientLimits(helloTimeout, sendRate, userSendRate, System::nanoTime);
+        return new ClientLimits(helloTimeout, sendRate, userSendRate, System::nanoTime, connectionRate,
+                totalConnectionRate);
     }
 
     /** The effective configuration, one setting per line with where its value came from. */
@@ -367,6 +373,10 @@ public record ServerConfig(
         values.put(Setting.USER_SEND_BURST, userSendRate.off() ? "-" : userSendRate.burst());
         values.put(Setting.MAX_ROOMS, maxRooms);
         values.put(Setting.MAX_ROOMS_PER_USER_PER_MINUTE, maxRoomsPerUserPerMinute);
+        values.put(Setting.CONNECTION_RATE, connectionRate.off() ? "off" : raw(connectionRate));
+        values.put(Setting.CONNECTION_BURST, connectionRate.off() ? "-" : connectionRate.burst());
+        values.put(Setting.CONNECTION_RATE_TOTAL, totalConnectionRate.off() ? "off" : raw(totalConnectionRate));
+        values.put(Setting.CONNECTION_BURST_TOTAL, totalConnectionRate.off() ? "-" : totalConnectionRate.burst());
         StringBuilder out = new StringBuilder("effective configuration of node ").append(nodeId).append(':');
         for (Setting s : Setting.values()) {
             out.append(String.format(Locale.ROOT, "%n  %-26s %-40s (%s)", s.key(), values.get(s),

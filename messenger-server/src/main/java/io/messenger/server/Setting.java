@@ -73,7 +73,14 @@ public enum Setting {
     MAX_ROOMS("max-rooms", "N", "10000",
             "most rooms the cluster holds; a join that would create another is refused (same on every node), 1-10000000"),
     MAX_ROOMS_PER_USER_PER_MINUTE("max-rooms-per-user-per-minute", "N", "10",
-            "most rooms one username may create within a minute of leader time (same on every node), 1-1000000");
+            "most rooms one username may create within a minute of leader time (same on every node), 1-1000000"),
+    // connection arrival rate (issue 10: a flood of connections is refused before any of it is read)
+    CONNECTION_RATE("connection-rate", "RATE", "100/s",
+            "new client connections one remote address may open, N/s or N/m (off = unlimited); over it a connection is refused CONNECTION_RATE_LIMITED"),
+    CONNECTION_BURST("connection-burst", "N", "200", "the per-address connection bucket's size, 1-1000000"),
+    CONNECTION_RATE_TOTAL("connection-rate-total", "RATE", "1000/s",
+            "new client connections from all addresses together, N/s or N/m (off = unlimited)"),
+    CONNECTION_BURST_TOTAL("connection-burst-total", "N", "2000", "the total connection bucket's size, 1-1000000");
 
     private final String flag;
     private final String label;
