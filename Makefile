@@ -122,7 +122,7 @@ undeploy: deploy-stop
 #                       first); see scripts/metrics-overhead.sh
 BENCH_JAR   := messenger-bench/target/messenger-bench-$(VERSION)-app.jar
 BENCH_ARGS  ?=
-BENCH_SERVER_ARGS ?= --send-rate off --user-send-rate off --max-rooms 10000000
+BENCH_SERVER_ARGS ?= --send-rate off --user-send-rate off --max-rooms 10000000 --connection-rate off --connection-rate-total off
 FAILOVER_ARGS ?=
 CONNECTIONS_ARGS ?=
 JMH_ARGS    ?=

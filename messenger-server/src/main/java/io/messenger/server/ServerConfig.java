@@ -70,6 +70,8 @@ public record ServerConfig(
         int maxRooms,
         int maxRoomsPerUserPerMinute,
         HistoryRetention historyRetention,
+        SendRate connectionRate,
+        SendRate totalConnectionRate,
         Map<Setting, String> sources) {
 
     /**
@@ -264,6 +266,8 @@ public record ServerConfig(
         Duration retainAge = "0".equals(get.apply(Setting.HISTORY_RETAIN_AGE).trim()) ? Duration.ZERO
                 : duration(get, Setting.HISTORY_RETAIN_AGE, Duration.ofMinutes(1), Duration.ofDays(36_500));
         HistoryRetention historyRetention = new HistoryRetention(retainMessages, retainAge.toMillis());
+        SendRate connectionRate = rate(get, Setting.CONNECTION_RATE, Setting.CONNECTION_BURST);
+        SendRate totalConnectionRate = rate(get, Setting.CONNECTION_RATE_TOTAL, Setting.CONNECTION_BURST_TOTAL);
 
         // Last, so that a bad value of any other setting is reported as itself.
         boolean insecure = bool(get, Setting.INSECURE);
@@ -280,7 +284,7 @@ public record ServerConfig(
                 peerSecretFile, historySize, retained, maxDevices, maxMessage, maxFrame, idle, grace, heartbeat, election,
                 maxInFlight, dedupWindow, metrics, hmacKeyFile, publicKeyFile, insecure, peerTls, tlsCert, tlsKey,
                 helloTimeout, adminRequestTimeout, sendRate, userSendRate, maxRooms, maxRoomsPerUser,
-                historyRetention, from);
+                historyRetention, connectionRate, totalConnectionRate, from);
     }
 
     private static Path readableFile(Map<Setting, String> raw, Setting s) {
@@ -326,7 +330,8 @@ public record ServerConfig(
 
     /** What this node bounds per client connection; local to the node. */
     public ClientLimits clientLimits() {
-        return new ClientLimits(helloTimeout, sendRate, userSendRate, System::nanoTime);
+        return new ClientLimits(helloTimeout, sendRate, userSendRate, System::nanoTime, connectionRate,
+                totalConnectionRate);
     }
 
     /** The effective configuration, one setting per line with where its value came from. */
@@ -379,6 +384,10 @@ public record ServerConfig(
         values.put(Setting.HISTORY_RETAIN_AGE, historyRetention.maxAgeMs() == 0 ? "0 (unlimited)"
                 : historyRetention.maxAgeMs() % 86_400_000 == 0 ? historyRetention.maxAgeMs() / 86_400_000 + "d"
                 : text(Duration.ofMillis(historyRetention.maxAgeMs())));
+        values.put(Setting.CONNECTION_RATE, connectionRate.off() ? "off" : raw(connectionRate));
+        values.put(Setting.CONNECTION_BURST, connectionRate.off() ? "-" : connectionRate.burst());
+        values.put(Setting.CONNECTION_RATE_TOTAL, totalConnectionRate.off() ? "off" : raw(totalConnectionRate));
+        values.put(Setting.CONNECTION_BURST_TOTAL, totalConnectionRate.off() ? "-" : totalConnectionRate.burst());
         StringBuilder out = new StringBuilder("effective configuration of node ").append(nodeId).append(':');
         for (Setting s : Setting.values()) {
             out.append(String.format(Locale.ROOT, "%n  %-26s %-40s (%s)", s.key(), values.get(s),

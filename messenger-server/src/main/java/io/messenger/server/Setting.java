@@ -78,7 +78,14 @@ public enum Setting {
     HISTORY_RETAIN_MESSAGES("history-retain-messages", "N", "1000000",
             "messages the durable history keeps per room, older ones are deleted (same on every node), 0 = unlimited, up to 1000000000"),
     HISTORY_RETAIN_AGE("history-retain-age", "DURATION", "30d",
-            "messages older than this (leader time) are deleted from the history, within 1/1000 of it (same on every node), 0 = unlimited, 1m-36500d");
+            "messages older than this (leader time) are deleted from the history, within 1/1000 of it (same on every node), 0 = unlimited, 1m-36500d"),
+    // connection arrival rate (issue 10: a flood of connections is refused before any of it is read)
+    CONNECTION_RATE("connection-rate", "RATE", "100/s",
+            "new client connections one remote address may open, N/s or N/m (off = unlimited); over it a connection is refused CONNECTION_RATE_LIMITED"),
+    CONNECTION_BURST("connection-burst", "N", "200", "the per-address connection bucket's size, 1-1000000"),
+    CONNECTION_RATE_TOTAL("connection-rate-total", "RATE", "1000/s",
+            "new client connections from all addresses together, N/s or N/m (off = unlimited)"),
+    CONNECTION_BURST_TOTAL("connection-burst-total", "N", "2000", "the total connection bucket's size, 1-1000000");
 
     private final String flag;
     private final String label;

@@ -5,8 +5,9 @@ import io.messenger.proto.client.Rejection;
 import java.util.Optional;
 
 /**
- * Decides, before a session is proposed to the log, whether a Hello may open it. Called on a connection's event
- * loop for every Hello, so an implementation must be fast, immutable and safe to share between threads.
+ * Decides, before a session is proposed to the log, whether a Hello may open it. An implementation must be immutable
+ * and safe to share between threads: a cheap one ({@link #cheap()}) is called on the connection's event loop, a
+ * costly one on the node's bounded hello-verification pool ({@code HelloVerifications}), never blocking an event loop.
  */
 @FunctionalInterface
 public interface ClientAuthenticator {
@@ -16,4 +17,12 @@ public interface ClientAuthenticator {
 
     /** Empty to let the Hello open its session, else the rejection to answer it with. */
     Optional<Rejection> check(Hello hello);
+
+    /**
+     * Whether {@link #check} is cheap enough (tens of microseconds) to run on an event loop; false sends it to the
+     * hello-verification pool, so that one slow signature check does not stall every connection of that loop.
+     */
+    default boolean cheap() {
+        return true;
+    }
 }

@@ -30,9 +30,9 @@ import java.util.Optional;
  * its one algorithm (HS256 with a shared key, ES256 or RS256 with a public key; {@code alg} values other than that
  * one, {@code none} included, are refused before any signature check), then {@code exp} (required), {@code nbf}
  * (if present), {@code sub} (must be the Hello's username) and, if present, {@code rooms} (the rooms the token
- * may join). Immutable and thread-safe; it runs inline on the event loop. Measured on a loaded 2-core machine,
- * HS256 and RS256 take a few hundred microseconds per check and ES256 about 2 ms (see the README's Security:
- * users). Sentences never repeat the token.
+ * may join). Immutable and thread-safe. HS256 runs inline on the event loop; ES256 and RS256 ({@link #cheap()}
+ * false) run on the node's bounded hello-verification pool (see the README's Security: users for the measured
+ * costs). Sentences never repeat the token.
  */
 public final class TokenVerifier implements ClientAuthenticator {
 
@@ -80,6 +80,15 @@ public final class TokenVerifier implements ClientAuthenticator {
     public static TokenVerifier fromFiles(Path hmacKeyFile, Path publicKeyFile, Clock clock) {
         return hmacKeyFile != null ? hmac(TokenKeys.readHmacKey(hmacKeyFile), clock)
                 : publicKey(TokenKeys.readPublicKey(publicKeyFile), clock);
+    }
+
+    /**
+     * HS256 (one HMAC over the token) is cheap and runs on the event loop; ES256 and RS256 (a public-key signature
+     * check, about 2 ms for ES256 with the JDK's P-256) run on the hello-verification pool.
+     */
+    @Override
+    public boolean cheap() {
+        return JWSAlgorithm.HS256.equals(algorithm);
     }
 
     /** The one algorithm this verifier accepts. */

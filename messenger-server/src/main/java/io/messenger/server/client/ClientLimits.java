@@ -15,8 +15,11 @@ import java.util.function.LongSupplier;
  * @param sendRate the token bucket of each connection's sends
  * @param userSendRate the token bucket shared by all connections of one username to this node
  * @param nanoClock the monotonic clock the buckets refill by ({@code System::nanoTime})
+ * @param connectionRate the token bucket of new connections from one remote address
+ * @param totalConnectionRate the token bucket of new connections from all addresses together
  */
-public record ClientLimits(Duration helloTimeout, SendRate sendRate, SendRate userSendRate, LongSupplier nanoClock) {
+public record ClientLimits(Duration helloTimeout, SendRate sendRate, SendRate userSendRate, LongSupplier nanoClock,
+                           SendRate connectionRate, SendRate totalConnectionRate) {
 
     public static final Duration DEFAULT_HELLO_TIMEOUT = Duration.ofSeconds(5);
     /**
@@ -27,6 +30,14 @@ public record ClientLimits(Duration helloTimeout, SendRate sendRate, SendRate us
     /** Twice the connection's, for the two devices a username may use. */
     public static final SendRate DEFAULT_USER_SEND_RATE = new SendRate(100, 2 * SendWindow.MAX_UNACKNOWLEDGED);
 
+    /**
+     * 100 new connections a second from one address, in bursts of 200: far above what a person's devices or a NAT
+     * of them open, far below a flood.
+     */
+    public static final SendRate DEFAULT_CONNECTION_RATE = new SendRate(100, 200);
+    /** 1,000 new connections a second in all, in bursts of 2,000. */
+    public static final SendRate DEFAULT_TOTAL_CONNECTION_RATE = new SendRate(1000, 2000);
+
     public static final ClientLimits DEFAULTS = new ClientLimits(DEFAULT_HELLO_TIMEOUT, DEFAULT_SEND_RATE,
             DEFAULT_USER_SEND_RATE, System::nanoTime);
 
@@ -35,7 +46,14 @@ public record ClientLimits(Duration helloTimeout, SendRate sendRate, SendRate us
         this(helloTimeout, DEFAULT_SEND_RATE, DEFAULT_USER_SEND_RATE, System::nanoTime);
     }
 
+    /** The given hello deadline and send rates, with the default connection arrival rates. */
+    public ClientLimits(Duration helloTimeout, SendRate sendRate, SendRate userSendRate, LongSupplier nanoClock) {
+        this(helloTimeout, sendRate, userSendRate, nanoClock, DEFAULT_CONNECTION_RATE, DEFAULT_TOTAL_CONNECTION_RATE);
+    }
+
     public ClientLimits {
+        Objects.requireNonNull(connectionRate, "connectionRate");
+        Objects.requireNonNull(totalConnectionRate, "totalConnectionRate");
         Objects.requireNonNull(sendRate, "sendRate");
         Objects.requireNonNull(userSendRate, "userSendRate");
         Objects.requireNonNull(nanoClock, "nanoClock");

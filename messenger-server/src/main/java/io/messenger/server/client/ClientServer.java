@@ -40,6 +40,8 @@ public final class ClientServer implements AutoCloseable {
     private final EventLoopGroup workerGroup;
     private final ChannelGroup clients = new DefaultChannelGroup("clients", GlobalEventExecutor.INSTANCE);
     private final Channel serverChannel;
+    /** Where costly (ES256/RS256) token checks run, off the event loops. */
+    private final HelloVerifications verifications;
     private volatile boolean wasLeader;
 
     private ClientServer(ClientServerContext context, String host, int port, int workerThreads, SslContext tls)
@@ -47,17 +49,20 @@ public final class ClientServer implements AutoCloseable {
         this.context = context;
         this.bossGroup = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         this.workerGroup = new MultiThreadIoEventLoopGroup(workerThreads, NioIoHandler.newFactory());
+        this.verifications = context.authenticator().cheap() ? HelloVerifications.INLINE
+                : HelloVerifications.forNode();
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                .childHandler(new ClientServerInitializer(context, clients, tls));
+                .childHandler(new ClientServerInitializer(context, clients, tls, verifications));
         ChannelFuture bound = bootstrap.bind(host, port).await();
         if (!bound.isSuccess()) {
             bossGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             workerGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            verifications.close();
             throw new IllegalStateException("cannot listen for clients on " + host + ":" + port + ": "
                     + bound.cause().getMessage(), bound.cause());
         }
@@ -75,6 +80,12 @@ public final class ClientServer implements AutoCloseable {
     public static ClientServer start(ClientServerContext context, String host, int port, SslContext tls)
             throws InterruptedException {
         return new ClientServer(context, host, port, Math.max(2, Runtime.getRuntime().availableProcessors()), tls);
+    }
+
+    /** The same with {@code workerThreads} event loops (tests that need two connections on one loop). */
+    static ClientServer start(ClientServerContext context, String host, int port, SslContext tls, int workerThreads)
+            throws InterruptedException {
+        return new ClientServer(context, host, port, workerThreads, tls);
     }
 
     /**
@@ -133,5 +144,6 @@ public final class ClientServer implements AutoCloseable {
         clients.close().awaitUninterruptibly(2, TimeUnit.SECONDS);
         bossGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         workerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
+        verifications.close();
     }
 }

@@ -64,9 +64,19 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
     /** Room a history page leaves in a client frame for the envelope and its other fields. */
     static final int HISTORY_REPLY_OVERHEAD = 8 * 1024;
 
-    private enum Phase { AWAITING_HELLO, OPENING, OPEN, CLOSED }
+    /**
+     * Frames a client may send after its Hello before the Hello's token check ends; more is a protocol error. Reading
+     * stops during the check, so at most one read's worth arrives; the client library sends its resends (up to
+     * {@link SendWindow#MAX_UNACKNOWLEDGED}) and pings right after the Hello.
+     */
+    static final int MAX_FRAMES_WHILE_VERIFYING = 4 * SendWindow.MAX_UNACKNOWLEDGED;
+
+    private enum Phase { AWAITING_HELLO, VERIFYING, OPENING, OPEN, CLOSED }
 
     private final ClientServerContext context;
+    private final HelloVerifications verifications;
+    /** Frames read after the Hello while its token was being checked, handled in order once it is done. */
+    private final ArrayDeque<ClientEnvelope> whileVerifying = new ArrayDeque<>();
     private Phase phase = Phase.AWAITING_HELLO;
     private ChannelHandlerContext ctx;
     private ChannelConnection connection;
@@ -96,7 +106,13 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
     private long lastResendPassed;
 
     ClientSessionHandler(ClientServerContext context) {
+        this(context, HelloVerifications.INLINE);
+    }
+
+    /** @param verifications where the Hello's token is checked (inline, or the node's verification pool) */
+    ClientSessionHandler(ClientServerContext context, HelloVerifications verifications) {
         this.context = context;
+        this.verifications = verifications;
     }
 
     @Override
@@ -146,6 +162,21 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
         if (phase == Phase.CLOSED) {
             return;
         }
+        if (phase == Phase.VERIFYING) {
+            // Nothing after the Hello is handled before its check ends: keep it, in order.
+            if (whileVerifying.size() >= MAX_FRAMES_WHILE_VERIFYING) {
+                whileVerifying.clear();
+                reject(Rejection.Reason.PROTOCOL_ERROR, "The client sent more than " + MAX_FRAMES_WHILE_VERIFYING
+                        + " frames before its Hello was answered.");
+                return;
+            }
+            whileVerifying.addLast(envelope);
+            return;
+        }
+        dispatch(envelope);
+    }
+
+    private void dispatch(ClientEnvelope envelope) {
         if (envelope.getProtocolVersion() != VERSION) {
             reject(Rejection.Reason.UNSUPPORTED_VERSION, "This server speaks client protocol version " + VERSION
                     + " but the client sent version " + envelope.getProtocolVersion() + "; use a matching client.");
@@ -233,7 +264,46 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
             return;
         }
         // Before the leader check: a stranger learns nothing, not even which node leads.
-        Optional<Rejection> refused = context.authenticator().check(hello);
+        CompletableFuture<Optional<Rejection>> verified = verifications.verify(context.authenticator(), hello);
+        if (verified.isDone()) {
+            verified(hello, verified.getNow(Optional.empty()));
+            return;
+        }
+        // A costly check runs on the verification pool: stop reading meanwhile, so that what follows the Hello
+        // waits in TCP (or, for the rest of the current read, in whileVerifying) until the check ends.
+        phase = Phase.VERIFYING;
+        ctx.channel().config().setAutoRead(false);
+        verified.whenComplete((refusal, failure) -> {
+            try {
+                ctx.executor().execute(() -> onVerified(hello, refusal, failure));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                log.debug("token check for {} ended after its event loop stopped", hello.getUsername());
+            }
+        });
+    }
+
+    /** Back on the event loop after a pooled check: carry on with the Hello, then with what was read after it. */
+    private void onVerified(Hello hello, Optional<Rejection> refusal, Throwable failure) {
+        if (phase != Phase.VERIFYING || !ctx.channel().isActive()) {
+            whileVerifying.clear();
+            return; // closed while the check ran
+        }
+        phase = Phase.AWAITING_HELLO;
+        if (failure != null) {
+            log.warn("checking the token of client {} failed", ctx.channel().remoteAddress(), failure);
+            reject(Rejection.Reason.SERVER_BUSY, "The server could not check the token; try again shortly.");
+            return;
+        }
+        verified(hello, refusal);
+        ctx.channel().config().setAutoRead(phase != Phase.CLOSED);
+        while (!whileVerifying.isEmpty() && phase != Phase.CLOSED) {
+            dispatch(whileVerifying.pollFirst());
+        }
+        whileVerifying.clear();
+    }
+
+    /** The Hello's names are valid and its token checked: refuse it, redirect it, or open its session. */
+    private void verified(Hello hello, Optional<Rejection> refused) {
         if (refused.isPresent()) {
             log.info("client {} refused as user {}: {}", ctx.channel().remoteAddress(), hello.getUsername(),
                     refused.get().getMessage());
@@ -419,6 +489,7 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
         phase = Phase.CLOSED;
         held.clear();
+        whileVerifying.clear();
         stopKeepAlive();
         cancelHelloDeadline();
         releaseUserBucket();
