@@ -93,7 +93,7 @@ deploy-image: $(SERVER_JAR)
 CLIENT_SOURCES := $(shell find messenger-client -path '*/target' -prune -o \
                     -type f \( -name '*.java' -o -name 'pom.xml' -o -path '*/src/main/resources/*' \) -print 2>/dev/null)
 
-$(CLIENT_JAR): $(CLIENT_SOURCES) $(filter proto/%,$(DEPLOY_SOURCES))
+$(CLIENT_JAR): $(CLIENT_SOURCES) $(filter pom.xml proto/%,$(DEPLOY_SOURCES))
 	$(MVN) -q -DskipTests -pl messenger-client -am package
 
 build/server.app: $(SERVER_JAR)

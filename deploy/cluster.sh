@@ -7,6 +7,10 @@
 #   deploy/cluster.sh down     remove the containers and the network, keep the data volumes
 #   deploy/cluster.sh purge    remove the containers, the network and the data volumes
 #
+# `up` creates, once, the cluster's CA and certificates in $MESSENGER_TLS_DIR (default deploy/tls) and
+# the ES256 key pair of user tokens in $MESSENGER_AUTH_DIR (default deploy/auth), and prints how to mint
+# a token with the private key and connect the CLI with it over TLS.
+#
 # Uses `docker compose` when the engine's CLI has it, else `docker-compose`. Project name:
 # $MESSENGER_PROJECT (default messenger); image: $MESSENGER_IMAGE (default messenger/server:dev).
 #
