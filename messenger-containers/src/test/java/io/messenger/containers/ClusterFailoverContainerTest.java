@@ -22,6 +22,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +45,7 @@ import io.messenger.server.auth.TokenMinter;
  * Skipped, with the reason, when no Docker engine answers.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ExtendWith(DockerEngineCondition.class)
 class ClusterFailoverContainerTest {
 
     private static final Logger log = LoggerFactory.getLogger(ClusterFailoverContainerTest.class);
