@@ -64,7 +64,9 @@ clean:
 # Docker deployment: a 3-node cluster from deploy/docker-compose.yml (see deploy/README.md).
 #
 #   make deploy              build the jar (if stale) and the image, start the cluster detached,
-#                            wait until every node is healthy, print how to connect
+#                            wait until every node is healthy, print how to mint a token and
+#                            connect (TLS and token auth on; also builds build/server.app and
+#                            build/client.app when stale)
 #   make deploy-logs         the same, then follow the nodes' logs
 #   make deploy-status       each node's health and /status
 #   make deploy-stop         remove the containers, keep the data volumes (alias: undeploy);
@@ -87,7 +89,20 @@ deploy-base-image:
 deploy-image: $(SERVER_JAR)
 	@deploy/build-image.sh $(DEPLOY_IMAGE)
 
-deploy: deploy-image
+# The launchers `make deploy` tells you to mint a token and chat with; rebuilt only when stale.
+CLIENT_SOURCES := $(shell find messenger-client -path '*/target' -prune -o \
+                    -type f \( -name '*.java' -o -name 'pom.xml' -o -path '*/src/main/resources/*' \) -print 2>/dev/null)
+
+$(CLIENT_JAR): $(CLIENT_SOURCES) $(filter pom.xml proto/%,$(DEPLOY_SOURCES))
+	$(MVN) -q -DskipTests -pl messenger-client -am package
+
+build/server.app: $(SERVER_JAR)
+	@scripts/make-launcher.sh $(SERVER_JAR) build/server.app
+
+build/client.app: $(CLIENT_JAR)
+	@scripts/make-launcher.sh $(CLIENT_JAR) build/client.app
+
+deploy: deploy-image build/server.app build/client.app
 	@MESSENGER_IMAGE=$(DEPLOY_IMAGE) deploy/cluster.sh up
 
 deploy-logs: deploy

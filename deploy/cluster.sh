@@ -7,6 +7,10 @@
 #   deploy/cluster.sh down     remove the containers and the network, keep the data volumes
 #   deploy/cluster.sh purge    remove the containers, the network and the data volumes
 #
+# `up` creates, once, the cluster's CA and certificates in $MESSENGER_TLS_DIR (default deploy/tls) and
+# the ES256 key pair of user tokens in $MESSENGER_AUTH_DIR (default deploy/auth), and prints how to mint
+# a token with the private key and connect the CLI with it over TLS.
+#
 # Uses `docker compose` when the engine's CLI has it, else `docker-compose`. Project name:
 # $MESSENGER_PROJECT (default messenger); image: $MESSENGER_IMAGE (default messenger/server:dev).
 #
@@ -76,6 +80,29 @@ ensure_credentials() {
   chmod 644 "$TLS_DIR"/node-*.key "$TLS_DIR"/server.key
 }
 
+# The ES256 key pair of user tokens, made once (scripts/make-token-key.sh, which runs the server jar's
+# `token --generate-ec-key`). Only the public key is mounted into the nodes (read-only, at
+# /auth/token-public.pem): a node's disk holds nothing that can mint tokens. The private key stays
+# here, mode 600 in a mode-700 directory, for `server.app token --auth-private-key-file`.
+AUTH_DIR=${MESSENGER_AUTH_DIR:-$HERE/auth}
+ensure_token_key() {
+  if [[ -s $AUTH_DIR/token-private.pem && -s $AUTH_DIR/token-public.pem ]]; then
+    return
+  fi
+  echo "deploy: creating the ES256 key pair of user tokens in $AUTH_DIR (once)"
+  mkdir -p "$AUTH_DIR"
+  chmod 700 "$AUTH_DIR"
+  "$HERE/../scripts/make-token-key.sh" "$AUTH_DIR" >/dev/null
+}
+
+# A path as the user should type it: relative to the current directory when it lies below it.
+shown() {
+  case $1 in
+    "$PWD"/*) echo "${1#"$PWD"/}" ;;
+    *) echo "$1" ;;
+  esac
+}
+
 # Whether the prometheus service can run: its image exists or can be built now (reason on stderr).
 prometheus_image() {
   if [ "${MESSENGER_PROMETHEUS:-1}" = 0 ]; then
@@ -90,7 +117,8 @@ prometheus_ready() { curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$PROM
 up() {
   local start=$SECONDS profiles=() prometheus=""
   ensure_credentials
-  export MESSENGER_TLS_DIR=$TLS_DIR
+  ensure_token_key
+  export MESSENGER_TLS_DIR=$TLS_DIR MESSENGER_AUTH_DIR=$AUTH_DIR
   if prometheus_image; then
     profiles=("${WITH_PROMETHEUS[@]}")
     prometheus=yes
@@ -138,11 +166,19 @@ up() {
     done
   fi
   status_lines
+  local ca key bin
+  ca=$(shown "$TLS_DIR/ca.pem")
+  key=$(shown "$AUTH_DIR/token-private.pem")
+  bin=$(shown "$(cd "$HERE/.." && pwd)/build")
   cat <<EOF
 
-Chat through the cluster over TLS (peers use mutual TLS; the CA is $TLS_DIR/ca.pem):
-  build/client.app --tls-ca $TLS_DIR/ca.pem --servers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 alice lobby
-  (build it first with: make build-client; a client without --tls-ca is refused with a sentence)
+The cluster requires TLS (peers: mutual TLS; CA $ca) and a signed token (ES256) from every user.
+Mint a token for alice, valid for an hour, with the private key (only the public half is in the nodes):
+  $bin/server.app token --auth-private-key-file $key --user alice --ttl 1h > alice.token
+Chat as alice in room lobby over TLS:
+  $bin/client.app --tls-ca $ca --token-file alice.token --servers 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003 alice lobby
+(--token TOKEN or MESSENGER_TOKEN work too; a client without a valid token for its username exits 5, one
+ without --tls-ca is refused with a sentence.)
 Status: make deploy-status   Logs: make deploy-logs   Stop: make deploy-stop (data kept)
 EOF
   if [ -n "$prometheus" ]; then

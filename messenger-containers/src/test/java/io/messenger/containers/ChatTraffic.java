@@ -27,7 +27,7 @@ final class ChatTraffic implements AutoCloseable {
     private final String room;
     private final History history = new History();
     private final List<ChatParticipant> participants = new ArrayList<>();
-    private java.nio.file.Path caFile;
+    private ContainerCluster cluster;
     private final ScheduledExecutorService pace;
     private final List<ScheduledFuture<?>> writing = new ArrayList<>();
 
@@ -45,10 +45,10 @@ final class ChatTraffic implements AutoCloseable {
      * so that everyone must see the room from its first line) and starts every writer sending one line per
      * {@code interval}.
      */
-    static ChatTraffic start(String seeds, java.nio.file.Path caFile, String room, int writers, int readers,
-                             Duration interval) {
+    static ChatTraffic start(ContainerCluster cluster, String room, int writers, int readers, Duration interval) {
         ChatTraffic traffic = new ChatTraffic(room);
-        traffic.caFile = caFile;
+        traffic.cluster = cluster;
+        String seeds = cluster.seeds();
         List<ChatParticipant> writing = new ArrayList<>();
         try {
             for (int i = 1; i <= readers; i++) {
@@ -74,9 +74,10 @@ final class ChatTraffic implements AutoCloseable {
     }
 
     private ChatParticipant participant(String seeds, String name) {
-        // Over TLS, trusting the cluster's CA: the certificate names 127.0.0.1, the host the seeds name.
+        // Over TLS, trusting the cluster's CA (the certificate names 127.0.0.1, the host the seeds name),
+        // with a token for the participant's username.
         return new ChatParticipant(history, name, seeds, name, room,
-                builder -> builder.clientId(room + "-" + name).trustedCa(caFile));
+                builder -> builder.clientId(room + "-" + name).trustedCa(cluster.caFile()).token(cluster.token(name)));
     }
 
     long acked() {
@@ -117,6 +118,14 @@ final class ChatTraffic implements AutoCloseable {
             longest = Math.max(longest, acks[i] - acks[i - 1]);
         }
         return Duration.ofNanos(longest);
+    }
+
+    /** Every username the clients were told was in the room: their member lists and every presence announcement. */
+    java.util.Set<String> membersSeen() {
+        java.util.Set<String> seen = new java.util.TreeSet<>();
+        participants.forEach(participant -> seen.addAll(participant.client().members()));
+        history.receivers().forEach(receiver -> receiver.presence().forEach(p -> seen.add(p.user())));
+        return seen;
     }
 
     int sendCount() {

@@ -2,10 +2,18 @@ package io.messenger.containers;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import static org.assertj.core.api.Assertions.catchThrowable;
+
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.security.KeyPairGenerator;
+import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -14,21 +22,30 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import io.messenger.client.MessengerClient;
+import io.messenger.client.RejectedException;
 import io.messenger.e2e.HistoryChecker;
 import io.messenger.e2e.NodeStatus;
+import io.messenger.proto.client.Rejection;
+import io.messenger.server.auth.TokenMinter;
 
 /**
  * The deploy/ image as a 3-node cluster, with clients chatting through the real client library while
  * the leader's container is killed, paused, cut from the network, and while every container restarts.
+ * The cluster runs as {@code make deploy} runs it: peer mutual TLS, client TLS and signed user tokens
+ * (ES256); every client connects over TLS with a token, and the first test checks that clients without
+ * a valid one are turned away.
  * After each fault: nothing acknowledged is lost, nothing is delivered twice, every client sees one order
  * of the room, no epoch ever had two leaders, and all nodes converge on one commit index. The nodes run
  * with Netty's paranoid leak detector and their logs must not report a leak.
  * Skipped, with the reason, when no Docker engine answers.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ExtendWith(DockerEngineCondition.class)
 class ClusterFailoverContainerTest {
 
     private static final Logger log = LoggerFactory.getLogger(ClusterFailoverContainerTest.class);
@@ -71,6 +88,51 @@ class ClusterFailoverContainerTest {
             cluster.saveLogs(LOGS);
             cluster.close();
         }
+    }
+
+    @Test
+    @Order(0)
+    void onlyClientsWithAValidTokenJoinOverTls() throws Exception {
+        cluster.awaitLeader(ELECTION);
+        TokenMinter otherKey = TokenMinter.privateKey(freshEcPrivateKey());
+        Instant now = Instant.now();
+
+        assertThat(refusal("mallory", builder -> builder))
+                .as("a client without a token").isEqualTo(Rejection.Reason.UNAUTHENTICATED);
+        assertThat(refusal("mallory", builder -> builder.token(otherKey.mint("mallory", null, Duration.ofHours(1), now))))
+                .as("a client whose token another key signed").isEqualTo(Rejection.Reason.UNAUTHENTICATED);
+        assertThat(refusal("mallory", builder -> builder.token(cluster.token("alice"))))
+                .as("a client with a valid token for another username").isEqualTo(Rejection.Reason.UNAUTHENTICATED);
+
+        // Writers and readers with valid tokens chat in the same room, and none of the refused ever joined it.
+        traffic = startTraffic("auth");
+        settleAndCheck("auth");
+        assertThat(traffic.membersSeen()).as("members the chatting clients saw in room auth")
+                .doesNotContain("mallory");
+    }
+
+    /** Connects a client over TLS as {@code user} to room auth and returns why the cluster refused it. */
+    private static Rejection.Reason refusal(String user, UnaryOperator<MessengerClient.Builder> token)
+            throws InterruptedException {
+        try (MessengerClient client = token.apply(MessengerClient.builder()
+                        .servers(cluster.seeds())
+                        .username(user)
+                        .room("auth")
+                        .trustedCa(cluster.caFile()))
+                .build()) {
+            Throwable failure = catchThrowable(() -> client.connect().get(ELECTION.toMillis(), TimeUnit.MILLISECONDS));
+            assertThat(failure).as("connecting as " + user).isInstanceOf(ExecutionException.class)
+                    .hasCauseInstanceOf(RejectedException.class);
+            RejectedException rejected = (RejectedException) failure.getCause();
+            log.info("auth: {} refused: {} ({})", user, rejected.reason(), rejected.getMessage());
+            return rejected.reason();
+        }
+    }
+
+    private static java.security.PrivateKey freshEcPrivateKey() throws Exception {
+        KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
+        generator.initialize(new ECGenParameterSpec("secp256r1"));
+        return generator.generateKeyPair().getPrivate();
     }
 
     @Test
@@ -141,7 +203,7 @@ class ClusterFailoverContainerTest {
     }
 
     private ChatTraffic startTraffic(String room) {
-        ChatTraffic started = ChatTraffic.start(cluster.seeds(), cluster.caFile(), room, 2, 2, SEND_INTERVAL);
+        ChatTraffic started = ChatTraffic.start(cluster, room, 2, 2, SEND_INTERVAL);
         started.awaitMoreAcked(20, ELECTION);
         return started;
     }

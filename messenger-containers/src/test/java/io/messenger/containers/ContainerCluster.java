@@ -16,12 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import io.messenger.cluster.PeerTlsFiles;
-import io.messenger.cluster.testing.TestPki;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import org.testcontainers.images.builder.Transferable;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -33,6 +28,7 @@ import org.testcontainers.DockerClientFactory;
 import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.Network;
 import org.testcontainers.containers.wait.strategy.Wait;
+import org.testcontainers.images.builder.Transferable;
 import org.testcontainers.lifecycle.Startables;
 import org.testcontainers.utility.DockerImageName;
 
@@ -42,11 +38,19 @@ import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.PortBinding;
 import com.github.dockerjava.api.model.Ports;
 
+import io.messenger.cluster.PeerTlsFiles;
+import io.messenger.cluster.testing.TestPki;
 import io.messenger.e2e.NodeStatus;
+import io.messenger.server.auth.TokenKeys;
+import io.messenger.server.auth.TokenMinter;
 
 /**
  * A cluster of node containers from the deploy/ image on a private network, with the faults the
  * container tests inject: kill (SIGKILL), pause (cgroup freezer), cut from the network, restart.
+ *
+ * <p>The nodes run as {@code make deploy} runs them: peer mutual TLS and client TLS with a CA made for the
+ * run, and user authentication with an ES256 key pair made for the run, of which only the public key is in
+ * the containers; {@link #token(String)} mints tokens with the private one.
  *
  * <p>Each node's client and admin ports are published on fixed, free loopback ports chosen at start,
  * and the node advertises that published client address: a "not leader" redirect then names an
@@ -61,6 +65,9 @@ final class ContainerCluster implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ContainerCluster.class);
     private static final Duration START_TIMEOUT = Duration.ofSeconds(90);
     private static final Duration STATUS_TIMEOUT = Duration.ofSeconds(1);
+    /** Longer than any run of the tests: a client's reconnects reuse the token it was built with. */
+    static final Duration TOKEN_LIFETIME = Duration.ofHours(2);
+    private static final String TOKEN_PUBLIC_KEY = "/auth/token-public.pem";
     // Three JVMs share a small CI machine with the test JVM: small heaps, cheap JIT. The nodes run with
     // Netty's strictest leak detector, like every test here, and their logs are scanned for its reports.
     private static final String JVM_OPTIONS =
@@ -87,11 +94,13 @@ final class ContainerCluster implements AutoCloseable {
     private final DockerClient docker = DockerClientFactory.instance().client();
 
     private final Path caFile;
+    private final TokenMinter tokens;
 
-    private ContainerCluster(Network network, Map<Integer, Node> nodes, Path caFile) {
+    private ContainerCluster(Network network, Map<Integer, Node> nodes, Path caFile, TokenMinter tokens) {
         this.network = network;
         this.nodes = nodes;
         this.caFile = caFile;
+        this.tokens = tokens;
     }
 
     /** The cluster's CA certificate (PEM), for clients' {@code trustedCa}. */
@@ -99,11 +108,16 @@ final class ContainerCluster implements AutoCloseable {
         return caFile;
     }
 
+    /** A token the nodes accept for {@code user}, any room, valid for {@link #TOKEN_LIFETIME}. */
+    String token(String user) {
+        return tokens.mint(user, null, TOKEN_LIFETIME, java.time.Instant.now());
+    }
+
     /** A PEM file's bytes, readable by the image's non-root user. */
     private static Transferable pemFile(Path file) {
         try {
             return Transferable.of(Files.readAllBytes(file), 0644);
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
     }
@@ -123,6 +137,11 @@ final class ContainerCluster implements AutoCloseable {
             throw new java.io.UncheckedIOException(e);
         }
         PeerTlsFiles server = pki.write(tlsDir, "server", pki.server("messenger", "127.0.0.1", "localhost"));
+        // The user tokens' ES256 pair, made with the server's own tooling, as scripts/make-token-key.sh does.
+        Path tokenPrivate = tlsDir.resolve("token-private.pem");
+        Path tokenPublic = tlsDir.resolve("token-public.pem");
+        TokenKeys.generateEcKeyPair(tokenPrivate, tokenPublic);
+        TokenMinter tokens = TokenMinter.privateKey(TokenKeys.readPrivateKey(tokenPrivate));
         Map<Integer, Node> nodes = new LinkedHashMap<>();
         for (int id = 1; id <= size; id++) {
             PeerTlsFiles peer = pki.write(tlsDir, "node-" + id, pki.member(id));
@@ -134,9 +153,9 @@ final class ContainerCluster implements AutoCloseable {
                     .withEnv("MESSENGER_NODE_ID", Integer.toString(id))
                     .withEnv("MESSENGER_PEERS", peers)
                     .withEnv("MESSENGER_ADVERTISED_CLIENT_ADDRESS", "127.0.0.1:" + clientPort)
-                    // Clients arrive on the container's 0.0.0.0 without tokens, which a node refuses to
-                    // serve unless told it is meant (the published ports are loopback-only on the host).
-                    .withEnv("MESSENGER_INSECURE", "true")
+                    // Every hello needs a token signed by the run's private key; the node holds the public one.
+                    .withCopyToContainer(pemFile(tokenPublic), TOKEN_PUBLIC_KEY)
+                    .withEnv("MESSENGER_AUTH_PUBLIC_KEY_FILE", TOKEN_PUBLIC_KEY)
                     .withEnv("JAVA_TOOL_OPTIONS", JVM_OPTIONS)
                     .withCopyToContainer(pemFile(peer.certificate()), "/tls/node.pem")
                     .withCopyToContainer(pemFile(peer.privateKey()), "/tls/node.key")
@@ -160,7 +179,7 @@ final class ContainerCluster implements AutoCloseable {
                     .waitingFor(Wait.forHealthcheck().withStartupTimeout(START_TIMEOUT));
             nodes.put(id, new Node(id, container, clientPort, adminPort));
         }
-        ContainerCluster cluster = new ContainerCluster(network, nodes, server.trustedCa());
+        ContainerCluster cluster = new ContainerCluster(network, nodes, server.trustedCa(), tokens);
         long started = System.nanoTime();
         try {
             Startables.deepStart(nodes.values().stream().map(Node::container)).join();

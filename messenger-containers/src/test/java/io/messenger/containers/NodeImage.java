@@ -39,9 +39,7 @@ final class NodeImage {
 
     /** The image name to run; built once per JVM. Aborts the caller (skip) without a Docker engine. */
     static synchronized String resolve() {
-        Assumptions.assumeTrue(DockerClientFactory.instance().isDockerAvailable(),
-                "no Docker engine answers, so the container tests are skipped"
-                        + " (to run them: a running dockerd; as root on Debian: .ci/docker-engine.sh start)");
+        Assumptions.assumeTrue(DockerClientFactory.instance().isDockerAvailable(), DockerEngineCondition.NO_ENGINE);
         if (built != null) {
             return built;
         }
