@@ -5,6 +5,8 @@ import static org.awaitility.Awaitility.await;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -121,8 +123,8 @@ final class ChatTraffic implements AutoCloseable {
     }
 
     /** Every username the clients were told was in the room: their member lists and every presence announcement. */
-    java.util.Set<String> membersSeen() {
-        java.util.Set<String> seen = new java.util.TreeSet<>();
+    Set<String> membersSeen() {
+        Set<String> seen = new TreeSet<>();
         participants.forEach(participant -> seen.addAll(participant.client().members()));
         history.receivers().forEach(receiver -> receiver.presence().forEach(p -> seen.add(p.user())));
         return seen;

@@ -1,12 +1,12 @@
 package io.messenger.containers;
 
 import static org.assertj.core.api.Assertions.assertThat;
-
 import static org.assertj.core.api.Assertions.catchThrowable;
 
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.security.KeyPairGenerator;
+import java.security.PrivateKey;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
@@ -129,7 +129,8 @@ class ClusterFailoverContainerTest {
         }
     }
 
-    private static java.security.PrivateKey freshEcPrivateKey() throws Exception {
+    /** A P-256 key the cluster does not know. */
+    private static PrivateKey freshEcPrivateKey() throws Exception {
         KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
         generator.initialize(new ECGenParameterSpec("secp256r1"));
         return generator.generateKeyPair().getPrivate();

@@ -14,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -110,7 +111,7 @@ final class ContainerCluster implements AutoCloseable {
 
     /** A token the nodes accept for {@code user}, any room, valid for {@link #TOKEN_LIFETIME}. */
     String token(String user) {
-        return tokens.mint(user, null, TOKEN_LIFETIME, java.time.Instant.now());
+        return tokens.mint(user, null, TOKEN_LIFETIME, Instant.now());
     }
 
     /** A PEM file's bytes, readable by the image's non-root user. */
