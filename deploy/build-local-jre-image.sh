@@ -54,6 +54,8 @@ for tool in "${TOOLS[@]}"; do
 done
 ln -s bash "$ROOTFS/usr/bin/sh"
 
+NATIVE_LIBS=(libstdc++.so.6 libgcc_s.so.1 libpthread.so.0 librt.so.1 libdl.so.2 libm.so.6)
+
 # Every shared library the JRE and the tools load, copied to the same place in the image.
 {
   find "$JRE" -type f \( -name '*.so' -o -perm -u+x \) -print
@@ -61,7 +63,16 @@ ln -s bash "$ROOTFS/usr/bin/sh"
 } | while read -r elf; do
   file -L "$elf" 2>/dev/null | grep -q 'ELF' || continue
   ldd "$elf" 2>/dev/null | awk '/=> \// { print $3 } /^[ \t]*\/[^ ]+ \(/ { print $1 }'
-done | sort -u | while read -r lib; do
+done | {
+  cat
+  # The native libraries the server's jar unpacks at run time need more than the JRE does:
+  # RocksDB's JNI library (the history store) links libstdc++, libgcc_s, libpthread, librt, libdl and libm.
+  for name in "${NATIVE_LIBS[@]}"; do
+    path=$(ldconfig -p | awk -v n="$name" '$1 == n && /x86-64/ { print $NF; exit }')
+    [[ -n $path ]] || { echo "build-local-jre-image: $name is not installed here" >&2; exit 1; }
+    echo "$path"
+  done
+} | sort -u | while read -r lib; do
   case "$lib" in
     "$ROOTFS"/*) continue ;;  # the JRE's own libraries (found through RPATH) are already there
   esac
