@@ -12,6 +12,9 @@
 set -euo pipefail
 
 TAG=${1:-messenger/jre-base:17}
+# The image carries the digest of this script, so that deploy/jre-base.sh can tell an image built by an
+# older recipe (one that lacked a library, say) and build it again instead of reusing it.
+RECIPE=$(sha256sum "$0" | cut -c1-16)
 # What the server and its libraries use (Netty: jdk.unsupported, java.logging, java.naming for DNS;
 # logback: java.xml, java.naming, java.management), plus jcmd/JFR for diagnosing a live node.
 JRE_MODULES=${JRE_MODULES:-java.base,java.logging,java.management,java.naming,java.sql,java.xml,jdk.unsupported,jdk.crypto.ec,jdk.naming.dns,jdk.management,jdk.management.jfr,jdk.jfr,jdk.jcmd,jdk.zipfs}
@@ -103,11 +106,14 @@ tar -C "$ROOTFS" --numeric-owner --owner=0 --group=0 -c . | docker import \
   --change 'ENV PATH=/opt/java/openjdk/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENV LANG=C.UTF-8' \
   --change 'CMD ["java", "-version"]' \
+  --change "LABEL io.messenger.jre-base.recipe=$RECIPE" \
   --message "Java 17 runtime (jlink: $JRE_MODULES) built from local parts" \
   - "$TAG" >/dev/null
 # Check the image: java and the shell tools must run inside it with nothing from the host.
+# The native libraries the server's jar loads must be there too (ls fails on a missing one).
+libs=$(printf ' /usr/lib/x86_64-linux-gnu/%s' "${NATIVE_LIBS[@]}")
 if ! docker run --rm "$TAG" java -version >"$WORK/check.log" 2>&1 \
-   || ! docker run --rm "$TAG" sh -c 'mkdir -p /tmp/x && ls /tmp/x && id -u' >>"$WORK/check.log" 2>&1; then
+   || ! docker run --rm "$TAG" sh -c "mkdir -p /tmp/x && ls /tmp/x && id -u && ls$libs" >>"$WORK/check.log" 2>&1; then
   echo "build-local-jre-image: the image does not work; removing $TAG:" >&2
   cat "$WORK/check.log" >&2
   docker image rm "$TAG" >/dev/null 2>&1 || true
