@@ -113,6 +113,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     private long learnerSinceNanos = System.nanoTime();
     private long lastLearnerWarningNanos;
     private SegmentedLogStorage logStorage;
+    private SnapshotManager snapshots;
     private ReplicationCore core;
     private PeerTransport transport;
     private ScheduledFuture<?> ticker;
@@ -164,7 +165,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         // The log first: opening it locks the data directory, so a second node pointed at the same
         // directory is refused before it touches the election state (whose open clears a temp file
         // that a running node may be about to rename).
-        logStorage = SegmentedLogStorage.open(config.dataDir().resolve("log"), LogStorageOptions.DEFAULTS,
+        logStorage = SegmentedLogStorage.open(config.dataDir().resolve("log"), config.snapshots().logOptions(),
                 durableIndex -> onLoop(() -> core.durable(durableIndex)));
         logStorage.observeFsyncs(nanos -> fsyncObserver.accept(nanos));
         boolean hadElectionState = Files.exists(config.dataDir().resolve("election-state"));
@@ -204,6 +205,14 @@ public final class ClusterNode implements Replicator, AutoCloseable {
                     + " elections or majorities until it is restored from the leader", config.nodeId());
         }
         standing = voter ? "MEMBER" : empty ? "FRESH" : "RESTORING";
+        // Snapshots: the state machine starts from the latest one, and only the log after it is applied.
+        snapshots = new SnapshotManager(config.nodeId(), config.dataDir(), config.snapshots(), stateMachine,
+                logStorage, loop::execute);
+        long restoredIndex = snapshots.restoreLatest();
+        if (restoredIndex > 0) {
+            core.snapshotRestored(restoredIndex);
+            appliedIndex = restoredIndex;
+        }
         // A peer counts as reachable only once its link is up. The core starts out trusting
         // every peer, and the transport reports a link as down only after it was once up, so
         // without this a node restarted while a peer is dead would hand every election token
@@ -386,6 +395,13 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         List<Runnable> completions = new ArrayList<>();
         for (Entry entry : ready.committed()) {
             apply(entry, completions);
+        }
+        if (!ready.committed().isEmpty()) {
+            snapshots.afterApply(appliedIndex, logStorage.durableIndex());
+        }
+        for (int peer : core.takeSnapshotsNeeded()) {
+            log.warn("node {}: backup {} needs entries below this log's first index {}, which only a snapshot"
+                    + " holds now", config.nodeId(), peer, logStorage.firstIndex());
         }
         // Published before any proposer hears of its commit: a caller that has a proposal's
         // result and then reads status() sees an applied index at least that far.
@@ -599,6 +615,11 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         report.put("droppedInboundPeerMessages", inboundDropped.get());
         report.put("refusedPeerMessages", refusedPeerMessages.get());
         report.put("applyFailures", applyFailures.get());
+        SnapshotManager snaps = snapshots;
+        SegmentedLogStorage logs = logStorage;
+        report.put("snapshotIndex", snaps == null ? 0L : snaps.snapshotIndex());
+        report.put("firstLogIndex", logs == null ? 1L : logs.firstIndex());
+        report.put("logBytes", logs == null ? 0L : logs.sizeInBytes());
         return report;
     }
 
@@ -656,6 +677,9 @@ public final class ClusterNode implements Replicator, AutoCloseable {
             transport.close();
         }
         loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
+        if (snapshots != null) {
+            snapshots.close(); // a snapshot being written finishes; its compaction is skipped
+        }
         // After the loop: nothing appends any more, so closing finishes every queued fsync.
         if (logStorage != null) {
             logStorage.close();

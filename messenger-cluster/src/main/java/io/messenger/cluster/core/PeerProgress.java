@@ -26,6 +26,8 @@ final class PeerProgress {
     boolean restoring;
     /** While restoring: the index of the barrier appended for it. */
     long restoreBarrier;
+    /** The next append would need entries compacted from the leader's log (reported once). */
+    boolean needsSnapshot;
 
     PeerProgress(int peerId, long nextIndex) {
         this.peerId = peerId;

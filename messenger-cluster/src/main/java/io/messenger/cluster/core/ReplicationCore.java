@@ -132,6 +132,8 @@ public final class ReplicationCore {
      * it is then a learner that receives appends until it is restored.
      */
     private boolean voter;
+    /** Backups found needing entries below the log's first index since the last drain. */
+    private final Set<Integer> snapshotsNeeded = new java.util.LinkedHashSet<>();
     /** Set when this node finished restoring; reported once by {@link #drain()}. */
     private boolean restoredNow;
     /** While not a voter: the restore barrier the current leader named, or 0. */
@@ -489,6 +491,29 @@ public final class ReplicationCore {
             // Never promise again an epoch the lost incarnation might have promised.
             learnEpoch(heardEpochFloor);
         }
+    }
+
+    /**
+     * Tells the core that the state machine holds the state through {@code index} (restored from
+     * a snapshot before the first input): entries up to it are committed and are not handed out
+     * by {@link #drain()}.
+     */
+    public void snapshotRestored(long index) {
+        handedOutIndex = Math.max(handedOutIndex, index);
+        commitIndex = Math.max(commitIndex, index);
+    }
+
+    /**
+     * Backups that, since the last call, were found to need entries this leader's log no longer
+     * holds (compacted into a snapshot); each is reported once until appends reach it again.
+     */
+    public Set<Integer> takeSnapshotsNeeded() {
+        if (snapshotsNeeded.isEmpty()) {
+            return Set.of();
+        }
+        Set<Integer> out = Set.copyOf(snapshotsNeeded);
+        snapshotsNeeded.clear();
+        return out;
     }
 
     /**
@@ -919,11 +944,22 @@ public final class ReplicationCore {
             return;
         }
         long prevIndex = append.getPrevIndex();
+        List<Entry> entries = append.getEntriesList();
+        long base = log.firstIndex() - 1;
+        boolean prevMatches = false;
+        if (prevIndex < base) {
+            // Entries up to the base are in this node's snapshot, so committed, so the same as the
+            // leader's: skip those the append repeats and take the rest as continuing the base.
+            int covered = (int) Math.min(entries.size(), base - prevIndex);
+            entries = entries.subList(covered, entries.size());
+            prevIndex += covered;
+            prevMatches = true;
+        }
         if (prevIndex > log.lastIndex()) {
             reject(envelope.getFrom(), log.lastIndex() + 1);
             return;
         }
-        if (log.epochAt(prevIndex) != append.getPrevEpoch()) {
+        if (!prevMatches && log.epochAt(prevIndex) != append.getPrevEpoch()) {
             // Skip back over the whole conflicting epoch at once; committed entries always match.
             long conflictEpoch = log.epochAt(prevIndex);
             long hint = prevIndex;
@@ -933,7 +969,6 @@ public final class ReplicationCore {
             reject(envelope.getFrom(), Math.max(hint, commitIndex + 1));
             return;
         }
-        List<Entry> entries = append.getEntriesList();
         int firstNew = 0;
         while (firstNew < entries.size()) {
             Entry e = entries.get(firstNew);
@@ -970,7 +1005,8 @@ public final class ReplicationCore {
 
     private void advanceCommit(long index) {
         if (index > commitIndex) {
-            commitIndex = Math.min(index, log.lastIndex());
+            // Never lower: after a snapshot the commit index may lie past a log cut short by a crash.
+            commitIndex = Math.max(commitIndex, Math.min(index, log.lastIndex()));
         }
     }
 
@@ -1053,6 +1089,15 @@ public final class ReplicationCore {
             if (!hasEntries && !needsProbe) {
                 return;
             }
+            if (p.nextIndex < log.firstIndex()) {
+                // The entries it needs are compacted into a snapshot; only a snapshot can catch it up.
+                if (!p.needsSnapshot) {
+                    p.needsSnapshot = true;
+                    snapshotsNeeded.add(p.peerId);
+                }
+                return;
+            }
+            p.needsSnapshot = false;
             long prev = p.nextIndex - 1;
             List<Entry> entries = log.entries(p.nextIndex, config.maxAppendEntries(), config.maxAppendBytes());
             send(p.peerId, envelope().setAppend(Append.newBuilder()
