@@ -3,6 +3,8 @@ package io.messenger.server;
 import io.messenger.cluster.ClusterConfig;
 import io.messenger.cluster.Member;
 import io.messenger.cluster.PeerTlsFiles;
+import io.messenger.cluster.SnapshotPolicy;
+import io.messenger.cluster.storage.LogStorageOptions;
 import io.messenger.proto.SendWindow;
 import io.messenger.server.auth.ClientAuthenticator;
 import io.messenger.server.auth.TokenVerifier;
@@ -68,6 +70,7 @@ public record ServerConfig(
         SendRate userSendRate,
         int maxRooms,
         int maxRoomsPerUserPerMinute,
+        SnapshotPolicy snapshots,
         Map<Setting, String> sources) {
 
     /**
@@ -258,6 +261,8 @@ public record ServerConfig(
         SendRate userSendRate = rate(get, Setting.USER_SEND_RATE, Setting.USER_SEND_BURST);
         int maxRooms = integer(get, Setting.MAX_ROOMS, 1, 10_000_000);
         int maxRoomsPerUser = integer(get, Setting.MAX_ROOMS_PER_USER_PER_MINUTE, 1, 1_000_000);
+        SnapshotPolicy snapshots = new SnapshotPolicy(integer(get, Setting.SNAPSHOT_INTERVAL, 0, 1_000_000_000),
+                integer(get, Setting.LOG_RETAIN_ENTRIES, 0, 1_000_000_000), LogStorageOptions.DEFAULT_SEGMENT_BYTES);
 
         // Last, so that a bad value of any other setting is reported as itself.
         boolean insecure = bool(get, Setting.INSECURE);
@@ -273,7 +278,7 @@ public record ServerConfig(
                 peerPort, raw.get(Setting.ADMIN_HOST), adminPort, members, advertised, clusterName, Path.of(dataDir),
                 peerSecretFile, historySize, retained, maxDevices, maxMessage, maxFrame, idle, grace, heartbeat, election,
                 maxInFlight, dedupWindow, metrics, hmacKeyFile, publicKeyFile, insecure, peerTls, tlsCert, tlsKey,
-                helloTimeout, adminRequestTimeout, sendRate, userSendRate, maxRooms, maxRoomsPerUser, from);
+                helloTimeout, adminRequestTimeout, sendRate, userSendRate, maxRooms, maxRoomsPerUser, snapshots, from);
     }
 
     private static Path readableFile(Map<Setting, String> raw, Setting s) {
@@ -288,7 +293,8 @@ public record ServerConfig(
     public ClusterConfig clusterConfig() {
         return new ClusterConfig(nodeId, members, dataDir, peerHost, advertisedClientAddress, clusterName,
                 heartbeat, electionTimeout, ClusterConfig.DEFAULT_MAX_FRAME_BYTES,
-                ClusterConfig.DEFAULT_MAX_APPEND_ENTRIES, ClusterConfig.DEFAULT_MAX_APPEND_BYTES, peerSecretFile, peerTls);
+                ClusterConfig.DEFAULT_MAX_APPEND_ENTRIES, ClusterConfig.DEFAULT_MAX_APPEND_BYTES, peerSecretFile, peerTls,
+                snapshots);
     }
 
     /** Whether clients must present a signed token on hello. */
@@ -367,6 +373,8 @@ public record ServerConfig(
         values.put(Setting.USER_SEND_BURST, userSendRate.off() ? "-" : userSendRate.burst());
         values.put(Setting.MAX_ROOMS, maxRooms);
         values.put(Setting.MAX_ROOMS_PER_USER_PER_MINUTE, maxRoomsPerUserPerMinute);
+        values.put(Setting.SNAPSHOT_INTERVAL, snapshots.enabled() ? snapshots.interval() : "0 (off)");
+        values.put(Setting.LOG_RETAIN_ENTRIES, snapshots.retainEntries());
         StringBuilder out = new StringBuilder("effective configuration of node ").append(nodeId).append(':');
         for (Setting s : Setting.values()) {
             out.append(String.format(Locale.ROOT, "%n  %-26s %-40s (%s)", s.key(), values.get(s),

@@ -73,7 +73,13 @@ public enum Setting {
     MAX_ROOMS("max-rooms", "N", "10000",
             "most rooms the cluster holds; a join that would create another is refused (same on every node), 1-10000000"),
     MAX_ROOMS_PER_USER_PER_MINUTE("max-rooms-per-user-per-minute", "N", "10",
-            "most rooms one username may create within a minute of leader time (same on every node), 1-1000000");
+            "most rooms one username may create within a minute of leader time (same on every node), 1-1000000"),
+    SNAPSHOT_INTERVAL("snapshot-interval", "N", "100000",
+            "applied log entries between two snapshots of the chat state, after which the log they cover is"
+                    + " deleted; 0 turns snapshots and log compaction off, 0-1000000000"),
+    LOG_RETAIN_ENTRIES("log-retain-entries", "N", "10000",
+            "log entries kept below the latest snapshot, so a backup lagging by less catches up from the log,"
+                    + " 0-1000000000");
 
     private final String flag;
     private final String label;
