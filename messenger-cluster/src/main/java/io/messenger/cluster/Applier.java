@@ -111,6 +111,30 @@ final class Applier implements AutoCloseable {
         commitLatencyObserver = Objects.requireNonNull(observer, "observer");
     }
 
+    /**
+     * Before anything is handed over: the state machine was restored from a snapshot at
+     * {@code index} on start, and the first entry handed over is the one after it.
+     */
+    void startAt(long index) {
+        appliedIndex = index;
+        submittedIndex = Math.max(submittedIndex, index);
+    }
+
+    /**
+     * On the apply thread (from a task queued with {@link #runBetweenApplies}): the state machine
+     * was just restored from a snapshot at {@code index}, which covers everything handed over
+     * before; the applied index jumps there and is published.
+     */
+    void restoredTo(long index) {
+        if (Thread.currentThread() != thread) {
+            throw new IllegalStateException("restoredTo runs on the apply thread");
+        }
+        if (index > appliedIndex) {
+            appliedIndex = index;
+            onApplied.accept(index);
+        }
+    }
+
     /** Highest index applied (or skipped, for entries without a command). */
     long appliedIndex() {
         return appliedIndex;

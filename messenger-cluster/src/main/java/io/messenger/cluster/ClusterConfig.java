@@ -26,6 +26,8 @@ import java.util.Objects;
  *     peer port (a loud warning at start); with {@code peerTls} it is checked as well
  * @param peerTls the node's peer certificate, key and the cluster's CA: peers then talk mutual
  *     TLS and must present a certificate of that CA naming the node id they announce; {@code null}: none
+ * @param snapshots when to snapshot the state machine and how much log to keep behind a snapshot;
+ *     {@code null}: {@link SnapshotPolicy#DEFAULTS}
  */
 public record ClusterConfig(
         int nodeId,
@@ -40,7 +42,8 @@ public record ClusterConfig(
         int maxAppendEntries,
         long maxAppendBytes,
         Path peerSecretFile,
-        PeerTlsFiles peerTls) {
+        PeerTlsFiles peerTls,
+        SnapshotPolicy snapshots) {
 
     public static final Duration DEFAULT_HEARTBEAT = Duration.ofMillis(100);
     public static final Duration DEFAULT_ELECTION_TIMEOUT = Duration.ofMillis(500);
@@ -50,6 +53,7 @@ public record ClusterConfig(
 
     public ClusterConfig {
         members = List.copyOf(members);
+        snapshots = snapshots == null ? SnapshotPolicy.DEFAULTS : snapshots;
         Objects.requireNonNull(dataDir, "dataDir");
         Objects.requireNonNull(peerBindHost, "peerBindHost");
         Objects.requireNonNull(clientAddress, "clientAddress");
@@ -78,6 +82,14 @@ public record ClusterConfig(
         }
     }
 
+    /** The same with the default snapshot policy. */
+    public ClusterConfig(int nodeId, List<Member> members, Path dataDir, String peerBindHost, String clientAddress,
+                         String clusterName, Duration heartbeatInterval, Duration electionTimeout, int maxFrameBytes,
+                         int maxAppendEntries, long maxAppendBytes, Path peerSecretFile, PeerTlsFiles peerTls) {
+        this(nodeId, members, dataDir, peerBindHost, clientAddress, clusterName, heartbeatInterval, electionTimeout,
+                maxFrameBytes, maxAppendEntries, maxAppendBytes, peerSecretFile, peerTls, null);
+    }
+
     /** The same without peer TLS. */
     public ClusterConfig(int nodeId, List<Member> members, Path dataDir, String peerBindHost, String clientAddress,
                          String clusterName, Duration heartbeatInterval, Duration electionTimeout, int maxFrameBytes,
@@ -97,13 +109,19 @@ public record ClusterConfig(
     /** This config with the peer secret read from {@code file} (null: none). */
     public ClusterConfig withPeerSecretFile(Path file) {
         return new ClusterConfig(nodeId, members, dataDir, peerBindHost, clientAddress, clusterName, heartbeatInterval,
-                electionTimeout, maxFrameBytes, maxAppendEntries, maxAppendBytes, file, peerTls);
+                electionTimeout, maxFrameBytes, maxAppendEntries, maxAppendBytes, file, peerTls, snapshots);
     }
 
     /** This config with peer mutual TLS from {@code files} (null: none). */
     public ClusterConfig withPeerTls(PeerTlsFiles files) {
         return new ClusterConfig(nodeId, members, dataDir, peerBindHost, clientAddress, clusterName, heartbeatInterval,
-                electionTimeout, maxFrameBytes, maxAppendEntries, maxAppendBytes, peerSecretFile, files);
+                electionTimeout, maxFrameBytes, maxAppendEntries, maxAppendBytes, peerSecretFile, files, snapshots);
+    }
+
+    /** This config with {@code policy} for snapshots and log compaction. */
+    public ClusterConfig withSnapshots(SnapshotPolicy policy) {
+        return new ClusterConfig(nodeId, members, dataDir, peerBindHost, clientAddress, clusterName, heartbeatInterval,
+                electionTimeout, maxFrameBytes, maxAppendEntries, maxAppendBytes, peerSecretFile, peerTls, policy);
     }
 
     /** This node's own member entry. */

@@ -8,6 +8,7 @@ import io.messenger.cluster.core.ReplicationCore;
 import io.messenger.cluster.storage.FileStateStore;
 import io.messenger.cluster.storage.LogStorageOptions;
 import io.messenger.cluster.storage.SegmentedLogStorage;
+import io.messenger.cluster.storage.SnapshotStore;
 import io.messenger.cluster.storage.StandingStore;
 import java.nio.file.Files;
 import io.messenger.cluster.transport.PeerEvents;
@@ -123,6 +124,8 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     private long learnerSinceNanos = System.nanoTime();
     private long lastLearnerWarningNanos;
     private SegmentedLogStorage logStorage;
+    private SnapshotManager snapshots;
+    private SnapshotTransfer transfer;
     private ReplicationCore core;
     private PeerTransport transport;
     private ScheduledFuture<?> ticker;
@@ -178,7 +181,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         // The log first: opening it locks the data directory, so a second node pointed at the same
         // directory is refused before it touches the election state (whose open clears a temp file
         // that a running node may be about to rename).
-        logStorage = SegmentedLogStorage.open(config.dataDir().resolve("log"), LogStorageOptions.DEFAULTS,
+        logStorage = SegmentedLogStorage.open(config.dataDir().resolve("log"), config.snapshots().logOptions(),
                 durableIndex -> onLoop(() -> core.durable(durableIndex)));
         logStorage.observeFsyncs(nanos -> fsyncObserver.accept(nanos));
         boolean hadElectionState = Files.exists(config.dataDir().resolve("election-state"));
@@ -207,6 +210,12 @@ public final class ClusterNode implements Replicator, AutoCloseable {
             }
         }
         boolean voter = saved == StandingStore.Standing.MEMBER;
+        // Snapshots: the state machine starts from the latest one (which may reset a log whose
+        // install was cut short), and only the log after it is applied. Before the core, which
+        // reads the log's end.
+        snapshots = new SnapshotManager(config.nodeId(), config.dataDir(), config.snapshots(), stateMachine,
+                logStorage, loop::execute);
+        long restoredIndex = snapshots.restoreLatest();
         core = new ReplicationCore(CoreConfig.from(config, TICK), logStorage, stateStore.load(),
                 new SplittableRandom(), voter);
         if (empty) {
@@ -218,6 +227,26 @@ public final class ClusterNode implements Replicator, AutoCloseable {
                     + " elections or majorities until it is restored from the leader", config.nodeId());
         }
         standing = voter ? "MEMBER" : empty ? "FRESH" : "RESTORING";
+        if (restoredIndex > 0) {
+            core.snapshotRestored(restoredIndex);
+            applier.startAt(restoredIndex);
+        }
+        // Snapshot capture runs on the apply thread, between two applies.
+        applier.onBetweenApplies(index -> snapshots.afterApply(index, logStorage.durableIndex()));
+        transfer = new SnapshotTransfer(config.nodeId(), snapshots.store(),
+                (int) Math.min(config.maxAppendBytes(), config.maxFrameBytes() / 2),
+                (peer, envelope) -> transport != null && transport.send(peer, envelope),
+                new SnapshotTransfer.Installer() {
+                    @Override
+                    public void transferEnded(int peerId) {
+                        onLoop(() -> core.snapshotTransferEnded(peerId));
+                    }
+
+                    @Override
+                    public void received(SnapshotStore.SnapshotMeta snapshot) {
+                        onLoop(() -> install(snapshot));
+                    }
+                }, () -> status.get().commitIndex());
         // A peer counts as reachable only once its link is up. The core starts out trusting
         // every peer, and the transport reports a link as down only after it was once up, so
         // without this a node restarted while a peer is dead would hand every election token
@@ -243,6 +272,9 @@ public final class ClusterNode implements Replicator, AutoCloseable {
                         return;
                     }
                     core.receive(envelope);
+                    if (envelope.hasInstallSnapshotResult()) {
+                        transfer.onResult(envelope.getFrom(), envelope.getEpoch(), envelope.getInstallSnapshotResult());
+                    }
                 });
             }
 
@@ -397,6 +429,12 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         for (Outbound message : ready.messages()) {
             transport.send(message.to(), message.envelope());
         }
+        for (int peer : core.takeSnapshotsToSend()) {
+            transfer.send(peer, core.durableState().epoch());
+        }
+        for (PeerEnvelope chunk : core.takeSnapshotChunks()) {
+            transfer.onChunk(chunk);
+        }
         handOver(ready.committed());
         publishStatus(ready.statusChanged());
         if (core.hasCommittedToHandOut() && !handoverScheduled) {
@@ -408,6 +446,35 @@ public final class ClusterNode implements Replicator, AutoCloseable {
                 }
             });
         }
+    }
+
+    /**
+     * On the loop: a snapshot received from the leader is durable in the store. The core resets
+     * the log to continue from it (unless the log holds its last entry already) and moves its
+     * commit point there; the state machine is restored from it on the apply thread, after the
+     * entries handed over before and before any handed over later. Crash order: the snapshot is
+     * durable first, then the log's reset; a restart in between finds the snapshot ahead of the
+     * log and resets the log itself (see {@link SnapshotManager#restoreLatest()}).
+     */
+    private void install(SnapshotStore.SnapshotMeta snapshot) {
+        if (!core.installSnapshot(snapshot.index(), snapshot.epoch())) {
+            return;
+        }
+        applier.runBetweenApplies(() -> {
+            long start = System.nanoTime();
+            try {
+                stateMachine.restore(snapshot.directory());
+            } catch (java.io.IOException | RuntimeException e) {
+                log.error("node {}: cannot restore the state machine from the installed snapshot at index {}; stopping",
+                        config.nodeId(), snapshot.index(), e);
+                onLoop(() -> halt("restoring an installed snapshot", new IllegalStateException(e)));
+                return;
+            }
+            snapshots.installed(snapshot);
+            applier.restoredTo(snapshot.index());
+            log.info("node {}: installed the snapshot at index {} (epoch {}) in {} ms", config.nodeId(),
+                    snapshot.index(), snapshot.epoch(), (System.nanoTime() - start) / 1_000_000);
+        });
     }
 
     /**
@@ -519,6 +586,9 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         if (leading && (previous == null || previous.role() != Role.LEADER)) {
             electionsWon.incrementAndGet();
         }
+        if (transfer != null) {
+            transfer.leadershipChanged(leading, now.epoch());
+        }
         log.info("node {}: {} in epoch {}, leader {}", now.nodeId(), now.role(), now.epoch(), now.leaderId());
         for (ClusterListener listener : listeners) {
             try {
@@ -621,6 +691,14 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         report.put("refusedPeerMessages", refusedPeerMessages.get());
         report.put("applyFailures", applier.applyFailures());
         report.put("applyBacklog", applier.backlog());
+        SnapshotManager snaps = snapshots;
+        SegmentedLogStorage logs = logStorage;
+        report.put("snapshotIndex", snaps == null ? 0L : snaps.snapshotIndex());
+        report.put("firstLogIndex", logs == null ? 1L : logs.firstIndex());
+        report.put("logBytes", logs == null ? 0L : logs.sizeInBytes());
+        SnapshotTransfer transfers = transfer;
+        report.put("snapshotsSent", transfers == null ? 0L : transfers.snapshotsSent());
+        report.put("snapshotsReceived", transfers == null ? 0L : transfers.snapshotsReceived());
         return report;
     }
 
@@ -680,6 +758,12 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);
         // After the loop: nothing hands entries over any more.
         applier.close();
+        if (transfer != null) {
+            transfer.close();
+        }
+        if (snapshots != null) {
+            snapshots.close(); // a snapshot being written finishes; its compaction is skipped
+        }
         // After the loop: nothing appends any more, so closing finishes every queued fsync.
         if (logStorage != null) {
             logStorage.close();

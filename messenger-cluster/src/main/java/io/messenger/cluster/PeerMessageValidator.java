@@ -4,6 +4,7 @@ import io.messenger.proto.peer.Append;
 import io.messenger.proto.peer.Elected;
 import io.messenger.proto.peer.ElectionToken;
 import io.messenger.proto.peer.Entry;
+import io.messenger.proto.peer.InstallSnapshot;
 import io.messenger.proto.peer.PeerEnvelope;
 import java.util.HashSet;
 import java.util.List;
@@ -79,6 +80,12 @@ public final class PeerMessageValidator {
             case APPEND_RESULT -> firstProblem(
                     indexProblem("append result match index", envelope.getAppendResult().getMatchIndex()),
                     indexProblem("append result hint index", envelope.getAppendResult().getHintIndex()));
+            case INSTALL_SNAPSHOT -> installSnapshotProblem(envelope.getInstallSnapshot(), envelope.getEpoch());
+            case INSTALL_SNAPSHOT_RESULT -> firstProblem(
+                    indexProblem("snapshot result index", envelope.getInstallSnapshotResult().getSnapshotIndex()),
+                    envelope.getInstallSnapshotResult().getRefused().length() > 1024
+                            ? "snapshot refusal reason of " + envelope.getInstallSnapshotResult().getRefused().length()
+                                    + " characters" : null);
             default -> null;
         };
     }
@@ -135,6 +142,27 @@ public final class PeerMessageValidator {
         }
         if (entries.size() > 1 && bytes > maxAppendBytes) {
             return "append carries " + bytes + " bytes of entries, above the maximum " + maxAppendBytes;
+        }
+        return null;
+    }
+
+    private String installSnapshotProblem(InstallSnapshot chunk, long envelopeEpoch) {
+        String problem = firstProblem(
+                indexProblem("snapshot index", chunk.getSnapshotIndex()),
+                indexProblem("snapshot commit index", chunk.getCommitIndex()));
+        if (problem != null) {
+            return problem;
+        }
+        if (chunk.getSnapshotEpoch() < 0 || chunk.getSnapshotEpoch() > envelopeEpoch) {
+            return "snapshot epoch " + Long.toUnsignedString(chunk.getSnapshotEpoch()) + " is above the sender's epoch "
+                    + envelopeEpoch;
+        }
+        if (chunk.getOffset() < 0 || chunk.getTotalBytes() < 0 || chunk.getOffset() > chunk.getTotalBytes()) {
+            return "snapshot chunk offset " + Long.toUnsignedString(chunk.getOffset()) + " lies outside its "
+                    + Long.toUnsignedString(chunk.getTotalBytes()) + " bytes";
+        }
+        if (chunk.getData().size() > 2 * maxAppendBytes) {
+            return "snapshot chunk of " + chunk.getData().size() + " bytes, above the maximum " + 2 * maxAppendBytes;
         }
         return null;
     }

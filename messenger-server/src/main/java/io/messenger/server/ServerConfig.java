@@ -3,6 +3,8 @@ package io.messenger.server;
 import io.messenger.cluster.ClusterConfig;
 import io.messenger.cluster.Member;
 import io.messenger.cluster.PeerTlsFiles;
+import io.messenger.cluster.SnapshotPolicy;
+import io.messenger.cluster.storage.LogStorageOptions;
 import io.messenger.proto.SendWindow;
 import io.messenger.server.auth.ClientAuthenticator;
 import io.messenger.server.auth.TokenVerifier;
@@ -72,6 +74,7 @@ public record ServerConfig(
         HistoryRetention historyRetention,
         SendRate connectionRate,
         SendRate totalConnectionRate,
+        SnapshotPolicy snapshots,
         Map<Setting, String> sources) {
 
     /**
@@ -268,6 +271,8 @@ public record ServerConfig(
         HistoryRetention historyRetention = new HistoryRetention(retainMessages, retainAge.toMillis());
         SendRate connectionRate = rate(get, Setting.CONNECTION_RATE, Setting.CONNECTION_BURST);
         SendRate totalConnectionRate = rate(get, Setting.CONNECTION_RATE_TOTAL, Setting.CONNECTION_BURST_TOTAL);
+        SnapshotPolicy snapshots = new SnapshotPolicy(integer(get, Setting.SNAPSHOT_INTERVAL, 0, 1_000_000_000),
+                integer(get, Setting.LOG_RETAIN_ENTRIES, 0, 1_000_000_000), LogStorageOptions.DEFAULT_SEGMENT_BYTES);
 
         // Last, so that a bad value of any other setting is reported as itself.
         boolean insecure = bool(get, Setting.INSECURE);
@@ -284,7 +289,7 @@ public record ServerConfig(
                 peerSecretFile, historySize, retained, maxDevices, maxMessage, maxFrame, idle, grace, heartbeat, election,
                 maxInFlight, dedupWindow, metrics, hmacKeyFile, publicKeyFile, insecure, peerTls, tlsCert, tlsKey,
                 helloTimeout, adminRequestTimeout, sendRate, userSendRate, maxRooms, maxRoomsPerUser,
-                historyRetention, connectionRate, totalConnectionRate, from);
+                historyRetention, connectionRate, totalConnectionRate, snapshots, from);
     }
 
     private static Path readableFile(Map<Setting, String> raw, Setting s) {
@@ -299,7 +304,8 @@ public record ServerConfig(
     public ClusterConfig clusterConfig() {
         return new ClusterConfig(nodeId, members, dataDir, peerHost, advertisedClientAddress, clusterName,
                 heartbeat, electionTimeout, ClusterConfig.DEFAULT_MAX_FRAME_BYTES,
-                ClusterConfig.DEFAULT_MAX_APPEND_ENTRIES, ClusterConfig.DEFAULT_MAX_APPEND_BYTES, peerSecretFile, peerTls);
+                ClusterConfig.DEFAULT_MAX_APPEND_ENTRIES, ClusterConfig.DEFAULT_MAX_APPEND_BYTES, peerSecretFile, peerTls,
+                snapshots);
     }
 
     /** Whether clients must present a signed token on hello. */
@@ -388,6 +394,8 @@ public record ServerConfig(
         values.put(Setting.CONNECTION_BURST, connectionRate.off() ? "-" : connectionRate.burst());
         values.put(Setting.CONNECTION_RATE_TOTAL, totalConnectionRate.off() ? "off" : raw(totalConnectionRate));
         values.put(Setting.CONNECTION_BURST_TOTAL, totalConnectionRate.off() ? "-" : totalConnectionRate.burst());
+        values.put(Setting.SNAPSHOT_INTERVAL, snapshots.enabled() ? snapshots.interval() : "0 (off)");
+        values.put(Setting.LOG_RETAIN_ENTRIES, snapshots.retainEntries());
         StringBuilder out = new StringBuilder("effective configuration of node ").append(nodeId).append(':');
         for (Setting s : Setting.values()) {
             out.append(String.format(Locale.ROOT, "%n  %-26s %-40s (%s)", s.key(), values.get(s),

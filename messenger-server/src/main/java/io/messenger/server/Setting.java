@@ -85,7 +85,14 @@ public enum Setting {
     CONNECTION_BURST("connection-burst", "N", "200", "the per-address connection bucket's size, 1-1000000"),
     CONNECTION_RATE_TOTAL("connection-rate-total", "RATE", "1000/s",
             "new client connections from all addresses together, N/s or N/m (off = unlimited)"),
-    CONNECTION_BURST_TOTAL("connection-burst-total", "N", "2000", "the total connection bucket's size, 1-1000000");
+    CONNECTION_BURST_TOTAL("connection-burst-total", "N", "2000", "the total connection bucket's size, 1-1000000"),
+    // snapshots and log compaction (issue 9)
+    SNAPSHOT_INTERVAL("snapshot-interval", "N", "100000",
+            "applied log entries between two snapshots of the chat state, after which the log they cover is"
+                    + " deleted; 0 turns snapshots and log compaction off, 0-1000000000"),
+    LOG_RETAIN_ENTRIES("log-retain-entries", "N", "10000",
+            "log entries kept below the latest snapshot, so a backup lagging by less catches up from the log,"
+                    + " 0-1000000000");
 
     private final String flag;
     private final String label;

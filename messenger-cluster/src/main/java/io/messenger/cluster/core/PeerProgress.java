@@ -26,6 +26,14 @@ final class PeerProgress {
     boolean restoring;
     /** While restoring: the index of the barrier appended for it. */
     long restoreBarrier;
+    /**
+     * The entries this backup needs are compacted from the leader's log: a snapshot is being sent
+     * to it (requested once through {@code takeSnapshotsToSend()}), and no appends go until it is
+     * installed or the transfer ends.
+     */
+    boolean snapshotting;
+    /** Ticks to wait after a transfer ended without an install before another is requested. */
+    int snapshotRetryTicks;
 
     PeerProgress(int peerId, long nextIndex) {
         this.peerId = peerId;

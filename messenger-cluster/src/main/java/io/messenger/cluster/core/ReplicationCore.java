@@ -23,6 +23,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -132,6 +133,10 @@ public final class ReplicationCore {
      * it is then a learner that receives appends until it is restored.
      */
     private boolean voter;
+    /** Backups found needing entries below the log's first index, not yet taken by the driver. */
+    private final Set<Integer> snapshotsToSend = new LinkedHashSet<>();
+    /** InstallSnapshot chunks from the leader this node follows, not yet taken by the driver. */
+    private final List<PeerEnvelope> snapshotChunks = new ArrayList<>();
     /** Set when this node finished restoring; reported once by {@link #drain()}. */
     private boolean restoredNow;
     /** While not a voter: the restore barrier the current leader named, or 0. */
@@ -217,6 +222,9 @@ public final class ReplicationCore {
             for (PeerProgress p : progress.values()) {
                 p.ticksSinceHeard++;
                 p.ticksSinceProgress++;
+                if (p.snapshotRetryTicks > 0) {
+                    p.snapshotRetryTicks--;
+                }
             }
             if (!hasMajorityContact()) {
                 stepDown();
@@ -304,6 +312,19 @@ public final class ReplicationCore {
             case ELECTED -> onElected(envelope.getElected().getEpoch(), envelope.getElected().getLeader());
             case APPEND -> onAppend(envelope);
             case HEARTBEAT -> onHeartbeat(envelope);
+            case INSTALL_SNAPSHOT -> {
+                if (admitLeader(envelope)) {
+                    snapshotChunks.add(envelope);
+                }
+            }
+            case INSTALL_SNAPSHOT_RESULT -> {
+                // Chunk answers are the driver's flow control; here they only show the backup alive
+                // (above). A refusal ends the transfer.
+                if (!envelope.getInstallSnapshotResult().getRefused().isEmpty()
+                        && envelope.getEpoch() == state.epoch() && role.is(Role.LEADER)) {
+                    snapshotTransferEnded(envelope.getFrom());
+                }
+            }
             case APPEND_RESULT, HEARTBEAT_REPLY -> onReply(envelope);
             case EPOCH_QUERY -> {
                 Long seenFresh = freshIncarnations.get(envelope.getFrom());
@@ -332,6 +353,7 @@ public final class ReplicationCore {
             case ELECTED -> validEpoch(envelope.getElected().getEpoch());
             case APPEND -> validEpoch(envelope.getAppend().getPrevEpoch())
                     && envelope.getAppend().getEntriesList().stream().allMatch(e -> validEpoch(e.getEpoch()));
+            case INSTALL_SNAPSHOT -> validEpoch(envelope.getInstallSnapshot().getSnapshotEpoch());
             default -> true;
         };
     }
@@ -511,6 +533,90 @@ public final class ReplicationCore {
             // Never promise again an epoch the lost incarnation might have promised.
             learnEpoch(heardEpochFloor);
         }
+    }
+
+    /**
+     * Tells the core that the state machine holds the state through {@code index} (restored from
+     * a snapshot before the first input): entries up to it are committed and are not handed out
+     * by {@link #drain()}.
+     */
+    public void snapshotRestored(long index) {
+        handedOutIndex = Math.max(handedOutIndex, index);
+        commitIndex = Math.max(commitIndex, index);
+    }
+
+    /**
+     * Leader side of InstallSnapshot: backups that need entries this leader's log no longer holds
+     * (compacted into a snapshot), each reported once per transfer. The driver streams its latest
+     * snapshot to each; the backup's acknowledgement of the installed snapshot (an ordinary
+     * successful append result) resumes appends, and {@link #snapshotTransferEnded} reports a
+     * transfer that gave up.
+     */
+    public Set<Integer> takeSnapshotsToSend() {
+        if (snapshotsToSend.isEmpty()) {
+            return Set.of();
+        }
+        Set<Integer> out = Set.copyOf(snapshotsToSend);
+        snapshotsToSend.clear();
+        return out;
+    }
+
+    /**
+     * Leader side: the transfer to {@code peerId} ended without an install (the backup refused it,
+     * or it made no progress); another is requested after a pause if the backup still needs it.
+     */
+    public void snapshotTransferEnded(int peerId) {
+        PeerProgress p = progress.get(peerId);
+        if (p != null && p.snapshotting) {
+            p.snapshotting = false;
+            p.snapshotRetryTicks = 10 * config.heartbeatTicks();
+        }
+    }
+
+    /**
+     * Backup side of InstallSnapshot: the chunks admitted since the last call, from the leader this
+     * node follows (fenced by epoch like appends; a chunk also counts as contact from the leader).
+     * The driver writes them into an incoming snapshot off this thread and calls
+     * {@link #installSnapshot} once one is complete and verified.
+     */
+    public List<PeerEnvelope> takeSnapshotChunks() {
+        if (snapshotChunks.isEmpty()) {
+            return List.of();
+        }
+        List<PeerEnvelope> out = List.copyOf(snapshotChunks);
+        snapshotChunks.clear();
+        return out;
+    }
+
+    /**
+     * Backup side: a snapshot of the state through ({@code index}, {@code epoch}) received from a
+     * leader is durable in this node's snapshot store. Its entries are committed (a leader
+     * snapshots only what it applied), so they are in every later leader's log: this log is reset
+     * to continue from it unless it already holds that entry, the commit index moves to it, and
+     * an acknowledgement of {@code index} goes to the leader once the reset is durable.
+     *
+     * @return true if the driver must now restore the state machine from the snapshot (it runs
+     *     between the applies of the entries handed out before and after it); false if this node
+     *     already committed that far and the snapshot adds nothing
+     */
+    public boolean installSnapshot(long index, long epoch) {
+        if (role.is(Role.STOPPED) || index <= commitIndex) {
+            return false;
+        }
+        boolean holdsIt = index >= log.firstIndex() - 1 && index <= log.lastIndex() && log.epochAt(index) == epoch;
+        if (!holdsIt) {
+            log.resetTo(index, epoch);
+            durableIndex = Math.min(log.durableIndex(), log.lastIndex());
+            matchedFromLeader = index;
+            ackedMatch = Math.min(ackedMatch, index - 1);
+        } else {
+            matchedFromLeader = Math.max(matchedFromLeader, index);
+        }
+        commitIndex = index;
+        handedOutIndex = index;
+        ackOwedUpTo = Math.max(ackOwedUpTo, index);
+        statusChanged = true;
+        return true;
     }
 
     /**
@@ -946,11 +1052,22 @@ public final class ReplicationCore {
             return;
         }
         long prevIndex = append.getPrevIndex();
+        List<Entry> entries = append.getEntriesList();
+        long base = log.firstIndex() - 1;
+        boolean prevMatches = false;
+        if (prevIndex < base) {
+            // Entries up to the base are in this node's snapshot, so committed, so the same as the
+            // leader's: skip those the append repeats and take the rest as continuing the base.
+            int covered = (int) Math.min(entries.size(), base - prevIndex);
+            entries = entries.subList(covered, entries.size());
+            prevIndex += covered;
+            prevMatches = true;
+        }
         if (prevIndex > log.lastIndex()) {
             reject(envelope.getFrom(), log.lastIndex() + 1);
             return;
         }
-        if (log.epochAt(prevIndex) != append.getPrevEpoch()) {
+        if (!prevMatches && log.epochAt(prevIndex) != append.getPrevEpoch()) {
             // Skip back over the whole conflicting epoch at once; committed entries always match.
             long conflictEpoch = log.epochAt(prevIndex);
             long hint = prevIndex;
@@ -960,7 +1077,6 @@ public final class ReplicationCore {
             reject(envelope.getFrom(), Math.max(hint, commitIndex + 1));
             return;
         }
-        List<Entry> entries = append.getEntriesList();
         int firstNew = 0;
         while (firstNew < entries.size()) {
             Entry e = entries.get(firstNew);
@@ -997,7 +1113,8 @@ public final class ReplicationCore {
 
     private void advanceCommit(long index) {
         if (index > commitIndex) {
-            commitIndex = Math.min(index, log.lastIndex());
+            // Never lower: after a snapshot the commit index may lie past a log cut short by a crash.
+            commitIndex = Math.max(commitIndex, Math.min(index, log.lastIndex()));
         }
     }
 
@@ -1080,6 +1197,15 @@ public final class ReplicationCore {
             if (!hasEntries && !needsProbe) {
                 return;
             }
+            if (p.nextIndex < log.firstIndex()) {
+                // The entries it needs are compacted into a snapshot; only a snapshot can catch it up.
+                if (!p.snapshotting && p.snapshotRetryTicks == 0) {
+                    p.snapshotting = true;
+                    snapshotsToSend.add(p.peerId);
+                }
+                return;
+            }
+            p.snapshotting = false;
             long prev = p.nextIndex - 1;
             List<Entry> entries = log.entries(p.nextIndex, config.maxAppendEntries(), config.maxAppendBytes());
             send(p.peerId, envelope().setAppend(Append.newBuilder()

@@ -58,6 +58,14 @@ final class EntryWindow {
         }
     }
 
+    /** Makes an empty window expect {@code index} next (a log that starts after a compacted base). */
+    void startAt(long index) {
+        if (size != 0) {
+            throw new IllegalStateException("window is not empty");
+        }
+        firstIndex = index;
+    }
+
     void removeFirst() {
         if (size == 0) {
             throw new IllegalStateException("window is empty");

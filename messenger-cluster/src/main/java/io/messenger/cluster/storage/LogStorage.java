@@ -4,7 +4,8 @@ import io.messenger.proto.peer.Entry;
 import java.util.List;
 
 /**
- * The replicated log as one node stores it: entries with consecutive indexes from 1.
+ * The replicated log as one node stores it: entries with consecutive indexes from
+ * {@link #firstIndex()} (1 until a snapshot lets the log be compacted) to {@link #lastIndex()}.
  *
  * <p>Writes are visible to readers at once and become durable later: an implementation
  * writes and fsyncs off the caller's thread (group commit: one fsync covers everything
@@ -20,17 +21,50 @@ public interface LogStorage extends AutoCloseable {
     /** Index of the last entry, 0 when the log is empty. */
     long lastIndex();
 
-    /** Epoch of the last entry, 0 when the log is empty. */
+    /**
+     * Index of the first entry still held: 1, or one past the base left by {@link #compactTo}.
+     * {@code lastIndex() == firstIndex() - 1} when every entry is compacted away.
+     */
+    default long firstIndex() {
+        return 1;
+    }
+
+    /**
+     * Deletes entries up to at most {@code index} (all of them durable, and covered by a
+     * snapshot the caller made durable first). An implementation may keep more than asked (it
+     * deletes in whole files, say); the entry just before the new first index stays known as
+     * the base, whose epoch {@link #epochAt} still answers. The default keeps everything.
+     *
+     * @return the first index afterwards
+     */
+    default long compactTo(long index) {
+        return firstIndex();
+    }
+
+    /**
+     * Replaces the whole log by an empty one that continues a snapshot at ({@code index},
+     * {@code epoch}): every entry goes, and the base becomes that point, so the next append is at
+     * {@code index + 1}. A node installing a snapshot it received from the leader calls it, after
+     * the snapshot itself is durable. Durable once {@link #durableIndex()} reaches {@code index};
+     * a crash before that leaves a prefix of the old log (which the snapshot, on restart, resets
+     * again). The default refuses: a log that does not support it cannot install snapshots.
+     */
+    default void resetTo(long index, long epoch) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot be reset to a snapshot");
+    }
+
+    /** Epoch of the last entry; the base's epoch when every entry is compacted, 0 when the log is empty. */
     long lastEpoch();
 
     /**
-     * Epoch of the entry at {@code index}; 0 for index 0.
+     * Epoch of the entry at {@code index}; 0 for index 0; the base's epoch for {@code firstIndex() - 1}.
      *
-     * @throws IndexOutOfBoundsException if {@code index} is negative or past {@link #lastIndex()}
+     * @throws IndexOutOfBoundsException if {@code index} is below {@code firstIndex() - 1} or past
+     *     {@link #lastIndex()}
      */
     long epochAt(long index);
 
-    /** The entry at {@code index} (1..lastIndex). */
+    /** The entry at {@code index} (firstIndex..lastIndex). */
     Entry entry(long index);
 
     /**

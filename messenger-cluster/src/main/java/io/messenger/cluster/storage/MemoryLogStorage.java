@@ -7,21 +7,29 @@ import java.util.List;
 /**
  * A log kept in memory whose durability advances only when told ({@link #makeDurable}),
  * for tests and the deterministic simulation: {@link #crash()} loses exactly what a power
- * cut would lose, the entries not yet fsync'd.
+ * cut would lose, the entries not yet fsync'd. {@link #compactTo} drops exactly the durable
+ * entries asked for (the base it leaves survives a crash, as the file-backed log's does).
  */
 public final class MemoryLogStorage implements LogStorage {
 
     private final ArrayList<Entry> entries = new ArrayList<>();
+    private long baseIndex;
+    private long baseEpoch;
     private long durableIndex;
 
     @Override
+    public long firstIndex() {
+        return baseIndex + 1;
+    }
+
+    @Override
     public long lastIndex() {
-        return entries.size();
+        return baseIndex + entries.size();
     }
 
     @Override
     public long lastEpoch() {
-        return entries.isEmpty() ? 0 : entries.get(entries.size() - 1).getEpoch();
+        return entries.isEmpty() ? baseEpoch : entries.get(entries.size() - 1).getEpoch();
     }
 
     @Override
@@ -29,28 +37,29 @@ public final class MemoryLogStorage implements LogStorage {
         if (index == 0) {
             return 0;
         }
+        if (index == baseIndex) {
+            return baseEpoch;
+        }
         checkIndex(index);
-        return entries.get((int) (index - 1)).getEpoch();
+        return at(index).getEpoch();
     }
 
     @Override
     public Entry entry(long index) {
-        if (index < 1) {
-            throw new IndexOutOfBoundsException("no entry at index " + index + " (indexes start at 1)");
-        }
         checkIndex(index);
-        return entries.get((int) (index - 1));
+        return at(index);
     }
 
     @Override
     public List<Entry> entries(long fromIndex, int maxEntries, long maxBytes) {
-        if (fromIndex < 1) {
-            throw new IndexOutOfBoundsException("no entry at index " + fromIndex + " (indexes start at 1)");
+        if (fromIndex <= baseIndex || fromIndex < 1) {
+            throw new IndexOutOfBoundsException("no entry at index " + fromIndex + " (the log starts at "
+                    + firstIndex() + ")");
         }
         List<Entry> out = new ArrayList<>();
         long bytes = 0;
         for (long i = fromIndex; i <= lastIndex() && out.size() < maxEntries; i++) {
-            Entry e = entries.get((int) (i - 1));
+            Entry e = at(i);
             bytes += e.getSerializedSize();
             if (!out.isEmpty() && bytes > maxBytes) {
                 break;
@@ -84,10 +93,42 @@ public final class MemoryLogStorage implements LogStorage {
         if (index < 1) {
             throw new IndexOutOfBoundsException("cannot truncate from index " + index);
         }
-        while (entries.size() >= index) {
+        if (index <= baseIndex) {
+            throw new IllegalArgumentException("cannot truncate from " + index + ": entries up to " + baseIndex
+                    + " are compacted");
+        }
+        while (lastIndex() >= index) {
             entries.remove(entries.size() - 1);
         }
         durableIndex = Math.min(durableIndex, index - 1);
+    }
+
+    @Override
+    public long compactTo(long index) {
+        long upTo = Math.min(index, durableIndex);
+        if (upTo <= baseIndex) {
+            return firstIndex();
+        }
+        long epoch = epochAt(upTo);
+        entries.subList(0, (int) (upTo - baseIndex)).clear();
+        entries.trimToSize();
+        baseIndex = upTo;
+        baseEpoch = epoch;
+        return firstIndex();
+    }
+
+    @Override
+    public void resetTo(long index, long epoch) {
+        if (index < 1 || epoch < 1) {
+            throw new IllegalArgumentException("a snapshot base needs an index and epoch of at least 1, not "
+                    + index + "/" + epoch);
+        }
+        entries.clear();
+        entries.trimToSize();
+        baseIndex = index;
+        baseEpoch = epoch;
+        // Durable at once, like a compaction's base: the caller made the snapshot durable first.
+        durableIndex = index;
     }
 
     @Override
@@ -112,7 +153,9 @@ public final class MemoryLogStorage implements LogStorage {
 
     /** Loses the entries that were not fsync'd, as a crash would. */
     public void crash() {
-        truncateFrom(durableIndex + 1);
+        if (durableIndex < lastIndex()) {
+            truncateFrom(Math.max(durableIndex, baseIndex) + 1);
+        }
     }
 
     @Override
@@ -120,9 +163,14 @@ public final class MemoryLogStorage implements LogStorage {
         // Nothing to release: the entries live on the heap.
     }
 
+    private Entry at(long index) {
+        return entries.get((int) (index - baseIndex - 1));
+    }
+
     private void checkIndex(long index) {
-        if (index < 0 || index > lastIndex()) {
-            throw new IndexOutOfBoundsException("no entry at index " + index + " (last is " + lastIndex() + ")");
+        if (index <= baseIndex || index < 1 || index > lastIndex()) {
+            throw new IndexOutOfBoundsException("no entry at index " + index + " (the log holds " + firstIndex()
+                    + ".." + lastIndex() + ")");
         }
     }
 }

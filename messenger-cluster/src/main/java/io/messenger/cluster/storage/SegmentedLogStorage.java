@@ -64,6 +64,13 @@ import org.slf4j.LoggerFactory;
  * the call: a consumer on another thread that may have truncated since should re-read
  * {@link #durableIndex()}.
  *
+ * <p>Compaction ({@link #compactTo}) deletes whole segments from the front once a snapshot
+ * covers them. The log then starts after a <em>base</em>: the index and epoch of the last entry
+ * deleted, kept in {@code log-base} (magic, index, epoch, CRC32C; replaced by temp file, fsync,
+ * rename, directory fsync) which the writer makes durable before it unlinks any segment. On open,
+ * segments that lie wholly at or below the base (a compaction that crashed before its deletes
+ * finished) are deleted.
+ *
  * <p>Once {@link #close()} has been called, {@code entry} and {@code entries} throw
  * {@link IllegalStateException} like the writes do; {@code lastIndex}, {@code epochAt} and
  * {@code durableIndex} keep answering from memory.
@@ -75,6 +82,10 @@ public final class SegmentedLogStorage implements LogStorage {
 
     static final int HEADER_BYTES = 8;
     private static final String LOCK_FILE = "log.lock";
+    static final String BASE_FILE = "log-base";
+    private static final String BASE_TEMP_FILE = "log-base.tmp";
+    private static final int BASE_MAGIC = 0x4D45_4C42; // "MELB"
+    private static final int BASE_FILE_BYTES = 4 + 8 + 8 + 4;
     // One positional read fetches at most this much (or one record) when serving entries(...).
     private static final int READ_CHUNK_BYTES = 1024 * 1024;
     // The writer hands at most this much to one write call when coalescing queued appends.
@@ -94,6 +105,9 @@ public final class SegmentedLogStorage implements LogStorage {
     private final TreeMap<Long, Long> epochRuns = new TreeMap<>();
     private long[] locations = new long[1024];
     private long lastIndex;
+    // The last compacted entry (0/0: nothing compacted); locations[i] is entry baseIndex + 1 + i.
+    private long baseIndex;
+    private long baseEpoch;
     private final EntryWindow window = new EntryWindow();
     private DurabilityTracker durability; // set by recover(), before the writer starts
     private long nextSeq = 1;
@@ -171,10 +185,20 @@ public final class SegmentedLogStorage implements LogStorage {
     }
 
     @Override
+    public long firstIndex() {
+        lock.readLock().lock();
+        try {
+            return baseIndex + 1;
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    @Override
     public long lastEpoch() {
         lock.readLock().lock();
         try {
-            return epochRuns.isEmpty() ? 0 : epochRuns.lastEntry().getValue();
+            return epochRuns.isEmpty() ? baseEpoch : epochRuns.lastEntry().getValue();
         } finally {
             lock.readLock().unlock();
         }
@@ -187,9 +211,12 @@ public final class SegmentedLogStorage implements LogStorage {
             if (index == 0) {
                 return 0;
             }
+            if (index == baseIndex) {
+                return baseEpoch;
+            }
             checkIndex(index);
             Map.Entry<Long, Long> run = epochRuns.floorEntry(index);
-            return run == null ? 0 : run.getValue();
+            return run == null ? baseEpoch : run.getValue();
         } finally {
             lock.readLock().unlock();
         }
@@ -214,11 +241,12 @@ public final class SegmentedLogStorage implements LogStorage {
 
     @Override
     public List<Entry> entries(long fromIndex, int maxEntries, long maxBytes) {
-        if (fromIndex < 1) {
-            throw new IndexOutOfBoundsException("index " + fromIndex + " is before the first entry");
-        }
         lock.readLock().lock();
         try {
+            if (fromIndex <= baseIndex || fromIndex < 1) {
+                throw new IndexOutOfBoundsException("index " + fromIndex + " is before the first entry "
+                        + (baseIndex + 1));
+            }
             checkOpen();
             if (fromIndex > lastIndex || maxEntries <= 0) {
                 return List.of();
@@ -277,7 +305,7 @@ public final class SegmentedLogStorage implements LogStorage {
         try {
             checkWritable();
             int[] sizes = new int[batch.size()];
-            long epoch = epochRuns.isEmpty() ? 0 : epochRuns.lastEntry().getValue();
+            long epoch = epochRuns.isEmpty() ? baseEpoch : epochRuns.lastEntry().getValue();
             for (int i = 0; i < batch.size(); i++) {
                 Entry e = batch.get(i);
                 if (e.getIndex() != lastIndex + 1 + i) {
@@ -333,6 +361,10 @@ public final class SegmentedLogStorage implements LogStorage {
             if (index > lastIndex) {
                 return;
             }
+            if (index <= baseIndex) {
+                throw new IllegalArgumentException("cannot truncate from " + index + ": entries up to " + baseIndex
+                        + " are compacted into a snapshot");
+            }
             long seq = nextSeq++;
             LogSegment containing = segments.floorEntry(index).getValue();
             boolean cutsIntoContaining = containing.firstIndex < index;
@@ -354,6 +386,115 @@ public final class SegmentedLogStorage implements LogStorage {
             durableIndex = durability.durableIndex();
         } finally {
             lock.writeLock().unlock();
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Only whole segments go, and never the last one: the new first index is the first index of
+     * the oldest segment kept. The in-memory view changes at once; the writer makes the new base
+     * durable and then unlinks the segments, so a crash in between leaves the log as it was or
+     * with segments that the next open deletes.
+     */
+    @Override
+    public long compactTo(long index) {
+        lock.writeLock().lock();
+        try {
+            checkWritable();
+            long limit = Math.min(index, durableIndex);
+            List<LogSegment> doomed = new ArrayList<>();
+            long newFirst = baseIndex + 1;
+            for (Map.Entry<Long, LogSegment> e : segments.entrySet()) {
+                Long next = segments.higherKey(e.getKey());
+                if (next == null || next - 1 > limit) {
+                    break;
+                }
+                doomed.add(e.getValue());
+                newFirst = next;
+            }
+            if (doomed.isEmpty()) {
+                return baseIndex + 1;
+            }
+            long newBase = newFirst - 1;
+            long newBaseEpoch = epochAt(newBase);
+            long firstEpoch = epochAt(newFirst);
+            long seq = nextSeq++;
+            queue.add(new BaseOp(seq, false, newBase, newBaseEpoch));
+            int remaining = doomed.size();
+            for (LogSegment segment : doomed) {
+                segments.remove(segment.firstIndex);
+                queue.add(new DeleteOp(seq, --remaining == 0, segment));
+            }
+            epochRuns.headMap(newFirst, true).clear();
+            epochRuns.put(newFirst, firstEpoch);
+            int shift = (int) (newBase - baseIndex);
+            locations = Arrays.copyOfRange(locations, shift, Math.max(shift + 1024, locations.length));
+            while (window.size() > 0 && window.firstIndex() < newFirst) {
+                window.removeFirst();
+            }
+            if (window.size() == 0 && window.firstIndex() < newFirst) {
+                window.startAt(newFirst);
+            }
+            baseIndex = newBase;
+            baseEpoch = newBaseEpoch;
+            log.info("Compacted the log in {}: deleted {} segment(s), it now starts at index {}", dir, doomed.size(),
+                    newFirst);
+            return newFirst;
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The writer deletes the segments newest first (so a crash leaves a prefix of the old log),
+     * then makes the new base durable; the durable index is the base once that is on disk.
+     */
+    @Override
+    public void resetTo(long index, long epoch) {
+        if (index < 1 || epoch < 1) {
+            throw new IllegalArgumentException("a snapshot base needs an index and epoch of at least 1, not "
+                    + index + "/" + epoch);
+        }
+        lock.writeLock().lock();
+        try {
+            checkWritable();
+            long seq = nextSeq++;
+            for (LogSegment segment : segments.descendingMap().values()) {
+                queue.add(new DeleteOp(seq, false, segment));
+            }
+            queue.add(new BaseOp(seq, true, index, epoch));
+            segments.clear();
+            epochRuns.clear();
+            locations = new long[1024];
+            window.removeFrom(window.firstIndex());
+            window.startAt(index + 1);
+            durability.truncatedFrom(baseIndex + 1);
+            // The base stands for the snapshot's entries: durable with this change, like an append.
+            durability.appended(seq, index, index);
+            baseIndex = index;
+            baseEpoch = epoch;
+            lastIndex = index;
+            durableIndex = durability.durableIndex();
+            log.info("Reset the log in {} to continue a snapshot at index {} (epoch {})", dir, index, epoch);
+        } finally {
+            lock.writeLock().unlock();
+        }
+    }
+
+    /** Bytes of entry records in this log's segments (queued writes included). */
+    public long sizeInBytes() {
+        lock.readLock().lock();
+        try {
+            long bytes = 0;
+            for (LogSegment segment : segments.values()) {
+                bytes += segment.size;
+            }
+            return bytes;
+        } finally {
+            lock.readLock().unlock();
         }
     }
 
@@ -409,10 +550,12 @@ public final class SegmentedLogStorage implements LogStorage {
 
     private void placeRecord(Entry e, LogSegment segment, int size) {
         long index = e.getIndex();
-        if (index > locations.length) {
-            locations = Arrays.copyOf(locations, (int) Math.min(Integer.MAX_VALUE - 8, Math.max(index, locations.length * 2L)));
+        int slot = slotOf(index);
+        if (slot >= locations.length) {
+            locations = Arrays.copyOf(locations, (int) Math.min(Integer.MAX_VALUE - 8,
+                    Math.max(slot + 1L, locations.length * 2L)));
         }
-        locations[(int) (index - 1)] = (segment.size << 32) | size;
+        locations[slot] = (segment.size << 32) | size;
         segment.size += HEADER_BYTES + size;
         Map.Entry<Long, Long> run = epochRuns.lastEntry();
         if (run == null ? e.getEpoch() != 0 : run.getValue() != e.getEpoch()) {
@@ -421,12 +564,16 @@ public final class SegmentedLogStorage implements LogStorage {
         lastIndex = index;
     }
 
+    private int slotOf(long index) {
+        return (int) (index - 1 - baseIndex);
+    }
+
     private long offsetOf(long index) {
-        return locations[(int) (index - 1)] >>> 32;
+        return locations[slotOf(index)] >>> 32;
     }
 
     private int lengthOf(long index) {
-        return (int) locations[(int) (index - 1)];
+        return (int) locations[slotOf(index)];
     }
 
     private long serializedSize(long index) {
@@ -440,8 +587,9 @@ public final class SegmentedLogStorage implements LogStorage {
     }
 
     private void checkIndex(long index) {
-        if (index < 1 || index > lastIndex) {
-            throw new IndexOutOfBoundsException("index " + index + " is outside the log [1, " + lastIndex + "]");
+        if (index <= baseIndex || index < 1 || index > lastIndex) {
+            throw new IndexOutOfBoundsException("index " + index + " is outside the log [" + (baseIndex + 1) + ", "
+                    + lastIndex + "]");
         }
     }
 
@@ -529,10 +677,25 @@ public final class SegmentedLogStorage implements LogStorage {
                     .sorted((a, b) -> Long.compare(firstIndexOf(a), firstIndexOf(b)))
                     .toList();
         }
+        boolean directoryChanged = Files.deleteIfExists(dir.resolve(BASE_TEMP_FILE));
+        readBase();
+        lastIndex = baseIndex;
+        window.startAt(baseIndex + 1);
+        // A compaction that crashed after making its base durable left segments it had meant to delete.
+        List<Path> kept = new ArrayList<>();
+        for (int k = 0; k < files.size(); k++) {
+            boolean below = k + 1 < files.size() && firstIndexOf(files.get(k + 1)) <= baseIndex + 1;
+            if (below) {
+                Files.delete(files.get(k));
+                directoryChanged = true;
+            } else {
+                kept.add(files.get(k));
+            }
+        }
+        files = kept;
         Damage damage = null;
-        boolean directoryChanged = false;
-        long expectedIndex = 1;
-        long previousEpoch = 0;
+        long expectedIndex = baseIndex + 1;
+        long previousEpoch = baseEpoch;
         CRC32C crc = new CRC32C();
         for (Path file : files) {
             long fileSize = Files.size(file);
@@ -637,9 +800,50 @@ public final class SegmentedLogStorage implements LogStorage {
         if (lastIndex == 0) {
             log.info("Opened log in {} ({}): empty", dir, settings);
         } else {
-            log.info("Opened log in {} ({}): recovered entries 1..{} (last epoch {}) from {} segment(s)", dir,
-                    settings, lastIndex, epochRuns.isEmpty() ? 0 : epochRuns.lastEntry().getValue(), segments.size());
+            log.info("Opened log in {} ({}): recovered entries {}..{} (last epoch {}) from {} segment(s)", dir,
+                    settings, baseIndex + 1, lastIndex, lastEpoch(), segments.size());
         }
+    }
+
+    /** Reads {@code log-base} if there is one; a damaged one stops the open (the log cannot be placed). */
+    private void readBase() throws IOException {
+        Path file = dir.resolve(BASE_FILE);
+        if (!Files.exists(file)) {
+            return;
+        }
+        byte[] bytes = Files.readAllBytes(file);
+        ByteBuffer buffer = ByteBuffer.wrap(bytes);
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, 0, Math.max(0, bytes.length - 4));
+        if (bytes.length != BASE_FILE_BYTES || buffer.getInt() != BASE_MAGIC) {
+            throw new IOException(file + " is damaged (" + bytes.length + " bytes)");
+        }
+        long index = buffer.getLong();
+        long epoch = buffer.getLong();
+        if (buffer.getInt() != (int) crc.getValue() || index < 0 || epoch < 0) {
+            throw new IOException(file + " fails its CRC32C check");
+        }
+        baseIndex = index;
+        baseEpoch = epoch;
+    }
+
+    /** Writer thread: makes the base durable (temp file, fsync, rename, directory fsync). */
+    private void writeBase(long index, long epoch) throws IOException {
+        ByteBuffer buffer = ByteBuffer.allocate(BASE_FILE_BYTES).putInt(BASE_MAGIC).putLong(index).putLong(epoch);
+        CRC32C crc = new CRC32C();
+        crc.update(buffer.array(), 0, BASE_FILE_BYTES - 4);
+        buffer.putInt((int) crc.getValue()).flip();
+        Path temp = dir.resolve(BASE_TEMP_FILE);
+        try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+            channel.force(true);
+        }
+        Files.move(temp, dir.resolve(BASE_FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        forceDirectory();
     }
 
     private static long firstIndexOf(Path segmentFile) {
@@ -731,6 +935,8 @@ public final class SegmentedLogStorage implements LogStorage {
                 diskSteps.after(DiskStep.TRUNCATE, truncate.segment().toString());
                 touched.add(truncate.segment());
                 cut.add(truncate.segment());
+            } else if (op instanceof BaseOp base) {
+                writeBase(base.index(), base.epoch());
             } else if (op instanceof DeleteOp delete) {
                 touched.remove(delete.segment());
                 cut.remove(delete.segment());
@@ -851,7 +1057,7 @@ public final class SegmentedLogStorage implements LogStorage {
     // ---------------------------------------------------------------- queued disk operations
 
     /** One step of a change; {@code lastOfChange} marks the step after which change {@code seq} is whole. */
-    private sealed interface DiskOp permits WriteOp, TruncateOp, DeleteOp, Stop {
+    private sealed interface DiskOp permits WriteOp, TruncateOp, DeleteOp, BaseOp, Stop {
         long seq();
 
         boolean lastOfChange();
@@ -870,6 +1076,10 @@ public final class SegmentedLogStorage implements LogStorage {
     }
 
     private record DeleteOp(long seq, boolean lastOfChange, LogSegment segment) implements DiskOp {
+    }
+
+    /** Makes a compaction's new base durable; queued before the deletions of the segments it covers. */
+    private record BaseOp(long seq, boolean lastOfChange, long index, long epoch) implements DiskOp {
     }
 
     private enum Stop implements DiskOp {

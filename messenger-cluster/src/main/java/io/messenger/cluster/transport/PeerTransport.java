@@ -171,7 +171,7 @@ public final class PeerTransport implements AutoCloseable {
         if (link == null) {
             throw new IllegalArgumentException("node " + peerId + " is not a peer of node " + config.nodeId());
         }
-        if (envelope.hasAppend()) {
+        if (envelope.hasAppend() || envelope.hasInstallSnapshot()) {
             PeerLink bulk = appendLinks.get(peerId);
             if (bulk.channel != null) {
                 return bulk.send(envelope);
