@@ -243,8 +243,11 @@ public final class ClusterNode implements Replicator, AutoCloseable {
                     }
 
                     @Override
-                    public void received(SnapshotStore.SnapshotMeta snapshot) {
-                        onLoop(() -> install(snapshot));
+                    public void received(SnapshotStore.SnapshotMeta snapshot, int leaderId, long epoch) {
+                        onLoop(() -> {
+                            install(snapshot);
+                            transfer.answerInstalled(leaderId, epoch, snapshot.index());
+                        });
                     }
                 }, () -> status.get().commitIndex());
         // A peer counts as reachable only once its link is up. The core starts out trusting

@@ -79,10 +79,11 @@ final class SnapshotTransfer implements AutoCloseable {
         void transferEnded(int peerId);
 
         /**
-         * Backup side: a received snapshot is complete and committed to the store; the node
-         * installs it (on its own threads) and answers whether the leader may count it.
+         * Backup side: a received snapshot is complete and committed to the store. The node
+         * installs it on its own threads and then calls {@link #answerInstalled} so the leader
+         * resumes appends only once this node's log continues from the snapshot.
          */
-        void received(SnapshotMeta snapshot);
+        void received(SnapshotMeta snapshot, int leaderId, long epoch);
     }
 
     private final int nodeId;
@@ -128,10 +129,11 @@ final class SnapshotTransfer implements AutoCloseable {
         run(() -> {
             Outgoing current = outgoing.get(peerId);
             if (current != null) {
-                if (current.epoch == epoch) {
-                    return; // already under way
-                }
-                end(current, false);
+                // The core asks again only once it no longer counts on this transfer (the backup
+                // installed it and then fell behind a newer compaction, say): start afresh with
+                // the latest snapshot; a backup holding part of the same one resumes from there.
+                outgoing.remove(peerId);
+                store.unpin(current.meta);
             }
             Optional<SnapshotMeta> latest = store.pinLatest();
             if (latest.isEmpty()) {
@@ -296,8 +298,7 @@ final class SnapshotTransfer implements AutoCloseable {
         long index = chunk.getSnapshotIndex();
         if (index <= commitIndex.getAsLong()) {
             // Already committed this far (installed before, or caught up from the log meanwhile).
-            answer(leader, epoch, InstallSnapshotResult.newBuilder().setSnapshotIndex(index)
-                    .setNextOffset(chunk.getTotalBytes()).setInstalled(true));
+            answerInstalled(leader, epoch, index);
             return;
         }
         Incoming in = incoming;
@@ -358,9 +359,15 @@ final class SnapshotTransfer implements AutoCloseable {
         }
         snapshotsReceived++;
         log.info("node {}: received the snapshot at index {} from node {}; installing it", nodeId, index, leader);
-        installer.received(committed);
-        answer(leader, epoch, InstallSnapshotResult.newBuilder().setSnapshotIndex(index).setNextOffset(in.total)
-                .setInstalled(true));
+        installer.received(committed, leader, epoch);
+    }
+
+    /**
+     * Backup side, from any thread: tells {@code leaderId} that the snapshot at {@code index} is
+     * installed (or was not needed: this node had committed that far), so it resumes appends after it.
+     */
+    void answerInstalled(int leaderId, long epoch, long index) {
+        answer(leaderId, epoch, InstallSnapshotResult.newBuilder().setSnapshotIndex(index).setInstalled(true));
     }
 
     private String problemWithManifest(InstallSnapshot chunk) {

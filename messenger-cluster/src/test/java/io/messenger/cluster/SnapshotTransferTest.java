@@ -109,7 +109,7 @@ class SnapshotTransferTest {
             }
 
             @Override
-            public void received(SnapshotMeta snapshot) {
+            public void received(SnapshotMeta snapshot, int leaderId, long epoch) {
                 throw new AssertionError("the leader receives nothing");
             }
         }, () -> 0);
@@ -124,8 +124,9 @@ class SnapshotTransferTest {
             }
 
             @Override
-            public void received(SnapshotMeta snapshot) {
+            public void received(SnapshotMeta snapshot, int leaderId, long epoch) {
                 received.set(snapshot);
+                backup.answerInstalled(leaderId, epoch, snapshot.index());
             }
         }, () -> 0);
     }

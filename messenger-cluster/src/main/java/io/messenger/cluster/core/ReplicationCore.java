@@ -15,6 +15,7 @@ import io.messenger.proto.peer.EpochAnswer;
 import io.messenger.proto.peer.EpochQuery;
 import io.messenger.proto.peer.Heartbeat;
 import io.messenger.proto.peer.HeartbeatReply;
+import io.messenger.proto.peer.InstallSnapshotResult;
 import io.messenger.proto.peer.PeerEnvelope;
 import io.messenger.proto.peer.PeerProtocolVersion;
 import io.messenger.proto.peer.TokenReceipt;
@@ -317,14 +318,7 @@ public final class ReplicationCore {
                     snapshotChunks.add(envelope);
                 }
             }
-            case INSTALL_SNAPSHOT_RESULT -> {
-                // Chunk answers are the driver's flow control; here they only show the backup alive
-                // (above). A refusal ends the transfer.
-                if (!envelope.getInstallSnapshotResult().getRefused().isEmpty()
-                        && envelope.getEpoch() == state.epoch() && role.is(Role.LEADER)) {
-                    snapshotTransferEnded(envelope.getFrom());
-                }
-            }
+            case INSTALL_SNAPSHOT_RESULT -> onSnapshotResult(envelope);
             case APPEND_RESULT, HEARTBEAT_REPLY -> onReply(envelope);
             case EPOCH_QUERY -> {
                 Long seenFresh = freshIncarnations.get(envelope.getFrom());
@@ -1184,6 +1178,29 @@ public final class ReplicationCore {
             p.nextIndex = Math.max(p.matchIndex + 1, Math.min(hint, log.lastIndex() + 1));
         }
         sendAppends(p);
+    }
+
+    /**
+     * Chunk answers are the driver's flow control; here they only show the backup alive (above).
+     * A refusal ends the transfer; an install means the backup's log now continues from the
+     * snapshot's index, so appends resume after it (or another snapshot is sent, if this log was
+     * compacted past it meanwhile). Its match is counted once it acknowledges that durably.
+     */
+    private void onSnapshotResult(PeerEnvelope envelope) {
+        PeerProgress p = progress.get(envelope.getFrom());
+        if (p == null || envelope.getEpoch() != state.epoch() || !role.is(Role.LEADER) || !p.snapshotting) {
+            return;
+        }
+        InstallSnapshotResult result = envelope.getInstallSnapshotResult();
+        if (!result.getRefused().isEmpty()) {
+            snapshotTransferEnded(p.peerId);
+        } else if (result.getInstalled()) {
+            p.snapshotting = false;
+            p.inflight.clear();
+            p.probing = true;
+            p.nextIndex = Math.max(p.nextIndex, Math.min(result.getSnapshotIndex() + 1, log.lastIndex() + 1));
+            sendAppends(p);
+        }
     }
 
     private void sendAppends(PeerProgress p) {
