@@ -12,7 +12,10 @@ import io.messenger.cluster.storage.DurableState;
 import io.messenger.cluster.storage.LogStorage;
 import io.messenger.cluster.storage.MemoryLogStorage;
 import io.messenger.proto.peer.Entry;
+import io.messenger.proto.peer.InstallSnapshot;
+import io.messenger.proto.peer.InstallSnapshotResult;
 import io.messenger.proto.peer.PeerEnvelope;
+import io.messenger.proto.peer.PeerProtocolVersion;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -35,7 +38,8 @@ public final class ClusterSimulation {
 
     /** Knobs of one run; the defaults are what the JUnit suite uses. */
     public record Options(int chaosTicks, int quietTicks, double dropRate, double duplicateRate,
-            int maxDelay, int crashAfterSendPerMille, boolean trace, int wipePercent, boolean diskLossRule) {
+            int maxDelay, int crashAfterSendPerMille, boolean trace, int wipePercent, boolean diskLossRule,
+            boolean snapshots) {
 
         /**
          * @param wipePercent of crashes, how many restart with an empty disk (a lost data
@@ -43,27 +47,36 @@ public final class ClusterSimulation {
          * @param diskLossRule whether a wiped node restarts as a non-voting learner until
          *     restored (the rule); false restarts it as a voter, as before the rule existed,
          *     which is what the original fault test found unsafe
+         * @param snapshots whether nodes snapshot their applied state now and then and compact
+         *     their logs behind it (keeping a few entries), so that lagging, restarted and wiped
+         *     nodes must be caught up by InstallSnapshot
          */
         public Options {
         }
 
         public static Options defaults() {
-            return new Options(300, 400, 0.05, 0.03, 8, 4, false, 25, true);
+            return new Options(300, 400, 0.05, 0.03, 8, 4, false, 25, true, true);
         }
 
         public Options withTrace(boolean on) {
             return new Options(chaosTicks, quietTicks, dropRate, duplicateRate, maxDelay, crashAfterSendPerMille, on,
-                    wipePercent, diskLossRule);
+                    wipePercent, diskLossRule, snapshots);
         }
 
         public Options withWipes(int percent, boolean rule) {
             return new Options(chaosTicks, quietTicks, dropRate, duplicateRate, maxDelay, crashAfterSendPerMille, trace,
-                    percent, rule);
+                    percent, rule, snapshots);
+        }
+
+        public Options withSnapshots(boolean on) {
+            return new Options(chaosTicks, quietTicks, dropRate, duplicateRate, maxDelay, crashAfterSendPerMille, trace,
+                    wipePercent, diskLossRule, on);
         }
     }
 
     /** What one run did, for the summary line. */
-    public record Result(long steps, int elections, long commits, int wipes, int restores) {
+    public record Result(long steps, int elections, long commits, int wipes, int restores, int snapshotsTaken,
+            int snapshotsInstalled) {
     }
 
     /** Thrown when an invariant breaks; the message says how to replay the run. */
@@ -76,7 +89,11 @@ public final class ClusterSimulation {
     private static final int HEARTBEAT = 3;
     private static final int ELECTION = 20;
 
-    private enum Kind { TICK, DELIVER, FSYNC, CHAOS, PROPOSE, RESTART, HEAL }
+    private enum Kind { TICK, DELIVER, FSYNC, CHAOS, PROPOSE, RESTART, HEAL, SNAPSHOT, TRANSFER_TIMEOUT }
+
+    /** A node's durable snapshot: its applied state through {@code index}, whose entry has {@code epoch}. */
+    private record Snap(long index, long epoch) {
+    }
 
     /** {@code destWipes}: for a delivery, how often the destination had been wiped when it was sent. */
     private record Event(long time, long seq, Kind kind, int node, PeerEnvelope envelope, int destWipes) {
@@ -115,6 +132,8 @@ public final class ClusterSimulation {
     private int proposals;
     private int wipes;
     private int restores;
+    private int snapshotsTaken;
+    private int snapshotsInstalled;
     private boolean chaos = true;
     private final List<String> trace = new ArrayList<>();
 
@@ -137,6 +156,8 @@ public final class ClusterSimulation {
         long lastLeaderEpoch = -1;
         /** While now is below this, the process is frozen (GC pause, SIGSTOP): no ticks, no input. */
         long pausedUntil;
+        /** The latest durable snapshot (survives crashes, lost with a wiped disk), or null. */
+        Snap snapshot;
 
         boolean paused() {
             return now < pausedUntil;
@@ -152,12 +173,20 @@ public final class ClusterSimulation {
             CoreConfig config = new CoreConfig(id, ids, HEARTBEAT, ELECTION, 1 + random.nextInt(4),
                     64 + random.nextInt(256), 1 + random.nextInt(4), "10.0.0." + id + ":7000");
             validator = new PeerMessageValidator(id, Set.copyOf(ids), 4, 64 + 255);
+            if (snapshot != null && (snapshot.index() > disk.lastIndex() || snapshot.index() < disk.firstIndex() - 1
+                    || disk.epochAt(snapshot.index()) != snapshot.epoch())) {
+                disk.resetTo(snapshot.index(), snapshot.epoch()); // an install cut short by the crash
+            }
             core = new ReplicationCore(config, log, saved,
                     new SplittableRandom(seed * 7919 + id * 131L + incarnation), member || !options.diskLossRule());
             up = true;
             pausedUntil = 0;
             appliedIndex = 0;
             lastLeaderEpoch = -1;
+            if (snapshot != null) {
+                core.snapshotRestored(snapshot.index());
+                appliedIndex = snapshot.index();
+            }
         }
     }
 
@@ -172,6 +201,21 @@ public final class ClusterSimulation {
         @Override
         public long lastIndex() {
             return node.disk.lastIndex();
+        }
+
+        @Override
+        public long firstIndex() {
+            return node.disk.firstIndex();
+        }
+
+        @Override
+        public long compactTo(long index) {
+            return node.disk.compactTo(index);
+        }
+
+        @Override
+        public void resetTo(long index, long epoch) {
+            node.disk.resetTo(index, epoch);
         }
 
         @Override
@@ -241,6 +285,11 @@ public final class ClusterSimulation {
             schedule(1 + random.nextInt(3), Kind.FSYNC, id, null);
         }
         schedule(5 + random.nextInt(20), Kind.CHAOS, 0, null);
+        if (options.snapshots()) {
+            for (int id : ids) {
+                schedule(5 + random.nextInt(20), Kind.SNAPSHOT, id, null);
+            }
+        }
         schedule(1 + random.nextInt(4), Kind.PROPOSE, 0, null);
     }
 
@@ -252,7 +301,7 @@ public final class ClusterSimulation {
             }
             quiet();
             checkLogMatchingPairwise();
-            return new Result(steps, elections, committed.size(), wipes, restores);
+            return new Result(steps, elections, committed.size(), wipes, restores, snapshotsTaken, snapshotsInstalled);
         } catch (InvariantViolation e) {
             throw e;
         } catch (RuntimeException | AssertionError e) {
@@ -330,6 +379,22 @@ public final class ClusterSimulation {
             }
             case RESTART -> restart(n);
             case HEAL -> heal();
+            case SNAPSHOT -> {
+                if (n.up && !n.paused()) {
+                    takeSnapshot(n);
+                }
+                schedule(5 + random.nextInt(25), Kind.SNAPSHOT, n.id, null);
+            }
+            case TRANSFER_TIMEOUT -> {
+                // The sender gives up a transfer that did not end in an install (lost chunks or answers).
+                if (n.up && n.paused() && n.incarnation == e.destWipes()) {
+                    queue.add(new Event(n.pausedUntil, seqCounter++, Kind.TRANSFER_TIMEOUT, n.id, e.envelope(),
+                            e.destWipes()));
+                } else if (n.up && n.incarnation == e.destWipes()) {
+                    n.core.snapshotTransferEnded(e.envelope().getFrom());
+                    afterInput(n);
+                }
+            }
             default -> throw new IllegalStateException("unknown event " + e.kind());
         }
         checkEveryStep();
@@ -353,6 +418,12 @@ public final class ClusterSimulation {
         }
         for (Entry entry : ready.committed()) {
             apply(n, entry);
+        }
+        for (int peer : n.core.takeSnapshotsToSend()) {
+            sendSnapshot(n, peer);
+        }
+        for (PeerEnvelope chunk : n.core.takeSnapshotChunks()) {
+            receiveSnapshot(n, chunk);
         }
         boolean electionTraffic = ready.messages().stream().anyMatch(o -> o.envelope().hasElectionToken());
         int crashPerMille = electionTraffic ? 10 * options.crashAfterSendPerMille() : options.crashAfterSendPerMille();
@@ -419,6 +490,79 @@ public final class ClusterSimulation {
             }
         }
         afterInput(n);
+    }
+
+    // ------------------------------------------------------------------ snapshots
+
+    /**
+     * Snapshots the node's applied state (only at an index its log holds durably, as the real
+     * node does) and compacts the log behind it, keeping 0-5 entries.
+     */
+    private void takeSnapshot(SimNode n) {
+        long index = n.appliedIndex;
+        if (index == 0 || (n.snapshot != null && index <= n.snapshot.index()) || index > n.disk.durableIndex()
+                || index < n.disk.firstIndex()) {
+            return;
+        }
+        n.snapshot = new Snap(index, n.disk.epochAt(index));
+        snapshotsTaken++;
+        long first = n.disk.compactTo(index - random.nextInt(6));
+        traceEvent(() -> "node " + n.id + " snapshots at " + index + ", log now starts at " + first);
+    }
+
+    /** Leader side of InstallSnapshot: the whole snapshot as one message through the faulty network. */
+    private void sendSnapshot(SimNode leader, int peer) {
+        Snap snap = leader.snapshot;
+        if (snap == null) {
+            fail("leader " + leader.id + " asked to send a snapshot it does not have (log starts at "
+                    + leader.disk.firstIndex() + ")");
+        }
+        traceEvent(() -> "node " + leader.id + " sends its snapshot at " + snap.index() + " to " + peer);
+        send(leader.id, new Outbound(peer, PeerEnvelope.newBuilder()
+                .setProtocolVersion(PeerProtocolVersion.PEER_PROTOCOL_V1_VALUE)
+                .setFrom(leader.id)
+                .setEpoch(leader.core.durableState().epoch())
+                .setInstallSnapshot(InstallSnapshot.newBuilder().setSnapshotIndex(snap.index())
+                        .setSnapshotEpoch(snap.epoch()).setCommitIndex(leader.core.commitIndex()))
+                .build()));
+        // The sender's stall timer: a transfer that did not end in an install is given up.
+        queue.add(new Event(now + 30 + random.nextInt(30), seqCounter++, Kind.TRANSFER_TIMEOUT, leader.id,
+                PeerEnvelope.newBuilder().setFrom(peer).build(), leader.incarnation));
+    }
+
+    /**
+     * Backup side: the snapshot arrived whole (the real transfer verifies every file first); it
+     * is made durable, then installed, then acknowledged. It must be committed state.
+     */
+    private void receiveSnapshot(SimNode n, PeerEnvelope chunk) {
+        InstallSnapshot snap = chunk.getInstallSnapshot();
+        long index = snap.getSnapshotIndex();
+        if (index > committed.size() || committed.get((int) index - 1).getEpoch() != snap.getSnapshotEpoch()) {
+            fail("node " + n.id + " received a snapshot at (epoch " + snap.getSnapshotEpoch() + ", index " + index
+                    + ") that is not committed state (" + committed.size() + " entries committed)");
+        }
+        if (n.snapshot == null || n.snapshot.index() < index) {
+            n.snapshot = new Snap(index, snap.getSnapshotEpoch());
+        }
+        if (n.core.installSnapshot(index, snap.getSnapshotEpoch())) {
+            snapshotsInstalled++;
+            n.appliedIndex = Math.max(n.appliedIndex, index);
+            traceEvent(() -> "node " + n.id + " installs the snapshot at " + index);
+        }
+        send(n.id, new Outbound(chunk.getFrom(), PeerEnvelope.newBuilder()
+                .setProtocolVersion(PeerProtocolVersion.PEER_PROTOCOL_V1_VALUE)
+                .setFrom(n.id)
+                .setEpoch(chunk.getEpoch())
+                .setInstallSnapshotResult(InstallSnapshotResult.newBuilder().setSnapshotIndex(index).setInstalled(true))
+                .build()));
+    }
+
+    /** Whether the node holds committed entry ({@code index}, {@code epoch}) durably: in its log or its snapshot. */
+    private static boolean holds(SimNode n, long index, long epoch) {
+        if (n.snapshot != null && index <= n.snapshot.index()) {
+            return true; // a snapshot is committed state only
+        }
+        return n.disk.durableIndex() >= index && index >= n.disk.firstIndex() - 1 && n.disk.epochAt(index) == epoch;
     }
 
     // ------------------------------------------------------------------ faults
@@ -488,6 +632,7 @@ public final class ClusterSimulation {
             n.wipeAtRestart = false;
             n.disk = new MemoryLogStorage();
             n.saved = DurableState.INITIAL;
+            n.snapshot = null;
             n.member = !options.diskLossRule(); // without the rule it votes at once, as before
             n.wipes++;
             wipes++;
@@ -666,7 +811,7 @@ public final class ClusterSimulation {
         // counts toward no majority; once it votes again it must be a holder itself.
         int holders = 0;
         for (SimNode n : nodes.values()) {
-            if (!n.member || n.disk.durableIndex() >= last && n.disk.epochAt(last) == epoch) {
+            if (!n.member || holds(n, last, epoch)) {
                 holders++;
             }
         }
@@ -687,10 +832,11 @@ public final class ClusterSimulation {
                     continue;
                 }
                 long i = Math.min(a.disk.lastIndex(), b.disk.lastIndex());
-                while (i > 0 && a.disk.epochAt(i) != b.disk.epochAt(i)) {
+                long floor = Math.max(a.disk.firstIndex(), b.disk.firstIndex()) - 1;
+                while (i > floor && a.disk.epochAt(i) != b.disk.epochAt(i)) {
                     i--;
                 }
-                for (long j = 1; j <= i; j++) {
+                for (long j = Math.max(a.disk.firstIndex(), b.disk.firstIndex()); j <= i; j++) {
                     if (!a.disk.entry(j).equals(b.disk.entry(j))) {
                         fail("log matching: nodes " + a.id + " and " + b.id + " share (epoch " + a.disk.epochAt(i)
                                 + ", index " + i + ") but differ at " + j);
@@ -705,7 +851,11 @@ public final class ClusterSimulation {
         for (int i = committed.size(); i >= 1; i--) {
             if (commitEpoch.get(i - 1) < epoch) {
                 Entry expected = committed.get(i - 1);
-                if (leader.disk.lastIndex() < i || !leader.disk.entry(i).equals(expected)) {
+                if (leader.snapshot != null && i <= leader.snapshot.index()) {
+                    return; // in its snapshot, which holds committed state only
+                }
+                if (leader.disk.lastIndex() < i || i < leader.disk.firstIndex()
+                        || !leader.disk.entry(i).equals(expected)) {
                     fail("leader completeness: node " + leader.id + " leads epoch " + epoch
                             + " without committed entry " + brief(expected));
                 }

@@ -81,6 +81,8 @@ class ClusterSimulationTest {
         long commits = 0;
         long wipes = 0;
         long restores = 0;
+        long snapshots = 0;
+        long installs = 0;
         long started = System.nanoTime();
         for (long seed = first; seed < first + count; seed++) {
             ClusterSimulation.Result r = new ClusterSimulation(size, seed, options).run();
@@ -89,11 +91,14 @@ class ClusterSimulationTest {
             commits += r.commits();
             wipes += r.wipes();
             restores += r.restores();
+            snapshots += r.snapshotsTaken();
+            installs += r.snapshotsInstalled();
         }
         long millis = (System.nanoTime() - started) / 1_000_000;
         String summary = String.format("simulation %d nodes: %d seeds (%d..%d), %d steps, %d elections, "
-                + "%d committed entries, %d wiped disks, %d restores, %d ms", size, count, first, first + count - 1,
-                steps, elections, commits, wipes, restores, millis);
+                + "%d committed entries, %d wiped disks, %d restores, %d snapshots, %d installed by InstallSnapshot,"
+                + " %d ms", size, count, first, first + count - 1, steps, elections, commits, wipes, restores, snapshots,
+                installs, millis);
         System.out.println(summary);
         System.err.println(summary);
     }
