@@ -4,7 +4,6 @@ import io.messenger.cluster.ClusterConfig;
 import io.messenger.cluster.Member;
 import io.messenger.cluster.PeerTlsFiles;
 import io.messenger.cluster.SnapshotPolicy;
-import io.messenger.cluster.storage.LogStorageOptions;
 import io.messenger.proto.SendWindow;
 import io.messenger.server.auth.ClientAuthenticator;
 import io.messenger.server.auth.TokenVerifier;
@@ -272,7 +271,8 @@ public record ServerConfig(
         SendRate connectionRate = rate(get, Setting.CONNECTION_RATE, Setting.CONNECTION_BURST);
         SendRate totalConnectionRate = rate(get, Setting.CONNECTION_RATE_TOTAL, Setting.CONNECTION_BURST_TOTAL);
         SnapshotPolicy snapshots = new SnapshotPolicy(integer(get, Setting.SNAPSHOT_INTERVAL, 0, 1_000_000_000),
-                integer(get, Setting.LOG_RETAIN_ENTRIES, 0, 1_000_000_000), LogStorageOptions.DEFAULT_SEGMENT_BYTES);
+                integer(get, Setting.LOG_RETAIN_ENTRIES, 0, 1_000_000_000),
+                integer(get, Setting.LOG_SEGMENT_BYTES, 4096, 1 << 30));
 
         // Last, so that a bad value of any other setting is reported as itself.
         boolean insecure = bool(get, Setting.INSECURE);
@@ -396,6 +396,7 @@ public record ServerConfig(
         values.put(Setting.CONNECTION_BURST_TOTAL, totalConnectionRate.off() ? "-" : totalConnectionRate.burst());
         values.put(Setting.SNAPSHOT_INTERVAL, snapshots.enabled() ? snapshots.interval() : "0 (off)");
         values.put(Setting.LOG_RETAIN_ENTRIES, snapshots.retainEntries());
+        values.put(Setting.LOG_SEGMENT_BYTES, snapshots.logSegmentBytes());
         StringBuilder out = new StringBuilder("effective configuration of node ").append(nodeId).append(':');
         for (Setting s : Setting.values()) {
             out.append(String.format(Locale.ROOT, "%n  %-26s %-40s (%s)", s.key(), values.get(s),

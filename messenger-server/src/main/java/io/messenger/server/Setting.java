@@ -92,7 +92,10 @@ public enum Setting {
                     + " deleted; 0 turns snapshots and log compaction off, 0-1000000000"),
     LOG_RETAIN_ENTRIES("log-retain-entries", "N", "10000",
             "log entries kept below the latest snapshot, so a backup lagging by less catches up from the log,"
-                    + " 0-1000000000");
+                    + " 0-1000000000"),
+    LOG_SEGMENT_BYTES("log-segment-bytes", "N", "67108864",
+            "size of one log segment file; compaction deletes whole segments, so this much log may stay on disk"
+                    + " past the retained entries, 4096-1073741824");
 
     private final String flag;
     private final String label;
