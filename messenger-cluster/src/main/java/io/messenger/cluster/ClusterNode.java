@@ -123,9 +123,9 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     private volatile long restoreBarrier;
     private long learnerSinceNanos = System.nanoTime();
     private long lastLearnerWarningNanos;
-    private SegmentedLogStorage logStorage;
-    private SnapshotManager snapshots;
-    private SnapshotTransfer transfer;
+    private volatile SegmentedLogStorage logStorage; // set once on the loop, read by status readers
+    private volatile SnapshotManager snapshots;
+    private volatile SnapshotTransfer transfer;
     private ReplicationCore core;
     private PeerTransport transport;
     private ScheduledFuture<?> ticker;
@@ -632,6 +632,36 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         return electionsWon.get();
     }
 
+    /** Log index of the latest durable snapshot, 0 if none. */
+    public long snapshotIndex() {
+        SnapshotManager snaps = snapshots;
+        return snaps == null ? 0 : snaps.snapshotIndex();
+    }
+
+    /** First index the log still holds (1 until compacted). */
+    public long firstLogIndex() {
+        SegmentedLogStorage logs = logStorage;
+        return logs == null ? 1 : logs.firstIndex();
+    }
+
+    /** Bytes of the log's segment files. */
+    public long logBytes() {
+        SegmentedLogStorage logs = logStorage;
+        return logs == null ? 0 : logs.sizeInBytes();
+    }
+
+    /** Snapshots this node sent as leader that a backup installed. */
+    public long snapshotsSent() {
+        SnapshotTransfer transfers = transfer;
+        return transfers == null ? 0 : transfers.snapshotsSent();
+    }
+
+    /** Snapshots this node received whole from a leader. */
+    public long snapshotsReceived() {
+        SnapshotTransfer transfers = transfer;
+        return transfers == null ? 0 : transfers.snapshotsReceived();
+    }
+
     /** The other members' ids, in configuration order. */
     public Set<Integer> peerIds() {
         return replicationLag.keySet();
@@ -694,14 +724,11 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         report.put("refusedPeerMessages", refusedPeerMessages.get());
         report.put("applyFailures", applier.applyFailures());
         report.put("applyBacklog", applier.backlog());
-        SnapshotManager snaps = snapshots;
-        SegmentedLogStorage logs = logStorage;
-        report.put("snapshotIndex", snaps == null ? 0L : snaps.snapshotIndex());
-        report.put("firstLogIndex", logs == null ? 1L : logs.firstIndex());
-        report.put("logBytes", logs == null ? 0L : logs.sizeInBytes());
-        SnapshotTransfer transfers = transfer;
-        report.put("snapshotsSent", transfers == null ? 0L : transfers.snapshotsSent());
-        report.put("snapshotsReceived", transfers == null ? 0L : transfers.snapshotsReceived());
+        report.put("snapshotIndex", snapshotIndex());
+        report.put("firstLogIndex", firstLogIndex());
+        report.put("logBytes", logBytes());
+        report.put("snapshotsSent", snapshotsSent());
+        report.put("snapshotsReceived", snapshotsReceived());
         return report;
     }
 

@@ -47,6 +47,20 @@ public final class ClusterNodeMetrics implements MeterBinder {
                     .tag("peer", id)
                     .register(registry);
         }
+        Gauge.builder("messenger.cluster.snapshot.index", node, ClusterNode::snapshotIndex)
+                .description("Log index of this node's latest durable snapshot; 0 without one")
+                .register(registry);
+        Gauge.builder("messenger.storage.log.first.index", node, ClusterNode::firstLogIndex)
+                .description("First entry still in this node's log; entries before it are compacted into a snapshot")
+                .register(registry);
+        Gauge.builder("messenger.storage.log.size", node, ClusterNode::logBytes)
+                .baseUnit("bytes")
+                .description("Bytes of this node's log segments on disk")
+                .register(registry);
+        counter(registry, "messenger.cluster.snapshots.sent", "Snapshots this node sent that a backup installed",
+                ClusterNode::snapshotsSent);
+        counter(registry, "messenger.cluster.snapshots.received",
+                "Snapshots this node received whole from a leader and installed", ClusterNode::snapshotsReceived);
         Timer commitLatency = Timer.builder("messenger.cluster.commit.latency")
                 .description("From a proposal on the leader to its commit being applied")
                 .publishPercentileHistogram()

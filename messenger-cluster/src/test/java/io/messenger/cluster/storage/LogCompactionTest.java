@@ -98,6 +98,50 @@ class LogCompactionTest {
     }
 
     @Test
+    void aResetToASnapshotDropsEveryEntryAndTheLogContinuesFromItAcrossARestart() {
+        SegmentedLogStorage log = open(SMALL_SEGMENTS);
+        log.append(sizedEntries(1, 1, 60, 100));
+        awaitDurable(log);
+
+        log.resetTo(500, 3);
+
+        assertThat(log.firstIndex()).isEqualTo(501);
+        assertThat(log.lastIndex()).isEqualTo(500);
+        assertThat(log.lastEpoch()).isEqualTo(3);
+        assertThat(log.epochAt(500)).isEqualTo(3);
+        assertThatThrownBy(() -> log.entry(60)).isInstanceOf(IndexOutOfBoundsException.class);
+        await().atMost(Duration.ofSeconds(30)).until(() -> log.durableIndex() == 500);
+        log.append(sizedEntries(4, 501, 520, 100));
+        awaitDurable(log);
+        log.close();
+
+        SegmentedLogStorage reopened = open(SMALL_SEGMENTS);
+
+        assertThat(reopened.firstIndex()).isEqualTo(501);
+        assertThat(reopened.lastIndex()).isEqualTo(520);
+        assertThat(reopened.epochAt(500)).isEqualTo(3);
+        assertThat(reopened.entry(501).getEpoch()).isEqualTo(4);
+        assertThat(reopened.entries(501, 100, Long.MAX_VALUE)).hasSize(20);
+        assertThat(segmentFiles(dir))
+                .allMatch(p -> Long.parseLong(p.getFileName().toString().replaceAll("\\D", "")) > 500);
+    }
+
+    @Test
+    void theMemoryLogResetsToASnapshotToo() {
+        MemoryLogStorage log = new MemoryLogStorage();
+        log.append(entries(1, 1, 10));
+        log.makeDurable(10);
+        log.resetTo(40, 2);
+        assertThat(log.firstIndex()).isEqualTo(41);
+        assertThat(log.lastIndex()).isEqualTo(40);
+        assertThat(log.durableIndex()).isEqualTo(40);
+        assertThat(log.epochAt(40)).isEqualTo(2);
+        log.append(entries(2, 41, 45));
+        log.crash();
+        assertThat(log.lastIndex()).isEqualTo(40); // only the base was durable
+    }
+
+    @Test
     void theLastSegmentIsNeverDeleted() {
         SegmentedLogStorage log = open(SMALL_SEGMENTS);
         log.append(sizedEntries(1, 1, 40, 100));

@@ -46,6 +46,23 @@ class SnapshotStoreTest {
     }
 
     @Test
+    void aSnapshotBeingSentIsNotPrunedUntilItIsReleased() throws IOException {
+        SnapshotStore store = SnapshotStore.open(dir);
+        store.commit(write(store, "one"), 10, 1);
+        SnapshotMeta sending = store.pinLatest().orElseThrow();
+        store.commit(write(store, "two"), 20, 1);
+        store.commit(write(store, "three"), 30, 2);
+
+        assertThat(snapshotDirectories()).containsExactly("snapshot-00000000000000000010",
+                "snapshot-00000000000000000020", "snapshot-00000000000000000030");
+        assertThat(Files.readString(sending.directory().resolve("state"))).isEqualTo("one");
+
+        store.unpin(sending);
+        assertThat(snapshotDirectories()).containsExactly("snapshot-00000000000000000020",
+                "snapshot-00000000000000000030");
+    }
+
+    @Test
     void aSnapshotNotNewerThanTheLatestIsDropped() throws IOException {
         SnapshotStore store = SnapshotStore.open(dir);
         store.commit(write(store, "new"), 20, 1);
