@@ -56,9 +56,15 @@ public final class ClientHandler extends SimpleChannelInboundHandler<ClientEnvel
                 if (ClientTls.isConfigurationFailure(done.cause())) {
                     error = ClientTls.describeFailure(String.valueOf(ctx.channel().remoteAddress()), done.cause());
                     connection.tlsFailed(error);
+                } else if (ClientTls.isClosedDuringHandshake(done.cause())) {
+                    // A node refusing connections over its arrival rate closes a TLS connection before the
+                    // handshake (a handshake would cost more than the refusal should), as NATS does with its TLS
+                    // rate limit; a node killed mid-handshake looks the same. Both are retried with the backoff.
+                    error = "the server closed the connection during the TLS handshake (a node does so while new"
+                            + " connections arrive faster than it allows)";
                 } else {
-                    // The server went away or stalled mid-handshake (a node killed during a failover, a
-                    // handshake timeout on a loaded machine): an ordinary loss, the client reconnects.
+                    // The server stalled mid-handshake (a handshake timeout on a loaded machine): an ordinary
+                    // loss, the client reconnects.
                     error = "TLS handshake failed: " + done.cause();
                 }
             }

@@ -65,6 +65,20 @@ public final class ClientTls {
                 || detail.contains("CERTIFICATE_VERIFY_FAILED");
     }
 
+    /**
+     * Whether a handshake failed because the server closed or reset the connection before it was done, without a
+     * TLS alert: retryable, and what a node's connection arrival limit does on a TLS port.
+     */
+    static boolean isClosedDuringHandshake(Throwable cause) {
+        if (isConfigurationFailure(cause)) {
+            return false;
+        }
+        String detail = String.valueOf(root(cause).getMessage());
+        return hasCause(cause, java.nio.channels.ClosedChannelException.class)
+                || (hasCause(cause, java.io.IOException.class) && (detail.contains("Connection reset")
+                        || detail.contains("closed while SSL/TLS handshake") || detail.contains("Broken pipe")));
+    }
+
     static String describeFailure(String server, Throwable cause) {
         Throwable root = root(cause);
         String detail = root.getMessage() == null ? root.toString() : root.getMessage();

@@ -175,7 +175,7 @@ final class ConnectionSupervisor {
             if (current == this) {
                 current = null;
             }
-            fail(new MessengerException(sentence));
+            fail(new TlsFailureException(sentence));
         }
 
         String node() {
@@ -687,7 +687,7 @@ final class ConnectionSupervisor {
         return switch (reason) {
             // Another node would answer a bad token the same way: retrying only repeats the refusal.
             case TOO_MANY_DEVICES, INVALID_USERNAME, INVALID_ROOM, INVALID_CLIENT_ID, UNSUPPORTED_VERSION,
-                    PROTOCOL_ERROR, UNAUTHENTICATED, ROOM_NOT_ALLOWED, TOO_MANY_ROOMS -> true;
+                    PROTOCOL_ERROR, UNAUTHENTICATED, ROOM_NOT_ALLOWED, TOO_MANY_ROOMS, TLS_REQUIRED -> true;
             default -> false;
         };
     }

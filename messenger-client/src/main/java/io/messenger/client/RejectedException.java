@@ -17,6 +17,11 @@ public class RejectedException extends MessengerException {
         return reason;
     }
 
+    /** Whether the server speaks only TLS on that port and this client connected in plaintext. */
+    public boolean isTlsRequired() {
+        return reason == Rejection.Reason.TLS_REQUIRED;
+    }
+
     /** Whether the token was refused: missing, invalid, expired, for another user, or not for this room. */
     public boolean isAuthenticationFailure() {
         return reason == Rejection.Reason.UNAUTHENTICATED || reason == Rejection.Reason.ROOM_NOT_ALLOWED;

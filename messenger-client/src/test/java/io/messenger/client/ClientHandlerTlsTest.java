@@ -48,7 +48,20 @@ class ClientHandlerTlsTest {
 
         assertThat(channel.isOpen()).isFalse();
         assertThat(tlsFailures).isEmpty();
-        assertThat(closes).singleElement().asString().startsWith("TLS handshake failed");
+        assertThat(closes).singleElement().asString()
+                .isEqualTo("the server closed the connection during the TLS handshake (a node does so while new"
+                        + " connections arrive faster than it allows)");
+    }
+
+    @Test
+    void aConnectionResetMidHandshakeIsRetriedAsAClose() {
+        EmbeddedChannel channel = channel();
+        SSLHandshakeException failure = new SSLHandshakeException("handshake failed");
+        failure.initCause(new java.io.IOException("Connection reset by peer"));
+        channel.pipeline().fireUserEventTriggered(new SslHandshakeCompletionEvent(failure));
+
+        assertThat(tlsFailures).isEmpty();
+        assertThat(closes).singleElement().asString().startsWith("the server closed the connection during the TLS");
     }
 
     @Test

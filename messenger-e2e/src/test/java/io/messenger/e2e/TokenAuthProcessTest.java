@@ -2,11 +2,15 @@ package io.messenger.e2e;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.messenger.server.auth.TokenMinter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -16,12 +20,12 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * User authentication end to end, with the real launchers: {@code server.app token} creates a key and mints
- * tokens, a node started with that key lets token holders chat and turns everyone else away with exit code 5
- * and a sentence; and a node asked to serve clients on a non-loopback address without a key refuses to start.
+ * tokens, a node started with that key lets token holders chat and turns everyone else away (no token, another
+ * user's, another room's, a forged, a malformed or an expired one) with exit code 5 and a sentence; and a node asked to serve clients on a non-loopback address without a key refuses to start.
  */
 class TokenAuthProcessTest {
 
-    private static final java.time.Duration BOUND = java.time.Duration.ofSeconds(30);
+    private static final Duration BOUND = Duration.ofSeconds(30);
     private static final int AUTH_FAILED = 5;
 
     private final List<CliSession> sessions = new ArrayList<>();
@@ -131,6 +135,13 @@ class TokenAuthProcessTest {
                 aliceToken.lastIndexOf('.') + 5);
         assertAuthFailure(cli("alice-forged", "alice", "lobby", "--token", forged), "signature does not match");
         assertAuthFailure(cli("alice-garbage", "alice", "lobby", "--token", "not-a-jwt"), "not a well-formed JWT");
+        // Signed with the node's own key, for the right user and room, but its exp is an hour past (beyond the
+        // 30 s of clock skew); the launcher mints only tokens valid from now, so the test signs this one itself.
+        Instant anHourAgo = Instant.now().minus(Duration.ofHours(1)).truncatedTo(ChronoUnit.SECONDS);
+        String expired = TokenMinter.hmac(Files.readAllBytes(key)).mint("alice", List.of("lobby"),
+                Duration.ofMinutes(10), anHourAgo);
+        assertAuthFailure(cli("alice-expired", "alice", "lobby", "--token", expired),
+                "The token expired at " + anHourAgo.plus(Duration.ofMinutes(10)) + "; get a fresh one.");
 
         List<String> log = Files.readAllLines(cluster.node(1).logFile());
         assertThat(log).as("the node logs each refusal").anyMatch(l -> l.contains("refused as user admin"));

@@ -17,6 +17,7 @@ import io.messenger.cluster.transport.PeerTls;
 import io.messenger.server.client.ClientServer;
 import io.messenger.server.client.ClientServerContext;
 import io.messenger.server.client.ClientTraffic;
+import io.messenger.server.client.ConnectionRateLimiter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -29,6 +30,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
@@ -194,6 +196,14 @@ public final class MessengerServer implements AutoCloseable {
             FunctionCounter.builder("messenger.sends.rejected", traffic, t -> t.sendsRejected(reason))
                     .description("Sends refused, by the SendFailed reason the client was given")
                     .tag("reason", reason.name().toLowerCase(Locale.ROOT))
+                    .register(registry);
+        }
+        for (ConnectionRateLimiter.Verdict verdict : List.of(ConnectionRateLimiter.Verdict.ADDRESS_OVER_RATE,
+                ConnectionRateLimiter.Verdict.TOTAL_OVER_RATE)) {
+            FunctionCounter.builder("messenger.connections.refused", this, s -> s.clients.refusedConnections(verdict))
+                    .description("New client connections refused for arriving over the connection rate"
+                            + " (--connection-rate per address, --connection-rate-total for all)")
+                    .tag("reason", verdict.name().toLowerCase(Locale.ROOT))
                     .register(registry);
         }
         FunctionCounter.builder("messenger.deliveries", traffic, ClientTraffic::deliveries)

@@ -38,7 +38,9 @@ import picocli.CommandLine.Parameters;
             "(its operator mints one with 'server.app token'). --token shows in the process list; prefer the others.",
             "", "Exit codes: 0 ok, 1 error or connection lost for good, 2 usage or invalid name,",
             "3 too many devices for this username, 4 some lines not acknowledged in time (scripted),",
-            "5 the token was refused (missing, invalid, expired, for another user or another room)."})
+            "5 the token was refused (missing, invalid, expired, for another user or another room),",
+            "6 TLS failed (certificate not signed by the --tls-ca CA or not naming the host, server without TLS,",
+            "  or a TLS-only server and no --tls-ca)."})
 public final class ChatCli implements Callable<Integer> {
 
     static final String DEFAULT_SERVERS = "127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003";

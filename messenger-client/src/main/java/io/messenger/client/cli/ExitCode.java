@@ -1,6 +1,7 @@
 package io.messenger.client.cli;
 
 import io.messenger.client.RejectedException;
+import io.messenger.client.TlsFailureException;
 
 /** The CLI's process exit codes, and which failure maps to which. */
 final class ExitCode {
@@ -17,6 +18,12 @@ final class ExitCode {
     static final int UNACKNOWLEDGED = 4;
     /** The cluster refused the token: missing, invalid, expired, for another user, or not for this room. */
     static final int AUTH_FAILED = 5;
+    /**
+     * TLS could not be set up: the server's certificate is not signed by the {@code --tls-ca} CA or does not name
+     * the host as given, the server does not speak TLS on that port, or it speaks only TLS and no {@code --tls-ca}
+     * was given.
+     */
+    static final int TLS_FAILED = 6;
 
     private ExitCode() {
     }
@@ -27,8 +34,12 @@ final class ExitCode {
                 case TOO_MANY_DEVICES -> TOO_MANY_DEVICES;
                 case UNAUTHENTICATED, ROOM_NOT_ALLOWED -> AUTH_FAILED;
                 case INVALID_USERNAME, INVALID_ROOM, INVALID_CLIENT_ID -> USAGE;
+                case TLS_REQUIRED -> TLS_FAILED;
                 default -> ERROR;
             };
+        }
+        if (failure instanceof TlsFailureException) {
+            return TLS_FAILED;
         }
         return ERROR;
     }

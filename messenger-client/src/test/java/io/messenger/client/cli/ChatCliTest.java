@@ -11,6 +11,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -112,6 +113,59 @@ class ChatCliTest {
         assertThat(code).isEqualTo(ExitCode.TOO_MANY_DEVICES);
         assertThat(stderr).isEqualTo("alice is already online on 2 devices.\n");
         assertThat(stdout).isEmpty();
+    }
+
+    @Test
+    void aTlsOnlyServerTellingAPlaintextClientToUseTlsIsExitCodeSix() throws Exception {
+        FakeServer s1 = cluster.node(1);
+        String sentence = "This server accepts only TLS connections on its client port; connect with --tls-ca and"
+                + " the cluster's CA certificate.";
+        s1.refuseWith(Rejection.Reason.TLS_REQUIRED, sentence);
+
+        int code = cli("hello\n", Map.of(), "--servers", s1.hostPort(), "alice", "lobby");
+
+        assertThat(code).isEqualTo(ExitCode.TLS_FAILED).isEqualTo(6);
+        assertThat(stderr).isEqualTo(sentence + "\n");
+        assertThat(s1.hellos).as("final: not retried").hasSize(1);
+    }
+
+    @Test
+    void aTlsClientAgainstAPlaintextServerFailsAtOnceWithExitCodeSix() throws Exception {
+        // Answers every connection in plaintext, as a node's plaintext port answers a TLS hello: the CLI's TLS
+        // handshake reads it as "not an SSL/TLS record".
+        Path ca = Path.of(getClass().getResource("/tls/unrelated-ca.pem").toURI());
+        try (ServerSocket plaintext = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            Thread answering = new Thread(() -> {
+                while (!plaintext.isClosed()) {
+                    try (java.net.Socket s = plaintext.accept()) {
+                        s.getOutputStream().write("\0\0\0\u0005plain".getBytes(StandardCharsets.US_ASCII));
+                        s.getInputStream().read();
+                    } catch (java.io.IOException closed) {
+                        // the test is over, or the client hung up
+                    }
+                }
+            }, "plaintext-server");
+            answering.setDaemon(true);
+            answering.start();
+            String address = "127.0.0.1:" + plaintext.getLocalPort();
+
+            int code = cli("hello\n", Map.of(), "--servers", address, "--tls-ca", ca.toString(), "alice", "lobby");
+
+            assertThat(code).as(stderr).isEqualTo(ExitCode.TLS_FAILED);
+            assertThat(stderr).startsWith("The server at ").contains(address).endsWith(" does not speak TLS on this"
+                    + " port; connect without --tls-ca, or start the server with --tls-cert and --tls-key.\n");
+            assertThat(stderr.lines()).hasSize(1);
+            assertThat(stdout).isEmpty();
+        }
+    }
+
+    @Test
+    void everyExitCodeKeepsItsNumber() {
+        // Scripts test these numbers; a new failure gets a new code, an old one never changes.
+        assertThat(List.of(ExitCode.OK, ExitCode.ERROR, ExitCode.USAGE, ExitCode.TOO_MANY_DEVICES,
+                ExitCode.UNACKNOWLEDGED, ExitCode.AUTH_FAILED, ExitCode.TLS_FAILED)).containsExactly(0, 1, 2, 3, 4, 5, 6);
+        assertThat(ExitCode.of(new io.messenger.client.TlsFailureException("x"))).isEqualTo(ExitCode.TLS_FAILED);
+        assertThat(ExitCode.of(new io.messenger.client.MessengerException("x"))).isEqualTo(ExitCode.ERROR);
     }
 
     @Test

@@ -42,6 +42,7 @@ public final class ClientServer implements AutoCloseable {
     private final Channel serverChannel;
     /** Where costly (ES256/RS256) token checks run, off the event loops. */
     private final HelloVerifications verifications;
+    private final ClientServerInitializer initializer;
     private volatile boolean wasLeader;
 
     private ClientServer(ClientServerContext context, String host, int port, int workerThreads, SslContext tls)
@@ -51,13 +52,14 @@ public final class ClientServer implements AutoCloseable {
         this.workerGroup = new MultiThreadIoEventLoopGroup(workerThreads, NioIoHandler.newFactory());
         this.verifications = context.authenticator().cheap() ? HelloVerifications.INLINE
                 : HelloVerifications.forNode();
+        this.initializer = new ClientServerInitializer(context, clients, tls, verifications);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                .childHandler(new ClientServerInitializer(context, clients, tls, verifications));
+                .childHandler(initializer);
         ChannelFuture bound = bootstrap.bind(host, port).await();
         if (!bound.isSuccess()) {
             bossGroup.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
@@ -112,6 +114,14 @@ public final class ClientServer implements AutoCloseable {
 
     public int port() {
         return ((InetSocketAddress) serverChannel.localAddress()).getPort();
+    }
+
+    /**
+     * New connections refused so far for arriving over the connection rate, for one reason (both kinds of port:
+     * a plaintext one answers {@code CONNECTION_RATE_LIMITED}, a TLS one closes before the handshake).
+     */
+    public long refusedConnections(ConnectionRateLimiter.Verdict verdict) {
+        return initializer.refusedArrivals(verdict);
     }
 
     /** Open client connections, including those that have not said Hello yet. */

@@ -85,6 +85,11 @@ public final class ClientServerInitializer extends ChannelInitializer<Channel> {
         return arrivals.refused();
     }
 
+    /** Connections refused for arriving too fast, so far, for one reason. */
+    public long refusedArrivals(ConnectionRateLimiter.Verdict verdict) {
+        return arrivals.refused(verdict);
+    }
+
     @Override
     protected void initChannel(Channel ch) {
         ConnectionRateLimiter.Verdict verdict = arrivals.admit(ch.remoteAddress());

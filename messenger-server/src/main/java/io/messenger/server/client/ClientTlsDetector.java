@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
  * First in a client connection's pipeline: looks at the first bytes to tell a TLS client from
  * a plaintext one, so that a mismatch ends with a sentence rather than an opaque failure. On a
  * TLS port a TLS client gets the {@code SslHandler} in this handler's place, and a plaintext one
- * a plaintext {@code PROTOCOL_ERROR} rejection saying to use TLS; on a plaintext port a TLS
+ * a plaintext {@code TLS_REQUIRED} rejection saying to use TLS; on a plaintext port a TLS
  * client's hello is answered with plaintext (which its TLS stack reports as "not an SSL/TLS
  * record"), and a plaintext client continues with this handler gone.
  */
@@ -56,7 +56,8 @@ final class ClientTlsDetector extends ByteToMessageDecoder {
                 clientSpeaksTls ? "TLS" : "plaintext", tls != null ? "TLS" : "plaintext");
         byte[] body = ClientEnvelope.newBuilder()
                 .setProtocolVersion(ClientSessionHandler.envelope().getProtocolVersion())
-                .setRejection(Rejection.newBuilder().setReason(Rejection.Reason.PROTOCOL_ERROR).setMessage(sentence))
+                .setRejection(Rejection.newBuilder().setReason(tls != null ? Rejection.Reason.TLS_REQUIRED
+                        : Rejection.Reason.PROTOCOL_ERROR).setMessage(sentence))
                 .build().toByteArray();
         ByteBuf frame = ctx.alloc().buffer(ClientPipeline.LENGTH_FIELD_BYTES + body.length);
         frame.writeInt(body.length).writeBytes(body);

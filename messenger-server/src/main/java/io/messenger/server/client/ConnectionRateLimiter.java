@@ -39,6 +39,7 @@ public final class ConnectionRateLimiter {
     private final TokenBucket totalBucket;
     private int newSinceSweep;
     private long refused;
+    private long refusedAddressOverRate;
 
     /** @param nanoClock monotonic nanoseconds ({@code System::nanoTime} outside tests) */
     public ConnectionRateLimiter(SendRate perAddress, SendRate total, LongSupplier nanoClock) {
@@ -71,6 +72,7 @@ public final class ConnectionRateLimiter {
             TokenBucket bucket = perAddress.off() ? null : bucketOf(key);
             if (bucket != null && !bucket.tryTake()) {
                 refused++;
+                refusedAddressOverRate++;
                 return Verdict.ADDRESS_OVER_RATE;
             }
             if (totalBucket != null && !totalBucket.tryTake()) {
@@ -87,6 +89,15 @@ public final class ConnectionRateLimiter {
     /** Connections refused so far. */
     public synchronized long refused() {
         return refused;
+    }
+
+    /** Connections refused so far with {@code verdict} (0 for {@link Verdict#ADMITTED}). */
+    public synchronized long refused(Verdict verdict) {
+        return switch (verdict) {
+            case ADMITTED -> 0;
+            case ADDRESS_OVER_RATE -> refusedAddressOverRate;
+            case TOTAL_OVER_RATE -> refused - refusedAddressOverRate;
+        };
     }
 
     /** Addresses with a bucket right now (tests, diagnostics). */

@@ -55,6 +55,8 @@ class ConnectionRateLimitTest {
         assertThat(limiter.admit(from("10.0.0.1"))).isEqualTo(ConnectionRateLimiter.Verdict.ADMITTED);
         assertThat(limiter.admit(from("10.0.0.1"))).isEqualTo(ConnectionRateLimiter.Verdict.ADDRESS_OVER_RATE);
         assertThat(limiter.refused()).isEqualTo(3);
+        assertThat(limiter.refused(ConnectionRateLimiter.Verdict.ADDRESS_OVER_RATE)).isEqualTo(3);
+        assertThat(limiter.refused(ConnectionRateLimiter.Verdict.TOTAL_OVER_RATE)).isZero();
     }
 
     @Test
@@ -63,6 +65,8 @@ class ConnectionRateLimitTest {
         assertThat(limiter.admit(from("10.0.0.1"))).isEqualTo(ConnectionRateLimiter.Verdict.ADMITTED);
         assertThat(limiter.admit(from("10.0.0.2"))).isEqualTo(ConnectionRateLimiter.Verdict.ADMITTED);
         assertThat(limiter.admit(from("10.0.0.3"))).isEqualTo(ConnectionRateLimiter.Verdict.TOTAL_OVER_RATE);
+        assertThat(limiter.refused(ConnectionRateLimiter.Verdict.TOTAL_OVER_RATE)).isEqualTo(1);
+        assertThat(limiter.refused(ConnectionRateLimiter.Verdict.ADDRESS_OVER_RATE)).isZero();
 
         nanos.addAndGet(SECOND);
         assertThat(limiter.admit(from("10.0.0.3"))).as("its own token was given back when the total refused")

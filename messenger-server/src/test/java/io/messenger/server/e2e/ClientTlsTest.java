@@ -113,6 +113,7 @@ class ClientTlsTest {
         TestNode node = tlsNode("localhost", "127.0.0.1");
         Throwable failure = failureOf(client(node, "alice", new Inbox(), MessengerClient.builder()));
         assertThat(failure).hasMessageContaining("accepts only TLS connections").hasMessageContaining("--tls-ca");
+        assertThat(((io.messenger.client.RejectedException) failure).isTlsRequired()).isTrue();
     }
 
     @Test
@@ -121,5 +122,41 @@ class ClientTlsTest {
         Path ca = CA.writeCa(dir.resolve("ca"));
         Throwable failure = failureOf(client(node, "alice", new Inbox(), MessengerClient.builder().trustedCa(ca)));
         assertThat(failure).hasMessageContaining("does not speak TLS on this port");
+    }
+
+    @Test
+    void aConnectionOverTheArrivalRateIsClosedBeforeTheHandshakeCountedOnMetricsAndRetried() throws Exception {
+        // One connection per minute from an address: alice takes it, every attempt of bob's meets an empty bucket.
+        PeerTlsFiles files = CA.write(dir.resolve("server-rate"), "server", CA.server("messenger", "127.0.0.1"));
+        TestNode node = node(Map.of(Setting.TLS_CERT, files.certificate().toString(),
+                Setting.TLS_KEY, files.privateKey().toString(), Setting.CONNECTION_RATE, "1/m",
+                Setting.CONNECTION_BURST, "1"), 0);
+        Path ca = CA.writeCa(dir.resolve("ca"));
+        client(node, "alice", new Inbox(), MessengerClient.builder().trustedCa(ca)).connect().get(20, TimeUnit.SECONDS);
+
+        MessengerClient bob = MessengerClient.builder().trustedCa(ca).servers(node.clientAddress()).username("bob")
+                .room("lobby").listener(new Inbox()).joinTimeout(Duration.ofSeconds(3)).build();
+        clients.add(bob);
+        Throwable failure = failureOf(bob);
+
+        assertThat(failure).as("retried through the join timeout, not ended as a TLS misconfiguration")
+                .isNotInstanceOf(io.messenger.client.TlsFailureException.class)
+                .hasMessageStartingWith("Could not join room lobby: no leader among " + node.clientAddress()
+                        + " answered within 3 s")
+                .hasMessageContaining("the server closed the connection during the TLS handshake");
+        long refused = refusedOnMetrics(node, "address_over_rate");
+        assertThat(refused).as("every attempt of bob's was refused and counted; there was more than one").isGreaterThan(1);
+        assertThat(refusedOnMetrics(node, "total_over_rate")).isZero();
+    }
+
+    /** {@code messenger_connections_refused_total{reason=...}} as the node's /metrics shows it. */
+    private static long refusedOnMetrics(TestNode node, String reason) throws Exception {
+        java.net.http.HttpResponse<String> page = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + node.server().adminPort()
+                        + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        String prefix = "messenger_connections_refused_total{reason=\"" + reason + "\"";
+        return page.body().lines().filter(l -> l.startsWith(prefix)).findFirst()
+                .map(l -> (long) Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+                .orElseThrow(() -> new AssertionError("no " + prefix + " on /metrics"));
     }
 }
