@@ -667,6 +667,12 @@ final class ConnectionSupervisor {
         }
         // Election under way, busy or shutting down: another node may serve, or this one shortly.
         failures++;
+        if (reason == Rejection.Reason.ELECTION_IN_PROGRESS) {
+            // A live node says a leader is about to exist: a new one is usually elected within a
+            // few heartbeats, and backing off further would only add to the pause.
+            scheduleRetry(backoff.delayWhileElectingNanos(failures));
+            return;
+        }
         scheduleRetry(backoff.delayNanos(failures));
     }
 

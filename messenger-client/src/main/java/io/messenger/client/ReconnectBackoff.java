@@ -17,6 +17,22 @@ final class ReconnectBackoff {
         this.maxNanos = Math.max(initialNanos, max.toNanos());
     }
 
+    /**
+     * Consecutive attempts after which the delay stops growing while nodes answer that an
+     * election is under way: the third delay (up to four times the initial one, 200 ms by default).
+     */
+    static final int ELECTING_MAX_ATTEMPT = 3;
+
+    /**
+     * Delay before the given consecutive failed attempt (1-based) when the last node answered
+     * that it is electing a leader: as {@link #delayNanos}, but never past attempt
+     * {@value #ELECTING_MAX_ATTEMPT}. A live node that is electing will soon name a leader, so the
+     * client keeps asking often instead of sleeping through the end of the election.
+     */
+    long delayWhileElectingNanos(int attempt) {
+        return delayNanos(Math.min(attempt, ELECTING_MAX_ATTEMPT));
+    }
+
     /** Delay before the given consecutive failed attempt (1-based). */
     long delayNanos(int attempt) {
         int shift = Math.min(Math.max(attempt, 1) - 1, 30);

@@ -377,7 +377,28 @@ public final class ReplicationCore {
             }
         } else {
             unreachable.add(peerId);
+            if (peerId == leaderId && !role.is(Role.LEADER)) {
+                leaderLinkLost(peerId);
+            }
         }
+    }
+
+    /**
+     * The link to the leader closed, as it does at once when the leader's process dies (its
+     * kernel closes the sockets). Rather than wait out the election timeout, this node counts
+     * the leader as silent now and schedules its election by rank: the first reachable node
+     * after the lost leader in ring order goes first, each later one a slot later (see
+     * {@link RingElection#lossDelayTicks}), and a node that joins another's probe defers its
+     * own. So the survivors of a leader's death do not open rival elections of one epoch, each
+     * of which would cost an epoch. It changes only timing: a probe still needs a majority
+     * that hears no live leader, so a link that closed under a living leader deposes nothing.
+     */
+    private void leaderLinkLost(int leader) {
+        if (!voter) {
+            return;
+        }
+        ticksSinceLeaderContact = Math.max(ticksSinceLeaderContact, config.electionTimeoutTicks());
+        electionCountdown = Math.min(electionCountdown, ring.lossDelayTicks(leader, unreachable));
     }
 
     /**
@@ -731,6 +752,9 @@ public final class ReplicationCore {
         if (leaderLive()) {
             return; // leader stickiness: this is exactly the election the probe asks about
         }
+        // Its initiator is about to open the election this node would: defer rather than add a
+        // rival of the same epoch.
+        resetElectionCountdown();
         forward(ring.join(token, log.epochAt(durableIndex), durableIndex));
     }
 

@@ -37,9 +37,11 @@ final class RingElection {
     private final int self;
     private final List<Integer> ring;
     private final int majority;
+    private final int heartbeatTicks;
 
     RingElection(CoreConfig config) {
         this.self = config.selfId();
+        this.heartbeatTicks = config.heartbeatTicks();
         this.ring = config.memberIds().stream().sorted().toList();
         this.majority = config.majority();
     }
@@ -101,6 +103,40 @@ final class RingElection {
             }
         }
         return token.getInitiator() == self ? self : 0;
+    }
+
+    /**
+     * Ticks this node waits, after its link to leader {@code lost} closed, before it starts an
+     * election: half a heartbeat (time for the other survivors to see their links close too),
+     * plus two heartbeats (a token hop's receipt timeout) per reachable node that comes before it
+     * in ring order after {@code lost}. The first survivor after the lost leader thus always
+     * initiates, and the others hear its probe before their own turn comes.
+     */
+    int lossDelayTicks(int lost, Set<Integer> unreachable) {
+        int base = Math.max(1, heartbeatTicks / 2);
+        return base + 2 * heartbeatTicks * rankAfter(lost, unreachable);
+    }
+
+    /**
+     * How many nodes other than {@code lost} and this one, not in {@code unreachable}, come
+     * between {@code lost} and this node in ring order: 0 for the first reachable successor.
+     */
+    int rankAfter(int lost, Set<Integer> unreachable) {
+        int start = ring.indexOf(lost);
+        if (start < 0) {
+            start = ring.indexOf(self);
+        }
+        int rank = 0;
+        for (int step = 1; step < ring.size(); step++) {
+            int node = ring.get((start + step) % ring.size());
+            if (node == self) {
+                return rank;
+            }
+            if (node != lost && !unreachable.contains(node)) {
+                rank++;
+            }
+        }
+        return rank;
     }
 
     /** Whether the token carries the promises of a majority of the configured nodes. */
