@@ -163,18 +163,23 @@ public final class ChatStateMachine implements StateMachine {
     public static final String SNAPSHOT_HISTORY_DIR = "history";
 
     /**
-     * Captures the whole in-memory state as an immutable {@link ChatSnapshot} (the rooms' windows
-     * share their immutable messages, so this copies references and small records, not texts).
-     * {@link Snapshot#writeTo} then writes it and a RocksDB checkpoint of the history, which may
-     * reach a little past this index: replaying those entries after a restore writes the same
-     * puts and range deletes again, which changes nothing.
+     * Captures the state as an immutable {@link ChatSnapshot}: rooms (sequences, retention,
+     * members), sessions, device counts and the send deduplication table, all small records.
+     * With a durable store the rooms' in-memory windows stay out of it: every message in them is
+     * in the store, which the snapshot carries as a RocksDB checkpoint, so capture and restore
+     * cost per room, not per message, and a restored room reads what is older than its (then
+     * empty) window from the store, as it does for anything older than the window anyway.
+     * {@link Snapshot#writeTo} writes the state and the checkpoint, which may reach a little past
+     * this index: replaying those entries after a restore writes the same puts and range deletes
+     * again, which changes nothing. Without a store the windows are the history and go in.
      */
     @Override
     public Snapshot snapshot() {
         ChatSnapshot.Builder b = ChatSnapshot.newBuilder().setAppliedIndex(appliedIndex).setEpoch(epoch)
                 .setNextAgeSweepMs(nextAgeSweepMs);
+        boolean withWindows = store == null;
         for (Room r : new TreeMap<>(rooms).values()) {
-            b.addRooms(r.snapshot());
+            b.addRooms(r.snapshot(withWindows));
         }
         for (Session x : new TreeMap<>(sessions).values()) {
             b.addSessions(SessionSnapshot.newBuilder().setId(x.id).setUsername(x.username).setClientId(x.clientId)
@@ -697,11 +702,29 @@ public final class ChatStateMachine implements StateMachine {
      * equal. For tests and diagnostics; call it on the apply thread or when no apply runs.
      */
     public String describe() {
+        return describe(true);
+    }
+
+    /**
+     * {@link #describe()}, with or without each room's retained messages. Without them it is the
+     * state a snapshot restores exactly; the messages come from the store, whose checkpoint may
+     * be a few entries ahead of the snapshot (and so lack messages that retention deleted in
+     * those entries) until the log after the snapshot is replayed.
+     */
+    public String describe(boolean withMessages) {
         StringBuilder out = new StringBuilder();
         out.append("applied=").append(appliedIndex).append(" epoch=").append(epoch)
                 .append(" nextAgeSweep=").append(nextAgeSweepMs).append('\n');
         for (Room r : new TreeMap<>(rooms).values()) {
             r.describe(out);
+            if (!withMessages) {
+                continue;
+            }
+            forEachMessage(r, firstAvailable(r), r.lastSeq(), d -> {
+                out.append("  ").append(d.getRoomSeq()).append(' ').append(d.getSender()).append(' ')
+                        .append(d.getServerTimeMs()).append(' ').append(d.getText()).append('\n');
+                return true;
+            });
         }
         for (Session s : new TreeMap<>(sessions).values()) {
             out.append("session ").append(s).append('\n');

@@ -187,11 +187,18 @@ final class Room {
         return List.copyOf(userSessions.keySet());
     }
 
-    /** The room as a snapshot records it (apply thread; the window's messages are immutable, so shared). */
-    RoomSnapshot snapshot() {
+    /**
+     * The room as a snapshot records it (apply thread). With {@code withWindow} the in-memory
+     * window goes in too (its messages are immutable, so shared, not copied); without it, the
+     * window is left to the durable store that holds the same messages, and a restored room
+     * starts with an empty window that fills again from new messages.
+     */
+    RoomSnapshot snapshot(boolean withWindow) {
         RoomSnapshot.Builder b = RoomSnapshot.newBuilder().setName(name).setLastSeq(lastSeq).setLastTimeMs(lastTimeMs)
-                .setFirstSeq(firstSeq).setDeletedThrough(deletedThrough).addAllWindow(retained)
-                .addAllSessionIds(sessionIds);
+                .setFirstSeq(firstSeq).setDeletedThrough(deletedThrough).addAllSessionIds(sessionIds);
+        if (withWindow) {
+            b.addAllWindow(retained);
+        }
         for (long[] m : marks) {
             b.addMarkSeqs(m[0]).addMarkTimesMs(m[1]);
         }
@@ -199,7 +206,7 @@ final class Room {
         return b.build();
     }
 
-    /** A room as {@link #snapshot()} recorded it. */
+    /** A room as {@link #snapshot(boolean)} recorded it. */
     static Room restore(RoomSnapshot r, int retainedLimit) {
         Room room = new Room(r.getName(), retainedLimit);
         room.lastSeq = r.getLastSeq();
@@ -220,14 +227,11 @@ final class Room {
         return room;
     }
 
+    /** The room's state, without its messages (the caller lists those from wherever they are kept). */
     void describe(StringBuilder out) {
         out.append("room ").append(name).append(" seq=").append(lastSeq).append(" first=").append(firstSeq)
                 .append(" deleted=").append(deletedThrough).append(" lastTime=").append(lastTimeMs)
                 .append(" marks=").append(marks.stream().map(m -> m[0] + "@" + m[1]).toList())
                 .append(" users=").append(userSessions).append(" sessions=").append(sessionIds).append('\n');
-        for (Deliver d : retained) {
-            out.append("  ").append(d.getRoomSeq()).append(' ').append(d.getSender()).append(' ')
-                    .append(d.getServerTimeMs()).append(' ').append(d.getText()).append('\n');
-        }
     }
 }

@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.messenger.cluster.StateMachine;
 import io.messenger.proto.chat.ChatCommand;
 import io.messenger.proto.chat.CloseSession;
+import io.messenger.proto.chat.ChatSnapshot;
+import io.messenger.proto.client.ClientEnvelope;
 import io.messenger.proto.client.Deliver;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -13,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -91,7 +94,7 @@ class ChatSnapshotTest {
                 replayed.apply(i + 1, log.get(i).toByteString());
             }
             StateMachine.Snapshot snap = replayed.snapshot();
-            String atK = replayed.describe();
+            String atK = replayed.describe(false);
             for (int i = k; i < k + 20; i++) {
                 replayed.apply(i + 1, log.get(i).toByteString());
             }
@@ -100,7 +103,8 @@ class ChatSnapshotTest {
 
             ChatStateMachine restored = new ChatStateMachine(1, LIMITS, new LocalConnections(), storeB, RETENTION);
             restored.restore(snapDir);
-            assertThat(restored.describe()).isEqualTo(atK);
+            // The state at k; the messages come from the checkpoint, 20 entries ahead, until the replay.
+            assertThat(restored.describe(false)).isEqualTo(atK);
             applyFrom(restored, log, k);
 
             assertThat(restored.describe()).isEqualTo(a.machine.describe());
@@ -108,6 +112,55 @@ class ChatSnapshotTest {
                 assertThat(allHistory(restored, room)).as(room).isEqualTo(allHistory(a.machine, room));
             }
             assertThat(restored.appliedIndex()).isEqualTo(n);
+        }
+    }
+
+    private static List<Long> seqsSent(RecordingConnection c) {
+        List<Long> out = new ArrayList<>();
+        for (ClientEnvelope e : c.frames) {
+            if (e.hasWelcome()) {
+                e.getWelcome().getHistoryList().forEach(d -> out.add(d.getRoomSeq()));
+            } else if (e.hasDeliver()) {
+                out.add(e.getDeliver().getRoomSeq());
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void withAStoreTheSnapshotCarriesNoMessagesAndTheRestoredMachineServesJoinsAndResumesFromTheStore()
+            throws Exception {
+        Path snapDir = Files.createDirectories(dir.resolve("snap"));
+        try (HistoryStore leader = HistoryStore.open(dir.resolve("leader"));
+             HistoryStore backup = HistoryStore.open(dir.resolve("backup"))) {
+            ChatScript a = new ChatScript(LIMITS, leader, HistoryRetention.UNLIMITED);
+            a.join("s1", "alice", "lobby", "phone");
+            for (int i = 1; i <= 100; i++) {
+                a.post("s1", "phone", i, "message " + i);
+            }
+            a.machine.snapshot().writeTo(snapDir);
+            ChatSnapshot written = ChatSnapshot.parseFrom(
+                    Files.readAllBytes(snapDir.resolve(ChatStateMachine.SNAPSHOT_STATE_FILE)));
+            assertThat(written.getRoomsList()).singleElement().satisfies(r -> {
+                assertThat(r.getLastSeq()).isEqualTo(100);
+                assertThat(r.getWindowCount()).as("the window is left to the store").isZero();
+            });
+
+            ChatScript b = new ChatScript(LIMITS, backup, HistoryRetention.UNLIMITED);
+            b.machine.restore(snapDir);
+            b.log.addAll(a.log); // b numbers its next commands after the snapshot's index
+
+            RecordingConnection joined = b.join("s2", "bob", "lobby", "bob-phone");
+            assertThat(seqsSent(joined)).as("the last 5, from the store").containsExactly(96L, 97L, 98L, 99L, 100L);
+            RecordingConnection resumed = b.connect("s3");
+            b.resume("s3", "carol", "lobby", "carol-phone", 40);
+            assertThat(seqsSent(resumed)).isEqualTo(LongStream.rangeClosed(41, 100).boxed().toList());
+            assertThat(resumed.frames.get(0).getWelcome().getHistoryTruncated()).isFalse();
+
+            b.post("s2", "bob-phone", 1, "after the restore");
+            RecordingConnection late = b.join("s4", "dave", "lobby", "dave-phone");
+            assertThat(seqsSent(late)).as("store and window together").containsExactly(97L, 98L, 99L, 100L, 101L);
+            assertThat(late.frames.get(0).getWelcome().getHistory(4).getText()).isEqualTo("after the restore");
         }
     }
 
