@@ -3,18 +3,14 @@ package io.messenger.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -83,7 +79,7 @@ class DiskLossProcessTest {
         frozen.freeze();
         history.fault("kill node " + wiped.nodeId() + " and wipe its data directory");
         cluster.kill(wiped);
-        deleteRecursively(cluster.dir().resolve("data-" + wiped.nodeId()));
+        LocalCluster.deleteRecursively(cluster.dir().resolve("data-" + wiped.nodeId()));
         cluster.restart(wiped);
         await("the wiped node is up").atMost(BOUND).pollInterval(Duration.ofMillis(100))
                 .until(() -> wiped.status().isPresent());
@@ -133,18 +129,5 @@ class DiskLossProcessTest {
 
     private long acked() {
         return history.sends().stream().filter(s -> s.roomSeq().isPresent()).count();
-    }
-
-    private static void deleteRecursively(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

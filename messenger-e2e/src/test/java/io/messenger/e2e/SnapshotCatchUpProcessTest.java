@@ -5,8 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import io.messenger.client.ChatMessage;
 import io.messenger.client.MessengerClient;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -15,7 +13,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -81,7 +78,7 @@ class SnapshotCatchUpProcessTest {
         ServerProcess wiped = cluster.nodes().stream().filter(n -> n != leader)
                 .max(Comparator.comparingInt(ServerProcess::nodeId)).orElseThrow();
         cluster.kill(wiped);
-        deleteRecursively(cluster.dir().resolve("data-" + wiped.nodeId()));
+        LocalCluster.deleteRecursively(cluster.dir().resolve("data-" + wiped.nodeId()));
         sendAll(writer, BEFORE_WIPE, WHILE_AWAY);
         await("the leader compacted its log").atMost(BOUND).pollInterval(Duration.ofMillis(200))
                 .until(() -> Files.readString(cluster.awaitLeader().logFile()).contains("Compacted the log"));
@@ -131,18 +128,5 @@ class SnapshotCatchUpProcessTest {
         }
         assertThat(reader.firstAvailableSeq()).isLessThanOrEqualTo(1);
         assertThat(cluster.leakReports()).as("Netty leak reports in server logs").isEmpty();
-    }
-
-    private static void deleteRecursively(Path root) {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(root)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }
