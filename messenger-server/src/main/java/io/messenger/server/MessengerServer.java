@@ -21,6 +21,7 @@ import io.messenger.server.client.ConnectionRateLimiter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.handler.ssl.OpenSsl;
 import io.messenger.server.chat.HistoryStore;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -33,6 +34,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
@@ -93,8 +95,36 @@ public final class MessengerServer implements AutoCloseable {
         return new StartedCluster(node, node::statusReport, node);
     }
 
+    /**
+     * Runs {@code task} on a daemon thread of its own and returns its result: start-up steps that
+     * nothing before them needs run beside the storage opening instead of after it.
+     */
+    private static <T> CompletableFuture<T> beside(String name, Supplier<T> task) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        Thread thread = new Thread(() -> {
+            try {
+                result.complete(task.get());
+            } catch (RuntimeException | Error e) {
+                result.completeExceptionally(e);
+            }
+        }, name);
+        thread.setDaemon(true);
+        thread.start();
+        return result;
+    }
+
     /** Starts a node; on failure everything started so far is closed again. */
     public static MessengerServer start(ServerConfig config, ClusterStarter starter) throws InterruptedException {
+        // Loading OpenSSL (netty-tcnative) and building the metrics registry with its JVM meters
+        // take 0.4-2 s each on a small machine, and nothing before the peer transport and the
+        // metrics needs them: they load while the history, the log and the snapshot open. A use
+        // that comes first waits for the loading thread (class initialisation is exclusive); a
+        // failure to load is reported by the use, as without this.
+        if (config.tlsCert() != null || config.clusterConfig().peerTls() != null) {
+            beside("preload-openssl", OpenSsl::isAvailable);
+        }
+        CompletableFuture<PrometheusMeterRegistry> registryLoad = config.metrics()
+                ? beside("preload-metrics", ClusterMetrics::newPrometheusRegistryWithJvmMeters) : null;
         HistoryStore history;
         try {
             history = HistoryStore.open(historyDirectory(config));
@@ -119,7 +149,7 @@ public final class MessengerServer implements AutoCloseable {
                     config.clientPort(),
                     config.tlsCert() == null ? null : ClientServer.serverTls(config.tlsCert(), config.tlsKey()));
             // --metrics=false: no registry, so no latency is timed and /metrics is not served.
-            server.metrics = config.metrics() ? server.bindMetrics(replicator) : null;
+            server.metrics = registryLoad == null ? null : server.bindMetrics(registryLoad.join(), replicator);
             PrometheusMeterRegistry registry = server.metrics;
             server.admin = AdminHttpServer.start(config.adminHost(), config.adminPort(), server::statusReport,
                     server::healthy, registry == null ? null : registry::scrape, config.adminRequestTimeout());
@@ -169,8 +199,7 @@ public final class MessengerServer implements AutoCloseable {
         return logFailed.get();
     }
 
-    private PrometheusMeterRegistry bindMetrics(Replicator replicator) {
-        PrometheusMeterRegistry registry = ClusterMetrics.newPrometheusRegistryWithJvmMeters();
+    private PrometheusMeterRegistry bindMetrics(PrometheusMeterRegistry registry, Replicator replicator) {
         // Only the real node counts leadership changes; an in-process test replicator reports 0.
         ClusterNode node = replicator instanceof ClusterNode n ? n : null;
         new ClusterMetrics(replicator::status, () -> node == null ? 0 : node.leadershipChanges()).bindTo(registry);

@@ -190,13 +190,26 @@ public final class ChatStateMachine implements StateMachine {
                 .addAllClientIds(ids)));
         roomsCreatedByUser.forEach((user, times) -> b.addRoomsCreated(UserRoomCreations.newBuilder()
                 .setUsername(user).addAllTimesMs(times)));
-        sends.forEach((client, cs) -> b.addSends(cs.snapshot(client)));
-        ChatSnapshot state = b.build();
+        // The send windows are the bulk (up to dedup-window entries per client): copied as arrays
+        // here, turned into protobuf on the writer's thread, which alone uses the builder from now on.
+        List<ClientSends.Captured> capturedSends = new ArrayList<>(sends.size());
+        sends.forEach((client, cs) -> capturedSends.add(cs.capture(client)));
         HistoryStore history = store;
-        return dir -> {
-            Files.write(dir.resolve(SNAPSHOT_STATE_FILE), state.toByteArray());
-            if (history != null) {
-                history.checkpoint(dir.resolve(SNAPSHOT_HISTORY_DIR));
+        return new Snapshot() {
+            private ChatSnapshot state;
+
+            @Override
+            public synchronized void writeTo(Path dir) throws IOException {
+                if (state == null) {
+                    for (ClientSends.Captured cs : capturedSends) {
+                        b.addSends(cs.toProto());
+                    }
+                    state = b.build();
+                }
+                Files.write(dir.resolve(SNAPSHOT_STATE_FILE), state.toByteArray());
+                if (history != null) {
+                    history.checkpoint(dir.resolve(SNAPSHOT_HISTORY_DIR));
+                }
             }
         };
     }
@@ -229,6 +242,14 @@ public final class ChatStateMachine implements StateMachine {
                         + " (index " + live + ") is behind it (index " + snap.getAppliedIndex() + ")");
             }
         }
+        LinkedHashMap<String, ClientSends> restoredSends = new LinkedHashMap<>();
+        try {
+            for (ClientSendsSnapshot cs : snap.getSendsList()) {
+                restoredSends.put(cs.getClientId(), ClientSends.restore(cs, limits.dedupWindow()));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new IOException("the chat snapshot in " + dir + " is damaged: " + e.getMessage(), e);
+        }
         rooms.clear();
         sessions.clear();
         sessionByClient.clear();
@@ -260,9 +281,7 @@ public final class ChatStateMachine implements StateMachine {
         for (UserRoomCreations c : snap.getRoomsCreatedList()) {
             roomsCreatedByUser.put(c.getUsername(), new ArrayDeque<>(c.getTimesMsList()));
         }
-        for (ClientSendsSnapshot cs : snap.getSendsList()) {
-            sends.put(cs.getClientId(), ClientSends.restore(cs, limits.dedupWindow()));
-        }
+        sends.putAll(restoredSends);
         epoch = snap.getEpoch();
         nextAgeSweepMs = snap.getNextAgeSweepMs();
         appliedIndex = snap.getAppliedIndex();
