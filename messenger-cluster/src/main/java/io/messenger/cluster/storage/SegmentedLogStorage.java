@@ -671,6 +671,7 @@ public final class SegmentedLogStorage implements LogStorage {
     // ---------------------------------------------------------------- recovery
 
     private void recover() throws IOException {
+        long started = System.nanoTime();
         List<Path> files;
         try (Stream<Path> listing = Files.list(dir)) {
             files = listing.filter(p -> LogSegment.parseFirstIndex(p.getFileName().toString()).isPresent())
@@ -800,8 +801,9 @@ public final class SegmentedLogStorage implements LogStorage {
         if (lastIndex == 0) {
             log.info("Opened log in {} ({}): empty", dir, settings);
         } else {
-            log.info("Opened log in {} ({}): recovered entries {}..{} (last epoch {}) from {} segment(s)", dir,
-                    settings, baseIndex + 1, lastIndex, lastEpoch(), segments.size());
+            log.info("Opened log in {} ({}): recovered entries {}..{} (last epoch {}) from {} segment(s) in {} ms",
+                    dir, settings, baseIndex + 1, lastIndex, lastEpoch(), segments.size(),
+                    (System.nanoTime() - started) / 1_000_000);
         }
     }
 

@@ -90,6 +90,7 @@ public final class HistoryStore implements AutoCloseable {
     }
 
     private void open() throws IOException {
+        long started = System.nanoTime();
         Files.createDirectories(dir);
         options = new Options().setCreateIfMissing(true).setCompressionType(CompressionType.LZ4_COMPRESSION);
         try {
@@ -98,6 +99,7 @@ public final class HistoryStore implements AutoCloseable {
             options.close();
             throw new IOException("cannot open the history store in " + dir + ": " + e.getMessage(), e);
         }
+        log.info("Opened the history store in {} in {} ms", dir, (System.nanoTime() - started) / 1_000_000);
     }
 
     /**
