@@ -21,11 +21,13 @@ import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.Map;
 import java.util.Queue;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -141,6 +143,10 @@ public final class PeerTransport implements AutoCloseable {
                         if (dialled) {
                             (channel.attr(PeerHandshakeHandler.LANE).get() == PeerLane.PEER_LANE_APPEND
                                     ? appendLinks : links).get(peerId).established(channel);
+                        } else {
+                            for (PeerLink link : List.of(links.get(peerId), appendLinks.get(peerId))) {
+                                link.loop.execute(link::peerIsBack);
+                            }
                         }
                     }
 
@@ -154,6 +160,12 @@ public final class PeerTransport implements AutoCloseable {
                         events.envelope(envelope);
                     }
                 });
+    }
+
+    /** Whether the control link to {@code peerId} waits out a redial backoff (tests). */
+    boolean redialPending(int peerId) {
+        ScheduledFuture<?> pending = links.get(peerId).pendingRedial;
+        return pending != null && !pending.isDone();
     }
 
     /** The port the peer server is bound to. */
@@ -238,6 +250,8 @@ public final class PeerTransport implements AutoCloseable {
         /** Set once the handshake is done, cleared when the connection closes; written on {@link #loop}. */
         volatile Channel channel;
         int failedAttempts;
+        /** The redial waiting out its backoff, if any; written on {@link #loop}. */
+        volatile ScheduledFuture<?> pendingRedial;
 
         PeerLink(Member member, PeerLane lane) {
             this.member = member;
@@ -310,7 +324,24 @@ public final class PeerTransport implements AutoCloseable {
             failedAttempts++;
             // Jitter over the upper half keeps the backoff while stopping peers from redialling in lockstep.
             long delay = cap / 2 + ThreadLocalRandom.current().nextLong(cap / 2 + 1);
-            loop.schedule(this::dial, delay, TimeUnit.MILLISECONDS);
+            pendingRedial = loop.schedule(this::dial, delay, TimeUnit.MILLISECONDS);
+        }
+
+        /**
+         * The peer just dialled this node, so it is up again: a redial still waiting out its
+         * backoff (which grew while the peer was down, up to the cap) goes now instead. Without
+         * this a restarted node hears its peers at once but they hear it only after their
+         * backoff, so it waits that long for its first heartbeat. On {@link #loop}.
+         */
+        void peerIsBack() {
+            ScheduledFuture<?> pending = pendingRedial;
+            if (channel != null || pending == null || pending.isDone() || !pending.cancel(false)) {
+                return; // linked, or already dialling
+            }
+            pendingRedial = null;
+            failedAttempts = 0;
+            log.debug("node {} redials peer {} at once: it dialled in", config.nodeId(), member);
+            dial();
         }
 
         boolean send(PeerEnvelope envelope) {

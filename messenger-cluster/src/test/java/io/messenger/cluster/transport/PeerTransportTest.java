@@ -158,6 +158,23 @@ class PeerTransportTest {
     }
 
     @Test
+    void aPeerThatDialsInIsRedialledAtOnceInsteadOfAfterTheBackoff() {
+        List<Member> members = members(FreePorts.next(), FreePorts.next());
+        // A backoff far longer than the wait below: only the early redial can link 1 to 2 in time.
+        PeerLinkSettings slowRedial = new PeerLinkSettings(Duration.ofMillis(50), Duration.ofMillis(1500),
+                Duration.ofSeconds(120), Duration.ofSeconds(120), 64);
+        PeerTransport first = new PeerTransport(config(1, members, "c"), slowRedial, new Recorder()).start();
+        started.add(first);
+        await().atMost(Duration.ofSeconds(30)).until(() -> first.redialPending(2)); // 2 is not up yet
+
+        PeerTransport second = start(config(2, members, "c"), new Recorder());
+        await().atMost(Duration.ofSeconds(30)).until(() -> second.connectedPeers().contains(1));
+        await().atMost(Duration.ofSeconds(30)).until(() -> first.connectedPeers().contains(2)
+                && first.appendLaneUp(2));
+        assertThat(first.redialPending(2)).isFalse();
+    }
+
+    @Test
     void idleLinksStayUpOnKeepalives() {
         List<Member> members = members(FreePorts.next(), FreePorts.next());
         PeerLinkSettings quick = new PeerLinkSettings(Duration.ofMillis(100), Duration.ofMillis(1000),
