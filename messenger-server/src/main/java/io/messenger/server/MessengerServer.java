@@ -38,6 +38,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
+import org.rocksdb.RocksDB;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -332,6 +333,12 @@ public final class MessengerServer implements AutoCloseable {
                     ServerConfig::parseDuration));
             return;
         }
+        // RocksDB's native library (unpacked from its jar at every start) loads while the
+        // command line is parsed; the history store's open, the first use, waits for it.
+        beside("preload-rocksdb", () -> {
+            RocksDB.loadLibrary();
+            return null;
+        });
         ServerCommandLine.Outcome outcome = new ServerCommandLine().parse(args, System.getenv(), out, err);
         if (outcome instanceof ServerCommandLine.Outcome.Exit exit) {
             System.exit(exit.code());
