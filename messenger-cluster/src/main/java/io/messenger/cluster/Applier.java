@@ -179,6 +179,12 @@ final class Applier implements AutoCloseable {
             // Between two applies: the state machine holds exactly the entries up to appliedIndex.
             betweenApplies(appliedIndex);
         }
+        try {
+            stateMachine.endOfBatch(appliedIndex);
+        } catch (RuntimeException e) {
+            applyFailures.incrementAndGet();
+            log.error("node {}: the state machine failed to finish the entries up to {}", nodeId, appliedIndex, e);
+        }
         // Published before any proposer hears of its commit.
         onApplied.accept(appliedIndex);
         for (Runnable completion : completions) {

@@ -28,6 +28,17 @@ public interface StateMachine {
     Object apply(long index, ByteString command);
 
     /**
+     * Called on the apply thread after a run of {@link #apply} calls (the entries one commit
+     * handed over), before their proposers hear of them. A state machine that gathers work over
+     * several applies, such as one batched write to its own store, finishes it here. The
+     * default does nothing.
+     *
+     * @param lastIndex the index of the last entry of the run
+     */
+    default void endOfBatch(long lastIndex) {
+    }
+
+    /**
      * Captures the state as of the last applied index. Called on the apply thread between
      * two applies, so it must be quick (a few milliseconds): it copies or freezes what later
      * applies would change and leaves the heavy work to {@link Snapshot#writeTo(Path)}, which

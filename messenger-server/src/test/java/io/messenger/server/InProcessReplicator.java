@@ -62,7 +62,9 @@ public final class InProcessReplicator implements Replicator, AutoCloseable {
                     log.add(command);
                     index++;
                 }
-                result.complete(stateMachine.apply(index, ByteString.copyFrom(command)));
+                Object outcome = stateMachine.apply(index, ByteString.copyFrom(command));
+                stateMachine.endOfBatch(index);
+                result.complete(outcome);
             } catch (RuntimeException e) {
                 result.completeExceptionally(e);
             }
@@ -94,6 +96,7 @@ public final class InProcessReplicator implements Replicator, AutoCloseable {
         for (int i = 0; i < log.size(); i++) {
             other.apply(i + 1, ByteString.copyFrom(log.get(i)));
         }
+        other.endOfBatch(log.size());
     }
 
     public synchronized int logSize() {

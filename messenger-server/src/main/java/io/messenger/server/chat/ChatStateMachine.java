@@ -89,6 +89,8 @@ public final class ChatStateMachine implements StateMachine {
             Comparator.comparingLong((Session s) -> s.detachedSinceMs).thenComparing(s -> s.id));
     private long epoch;
     private long appliedIndex;
+    /** The last apply that has finished: a store write in the middle of an apply records this one. */
+    private long finishedIndex;
 
     // Read by other threads (leader duties, WhoRequest, admin); written by the apply thread.
     private volatile long earliestDetachedMs = Long.MAX_VALUE;
@@ -150,11 +152,28 @@ public final class ChatStateMachine implements StateMachine {
                 retain(room, now, true);
             }
         }
-        if (store != null) {
-            store.commit(index);
-        }
         earliestDetachedMs = detached.isEmpty() ? Long.MAX_VALUE : detached.first().detachedSinceMs;
+        finishedIndex = index;
         return outcome;
+    }
+
+    /**
+     * Writes what the applies since the last write put into the store's batch, as one RocksDB
+     * write. One write per run of applies instead of one per apply: writing is most of what an
+     * apply costs (measured 160-230 k applies/s with a write each, about 1 M/s without), so
+     * replaying the log after a restart and keeping up under load both go faster. Readers on
+     * other threads (history pages) see the store as of the last run, which only ever concerns
+     * messages already delivered; reads on this thread write the batch first.
+     */
+    @Override
+    public void endOfBatch(long lastIndex) {
+        flushStore();
+    }
+
+    private void flushStore() {
+        if (store != null) {
+            store.commit(finishedIndex);
+        }
     }
 
     /** The chat state's file in a snapshot directory. */
@@ -175,6 +194,7 @@ public final class ChatStateMachine implements StateMachine {
      */
     @Override
     public Snapshot snapshot() {
+        flushStore(); // the checkpoint, taken later, must hold every message up to this index
         ChatSnapshot.Builder b = ChatSnapshot.newBuilder().setAppliedIndex(appliedIndex).setEpoch(epoch)
                 .setNextAgeSweepMs(nextAgeSweepMs);
         boolean withWindows = store == null;
@@ -224,6 +244,7 @@ public final class ChatStateMachine implements StateMachine {
      */
     @Override
     public void restore(Path dir) throws IOException {
+        flushStore();
         ChatSnapshot snap;
         try {
             snap = ChatSnapshot.parseFrom(Files.readAllBytes(dir.resolve(SNAPSHOT_STATE_FILE)));
@@ -285,6 +306,7 @@ public final class ChatStateMachine implements StateMachine {
         epoch = snap.getEpoch();
         nextAgeSweepMs = snap.getNextAgeSweepMs();
         appliedIndex = snap.getAppliedIndex();
+        finishedIndex = appliedIndex;
         appliedIndexView = appliedIndex;
         earliestDetachedMs = detached.isEmpty() ? Long.MAX_VALUE : detached.first().detachedSinceMs;
     }
@@ -456,6 +478,7 @@ public final class ChatStateMachine implements StateMachine {
     private void forEachMessage(Room room, long from, long through, java.util.function.Predicate<Deliver> consumer) {
         long inMemory = room.firstInMemory();
         if (store != null && from < inMemory) {
+            flushStore();
             boolean[] go = {true};
             store.scan(room.name, from, Math.min(through, inMemory - 1), d -> go[0] = consumer.test(d));
             if (!go[0]) {

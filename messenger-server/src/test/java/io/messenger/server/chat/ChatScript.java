@@ -38,7 +38,9 @@ final class ChatScript {
     Object apply(ChatCommand.Builder cmd) {
         ChatCommand c = cmd.setTimestampMs(clock).setProposer(1).build();
         log.add(c);
-        return machine.apply(log.size(), c.toByteString());
+        Object outcome = machine.apply(log.size(), c.toByteString());
+        machine.endOfBatch(log.size()); // as the applier does after each run of entries
+        return outcome;
     }
 
     RecordingConnection connect(String sessionId) {

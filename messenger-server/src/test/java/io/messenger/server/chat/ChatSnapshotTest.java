@@ -73,6 +73,7 @@ class ChatSnapshotTest {
         for (int i = from; i < log.size(); i++) {
             m.apply(i + 1, log.get(i).toByteString());
         }
+        m.endOfBatch(log.size());
     }
 
     @ParameterizedTest
@@ -98,6 +99,7 @@ class ChatSnapshotTest {
             for (int i = k; i < k + 20; i++) {
                 replayed.apply(i + 1, log.get(i).toByteString());
             }
+            replayed.endOfBatch(k + 20);
             Path snapDir = Files.createDirectories(dir.resolve("snap"));
             snap.writeTo(snapDir);
 

@@ -146,6 +146,7 @@ class HistoryRetentionTest {
             for (int i = 0; i < chat.log.size(); i++) {
                 again.apply(i + 1, chat.log.get(i).toByteString());
             }
+            again.endOfBatch(chat.log.size());
             assertThat(again.describe()).isEqualTo(state);
             assertThat(again.history("lobby", 0, 500, Integer.MAX_VALUE).messages()).isEqualTo(before);
             assertThat(store.before("lobby", 0, Long.MAX_VALUE, 5000, Integer.MAX_VALUE).size()).isBetween(300, 303);
