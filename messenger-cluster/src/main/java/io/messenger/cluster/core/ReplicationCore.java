@@ -368,6 +368,9 @@ public final class ReplicationCore {
         if (peerId == self || !isMember(peerId)) {
             return;
         }
+        if (peerId == leaderId && !role.is(Role.LEADER) && connected == unreachable.contains(peerId)) {
+            statusChanged = true; // the leader status() names appears or disappears
+        }
         if (connected) {
             unreachable.remove(peerId);
             PeerProgress p = progress.get(peerId);
@@ -660,10 +663,18 @@ public final class ReplicationCore {
         return restoreBarrier;
     }
 
-    /** This node's current view; {@code appliedIndex} is the last entry handed out by {@link #drain()}. */
+    /**
+     * This node's current view; {@code appliedIndex} is the last entry handed out by {@link #drain()}. A backup
+     * whose link to its leader is down names no leader: that link closes at once when the leader's process dies,
+     * and a client sent to a dead leader's address would only find its port closed, while one told that no
+     * leader is known waits for the election (the client server holds its Hello). Only what is reported changes;
+     * the backup still follows that leader, and names it again as soon as the link is back.
+     */
     public ClusterStatus status() {
-        return new ClusterStatus(self, role.current(), state.epoch(), leaderId, leaderAddress,
-                log.lastIndex(), commitIndex, handedOutIndex, peers.size() - unreachable.size());
+        boolean leaderCutOff = leaderId != 0 && leaderId != self && unreachable.contains(leaderId);
+        return new ClusterStatus(self, role.current(), state.epoch(), leaderCutOff ? 0 : leaderId,
+                leaderCutOff ? "" : leaderAddress, log.lastIndex(), commitIndex, handedOutIndex,
+                peers.size() - unreachable.size());
     }
 
     /** The current role. */
