@@ -206,7 +206,7 @@ final class FailoverCommand implements Callable<Integer> {
                 long[] from = kill.counterCut();
                 long[] to = i + 1 < kills.size() ? kills.get(i + 1).counterCut() : null;
                 long windowEnd = i + 1 < kills.size() ? kills.get(i + 1).killedNanos() : Long.MAX_VALUE;
-                long pause = generator.metrics().longestGap(kill.killedNanos(), windowEnd);
+                long pause = generator.metrics().longestGapEndingIn(kill.killedNanos(), windowEnd);
                 long settledEpoch = i + 1 < kills.size() ? kills.get(i + 1).killedEpoch() : finalEpoch;
                 long epochsTaken = kill.killedEpoch() < 0 || settledEpoch < 0 ? -1 : settledEpoch - kill.killedEpoch();
                 figures.add(new KillFigures(kill.number(), kill.node(),
