@@ -5,12 +5,17 @@
 # requests on 800N (loopback is also what lets its clients in without a token key: no user
 # authentication, which start-up says loudly);
 # its data lives in run/node-N/, its log in run/node-N.log and its PID in run/node-N.pid.
+# A node started again appends to its log (after a line saying so), so a restart keeps what the
+# earlier run wrote, e.g. the failover bench's node logs around each kill.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUN_DIR=${RUN_DIR:-run}
 NODES=${NODES:-3}
 SERVER=${SERVER:-build/server.app}
+# How long 'start' waits for every node to answer /health (seconds): a node that restarts with a long
+# log to replay on a loaded machine can take well beyond the default of a quiet one.
+START_TIMEOUT=${START_TIMEOUT:-90}
 
 # PORT_OFFSET moves every port (e.g. 100: clients on 7101.., admin 8101.., peers 9101..), so a
 # second cluster (a benchmark's, in its own RUN_DIR) can run beside the default one.
@@ -85,6 +90,10 @@ start_node() {
         return
     fi
     mkdir -p "$RUN_DIR/node-$id"
+    if [[ -s $RUN_DIR/node-$id.log ]]; then
+        printf '\n===== node %s started again at %s =====\n' "$id" "$(date -u +%Y-%m-%dT%H:%M:%S.%3NZ)" \
+            >>"$RUN_DIR/node-$id.log"
+    fi
     nohup "$SERVER" \
         --node-id "$id" \
         --client-host 127.0.0.1 --peer-host 127.0.0.1 --admin-host 127.0.0.1 \
@@ -98,7 +107,7 @@ start_node() {
         --peer-tls-key "$RUN_DIR/tls/node-$id.key" \
         --peer-tls-ca "$RUN_DIR/tls/ca.pem" \
         $extra \
-        >"$RUN_DIR/node-$id.log" 2>&1 </dev/null &
+        >>"$RUN_DIR/node-$id.log" 2>&1 </dev/null &
     echo $! >"$RUN_DIR/node-$id.pid"
 }
 
@@ -117,7 +126,7 @@ cmd_start() {
     for ((i = 1; i <= NODES; i++)); do
         start_node "$i"
     done
-    local deadline=$((SECONDS + 30)) all
+    local deadline=$((SECONDS + START_TIMEOUT)) all
     while :; do
         all=1
         for ((i = 1; i <= NODES; i++)); do
@@ -130,7 +139,7 @@ cmd_start() {
         done
         ((all)) && break
         if ((SECONDS > deadline)); then
-            echo "the cluster did not become healthy within 30 s; see $RUN_DIR/node-*.log" >&2
+            echo "the cluster did not become healthy within $START_TIMEOUT s (START_TIMEOUT); see $RUN_DIR/node-*.log" >&2
             exit 1
         fi
         sleep 0.2

@@ -68,6 +68,12 @@ final class FailoverCommand implements Callable<Integer> {
                     + "lasts kills × interval (--duration does not apply) (default: ${DEFAULT-VALUE}).")
     int intervalSeconds;
 
+    @Option(names = "--restart-timeout", defaultValue = "120",
+            description = "Seconds a killed node may take to come back (its restart command, then /status "
+                    + "answering) before the run stops; a loaded machine needs more than a quiet one "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int restartTimeoutSeconds;
+
     @Override
     public Integer call() throws Exception {
         systemChoice.validate(commandSpec);
@@ -111,7 +117,8 @@ final class FailoverCommand implements Callable<Integer> {
     private FailoverReport runMessenger(NodeControl nodes, LoadSpec spec, Duration interval) throws Exception {
         try (MessengerSystem system = systems.messenger()) {
             LoadGenerator generator = new LoadGenerator(system, spec, System.out::println);
-            LeaderKiller killer = new LeaderKiller(nodes, kills, interval, generator::nextCounters, System.out::println);
+            LeaderKiller killer = new LeaderKiller(nodes, kills, interval, generator::nextCounters, System.out::println,
+                    Duration.ofSeconds(restartTimeoutSeconds));
             RunResult result = generator.run(killer);
             // The client library resends inside itself and does not count it: shown as unknown (-1).
             return FailoverReport.of(result, killer.kills(), killer.finalEpoch(), generator, system.reconnects(), -1,
@@ -126,7 +133,7 @@ final class FailoverCommand implements Callable<Integer> {
                 StreamLeaderControl leaders = new StreamLeaderControl(nats, system::stream)) {
             LoadGenerator generator = new LoadGenerator(system, spec, System.out::println);
             LeaderKiller killer = new LeaderKiller(leaders, kills, interval, generator::nextCounters,
-                    System.out::println);
+                    System.out::println, Duration.ofSeconds(restartTimeoutSeconds));
             RunResult result = generator.run(killer);
             return FailoverReport.of(result, killer.kills(), killer.finalEpoch(), generator, system.reconnects(),
                     system.resends(), system.duplicateAcks());
@@ -199,7 +206,7 @@ final class FailoverCommand implements Callable<Integer> {
                 long[] from = kill.counterCut();
                 long[] to = i + 1 < kills.size() ? kills.get(i + 1).counterCut() : null;
                 long windowEnd = i + 1 < kills.size() ? kills.get(i + 1).killedNanos() : Long.MAX_VALUE;
-                long pause = generator.metrics().longestGap(kill.killedNanos(), windowEnd);
+                long pause = generator.metrics().longestGapEndingIn(kill.killedNanos(), windowEnd);
                 long settledEpoch = i + 1 < kills.size() ? kills.get(i + 1).killedEpoch() : finalEpoch;
                 long epochsTaken = kill.killedEpoch() < 0 || settledEpoch < 0 ? -1 : settledEpoch - kill.killedEpoch();
                 figures.add(new KillFigures(kill.number(), kill.node(),

@@ -47,7 +47,11 @@ import org.slf4j.LoggerFactory;
  * until it answers again or a session starts: a frozen process still accepts TCP, so trying it would cost a
  * whole connect timeout while the others elect a new leader. A redirect naming it is not followed during that
  * time either (backups name the old leader until they notice). It is still tried when no other node is left
- * to try. A reset connection leaves the order as it is.
+ * to try. A node whose port refuses connections (its process is down, as a killed leader's is) is left out the
+ * same way, and the next node is tried at once. A reset connection leaves the order as it is.
+ *
+ * <p>A node that knows no leader may hold the Hello until the election ends, sending keep-alive Pongs: while it
+ * does, the connect timeout counts from the last frame heard, up to twice its length in all.
  *
  * <p>Every field without {@code volatile} is confined to the client's single event loop; public entry points
  * hop onto it. Listener callbacks and future completions go through the {@link EventDispatcher}.
@@ -146,7 +150,10 @@ final class ConnectionSupervisor {
         boolean welcomed;
         boolean over;
         int nodeId;
-        long lastHeardNanos = System.nanoTime();
+        final long startedNanos = System.nanoTime();
+        long lastHeardNanos = startedNanos;
+        /** Whether the node sent anything yet (keep-alives while it holds the Hello, or its answer). */
+        boolean answered;
         ScheduledFuture<?> handshakeTimer;
         ScheduledFuture<?> pingTask;
 
@@ -354,20 +361,16 @@ final class ConnectionSupervisor {
                         a.address))
                 .connect(a.address);
         a.channel = connecting.channel();
-        a.handshakeTimer = loop.schedule(() -> {
-            if (!a.over && !a.welcomed) {
-                wentSilent(a.address);
-                attemptFailed(a, "no answer from " + ServerAddresses.format(a.address) + " within "
-                        + config.connectTimeout().toMillis() + " ms");
-            }
-        }, config.connectTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        armHandshakeTimer(a, config.connectTimeout().toNanos());
         connecting.addListener(f -> {
             if (!f.isSuccess()) {
-                if (f.cause() instanceof ConnectTimeoutException && !a.over) {
+                boolean refused = f.cause() instanceof java.net.ConnectException
+                        && !(f.cause() instanceof ConnectTimeoutException);
+                if ((f.cause() instanceof ConnectTimeoutException || refused) && !a.over) {
                     wentSilent(a.address);
                 }
                 attemptFailed(a, "could not connect to " + ServerAddresses.format(a.address) + " ("
-                        + describe(f.cause()) + ")");
+                        + describe(f.cause()) + ")", refused && !round.isEmpty());
             } else if (!a.over) {
                 a.lastHeardNanos = System.nanoTime();
                 String token;
@@ -387,6 +390,30 @@ final class ConnectionSupervisor {
                         .mergeFrom(joinHistoryField())).build());
             }
         });
+    }
+
+    /**
+     * Gives up on the attempt if the node says nothing for a connect timeout before its Welcome. A node that
+     * holds the Hello while it elects a leader sends keep-alives: the timeout then counts from the last one,
+     * but the whole handshake never takes more than twice the connect timeout.
+     */
+    private void armHandshakeTimer(Attempt a, long delayNanos) {
+        a.handshakeTimer = loop.schedule(() -> {
+            if (a.over || a.welcomed) {
+                return;
+            }
+            long now = System.nanoTime();
+            long timeout = config.connectTimeout().toNanos();
+            long quietUntil = a.lastHeardNanos + timeout;
+            long latest = a.startedNanos + 2 * timeout;
+            if (a.answered && quietUntil > now && now < latest) {
+                armHandshakeTimer(a, Math.min(quietUntil, latest) - now);
+                return;
+            }
+            wentSilent(a.address);
+            attemptFailed(a, "no answer from " + ServerAddresses.format(a.address) + " within "
+                    + config.connectTimeout().toMillis() + " ms");
+        }, delayNanos, TimeUnit.NANOSECONDS);
     }
 
     /** Hello.history_count when this client asks for a number of its own. */
@@ -471,6 +498,11 @@ final class ConnectionSupervisor {
     }
 
     private void attemptFailed(Attempt a, String problem) {
+        attemptFailed(a, problem, false);
+    }
+
+    /** @param nextNow try the next address at once (this one refused: nobody is waiting behind its port) */
+    private void attemptFailed(Attempt a, String problem, boolean nextNow) {
         if (a.over) {
             return;
         }
@@ -481,7 +513,7 @@ final class ConnectionSupervisor {
         lastProblem = problem;
         failures++;
         log.debug("Attempt {} failed: {}", failures, problem);
-        scheduleRetry(backoff.delayNanos(failures));
+        scheduleRetry(nextNow ? 0 : backoff.delayNanos(failures));
     }
 
     private void scheduleRetry(long delayNanos) {
@@ -522,6 +554,7 @@ final class ConnectionSupervisor {
             return;
         }
         a.lastHeardNanos = System.nanoTime();
+        a.answered = true;
         switch (envelope.getBodyCase()) {
             case WELCOME -> onWelcome(a, envelope.getWelcome());
             case REJECTION -> onRejection(a, envelope.getRejection());
@@ -650,6 +683,9 @@ final class ConnectionSupervisor {
             if (leader != null && phase == Phase.RECONNECTING) {
                 redirect = leader;
                 lastLeader = leader;
+                // It named its successor: go there now rather than after the first backoff step.
+                cancel(retryTask);
+                scheduleRetry(0);
             }
             return;
         }

@@ -51,6 +51,11 @@ public final class FakeServer implements AutoCloseable {
     /** When set, answers each Hello with the returned rejection instead of a welcome (null = welcome). */
     public volatile Function<Hello, Rejection> refuse = hello -> null;
     public volatile boolean answerPings = true;
+    /**
+     * When set, a Hello is held this long before it is answered, with a keep-alive Pong every 50 ms meanwhile,
+     * as a real node holds it while it elects a leader.
+     */
+    public volatile java.time.Duration holdHello;
     /** When false, sends are neither applied nor acked (the client's buffer fills up). */
     public volatile boolean applySends = true;
     /** When true, a send is applied and delivered, then the connection is dropped before the ack. */
@@ -239,6 +244,24 @@ public final class FakeServer implements AutoCloseable {
         }
 
         private void hello(Channel ch, Hello hello) {
+            java.time.Duration hold = holdHello;
+            if (hold != null) {
+                io.netty.util.concurrent.ScheduledFuture<?> keepAlive = ch.eventLoop().scheduleAtFixedRate(
+                        () -> ch.writeAndFlush(env().setPong(Pong.getDefaultInstance()).build()), 50, 50,
+                        java.util.concurrent.TimeUnit.MILLISECONDS);
+                ch.eventLoop().schedule(() -> {
+                    keepAlive.cancel(false);
+                    if (ch.isActive()) {
+                        answerHello(ch, hello);
+                    }
+                }, hold.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                ch.closeFuture().addListener(f -> keepAlive.cancel(false));
+                return;
+            }
+            answerHello(ch, hello);
+        }
+
+        private void answerHello(Channel ch, Hello hello) {
             hellos.add(hello);
             Rejection rejection = refuse.apply(hello);
             if (rejection != null) {

@@ -453,6 +453,65 @@ class MessengerClientTest {
     }
 
     @Test
+    void aNodeThatHoldsTheHelloWithKeepAlivesIsWaitedForBeyondTheConnectTimeout() throws Exception {
+        FakeServer electing = cluster.node(1);
+        electing.holdHello = Duration.ofMillis(1200); // then it wins the election and welcomes
+        FakeServer other = cluster.node(2);
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(electing.hostPort() + "," + other.hostPort(), l,
+                b -> b.connectTimeout(Duration.ofMillis(800)));
+
+        assertThat(join(c.connect()).getNodeId()).isEqualTo(1);
+        assertThat(room.accepted).as("nodes tried").containsExactly(1);
+    }
+
+    @Test
+    void aHeldHelloIsGivenUpAfterTwiceTheConnectTimeout() throws Exception {
+        FakeServer stuck = cluster.node(1);
+        stuck.holdHello = Duration.ofSeconds(60); // keep-alives, but never an answer
+        FakeServer leader = cluster.node(2);
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(stuck.hostPort() + "," + leader.hostPort(), l,
+                b -> b.connectTimeout(Duration.ofMillis(300)));
+
+        assertThat(join(c.connect()).getNodeId()).isEqualTo(2);
+        assertThat(room.accepted).as("nodes tried").containsExactly(1, 2);
+    }
+
+    @Test
+    void aPortThatRefusesIsPassedOverAtOnceAndARedirectToItIsNotFollowed() throws Exception {
+        String dead = unusedAddress(); // a killed leader: its port refuses connections
+        FakeServer stale = cluster.node(2);
+        FakeServer elected = cluster.node(3);
+        // Node 2 names the dead leader until it hears of the election, then the new leader (not a seed).
+        stale.refuse = hello -> Rejection.newBuilder().setReason(Rejection.Reason.NOT_LEADER).setMessage("Elsewhere.")
+                .setLeaderId(stale.hellos.size() == 1 ? 1 : 3)
+                .setLeaderAddress(stale.hellos.size() == 1 ? dead : elected.hostPort()).build();
+        RecordingListener l = new RecordingListener();
+        // A backoff step far beyond the wait: any pause between these attempts would fail the join. Following
+        // the redirect to the dead port would end the round, and so cost one.
+        MessengerClient c = client(dead + "," + stale.hostPort(), l,
+                b -> b.backoff(Duration.ofSeconds(60), Duration.ofSeconds(60)));
+
+        assertThat(join(c.connect()).getNodeId()).isEqualTo(3);
+        assertThat(room.accepted).as("nodes tried").containsExactly(2, 2, 3);
+    }
+
+    @Test
+    void aSessionWhoseLeaderStepsDownGoesToTheNamedLeaderWithoutABackoffStep() throws Exception {
+        FakeServer s1 = cluster.node(1);
+        FakeServer s2 = cluster.node(2);
+        RecordingListener l = new RecordingListener();
+        MessengerClient c = client(s1.hostPort(), l, b -> b.backoff(Duration.ofSeconds(60), Duration.ofSeconds(60)));
+        join(c.connect());
+        int eventsBefore = l.events.size();
+
+        s1.stepDownTo(s2);
+
+        assertThat(firstSince(l, eventsBefore, ConnectionState.RECONNECTED).nodeId()).isEqualTo(2);
+    }
+
+    @Test
     void aResetConnectionRetriesTheLastLeaderFirst() throws Exception {
         FakeServer backup = cluster.node(1);
         FakeServer leader = cluster.node(2);

@@ -19,13 +19,15 @@ public final class LeaderKiller implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(LeaderKiller.class);
     private static final Duration ELECTION_TIMEOUT = Duration.ofSeconds(30);
-    private static final Duration RESTART_TIMEOUT = Duration.ofSeconds(60);
+    /** How long a killed node may take to come back unless told otherwise. */
+    public static final Duration DEFAULT_RESTART_TIMEOUT = Duration.ofSeconds(120);
 
     private final KillableCluster nodes;
     private final int kills;
     private final Duration interval;
     private final Supplier<long[]> counterCut;
     private final Consumer<String> progress;
+    private final Duration restartTimeout;
     private final List<Kill> done = new ArrayList<>();
     private volatile long finalEpoch = -1;
 
@@ -34,6 +36,13 @@ public final class LeaderKiller implements Runnable {
      */
     public LeaderKiller(KillableCluster nodes, int kills, Duration interval, Supplier<long[]> counterCut,
             Consumer<String> progress) {
+        this(nodes, kills, interval, counterCut, progress, DEFAULT_RESTART_TIMEOUT);
+    }
+
+    /** @param restartTimeout how long a killed node may take to come back before the kills stop */
+    public LeaderKiller(KillableCluster nodes, int kills, Duration interval, Supplier<long[]> counterCut,
+            Consumer<String> progress, Duration restartTimeout) {
+        this.restartTimeout = restartTimeout;
         this.nodes = nodes;
         this.kills = kills;
         this.interval = interval;
@@ -73,7 +82,7 @@ public final class LeaderKiller implements Runnable {
                 String problem = null;
                 long restarted = 0;
                 try {
-                    nodes.restart(leader, RESTART_TIMEOUT);
+                    nodes.restart(leader, restartTimeout);
                     restarted = System.nanoTime();
                     progress.accept(String.format("kill %d: node %d back after %.1f s", k, leader,
                             (restarted - killed) / 1e9));

@@ -132,6 +132,21 @@ public final class LoadMetrics {
         return longest;
     }
 
+    /**
+     * Longest pause between acks that ended in {@code [fromNanos, toNanos)}: the pause a kill at {@code fromNanos}
+     * caused, when the next kill comes at {@code toNanos}. A pause that ends after the next kill is that kill's,
+     * even though it began (with the last ack before it) inside this window.
+     */
+    public long longestGapEndingIn(long fromNanos, long toNanos) {
+        long longest = 0;
+        for (AckGap gap : gaps()) {
+            if (gap.endNanos() >= fromNanos && gap.endNanos() < toNanos) {
+                longest = Math.max(longest, gap.nanos());
+            }
+        }
+        return longest;
+    }
+
     private static long micros(long nanos) {
         return Math.min(Math.max(nanos / 1000, 0), HIGHEST_MICROS);
     }

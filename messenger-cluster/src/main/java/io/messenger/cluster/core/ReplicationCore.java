@@ -117,6 +117,13 @@ public final class ReplicationCore {
     private long electionInFlight;
     /** Epoch of the pre-vote probe this node sent and has not yet decided, or 0. */
     private long probeInFlight;
+    /**
+     * The highest epoch of another node's probe this node passed on while its own probe was out, and the lowest
+     * initiator id among those probes: two survivors whose probes crossed must not both open that epoch (see
+     * onProbeHome). Cleared whenever this node sends a probe.
+     */
+    private long joinedProbeEpoch;
+    private int joinedProbeInitiator;
     /** Elections started since a leader was last adopted; widens the backoff. */
     private int failedElections;
     /** Elections this node opened since it started; read by the driver for its metrics. */
@@ -367,6 +374,9 @@ public final class ReplicationCore {
     public void peerConnectivity(int peerId, boolean connected) {
         if (peerId == self || !isMember(peerId)) {
             return;
+        }
+        if (peerId == leaderId && !role.is(Role.LEADER) && connected == unreachable.contains(peerId)) {
+            statusChanged = true; // the leader status() names appears or disappears
         }
         if (connected) {
             unreachable.remove(peerId);
@@ -660,10 +670,18 @@ public final class ReplicationCore {
         return restoreBarrier;
     }
 
-    /** This node's current view; {@code appliedIndex} is the last entry handed out by {@link #drain()}. */
+    /**
+     * This node's current view; {@code appliedIndex} is the last entry handed out by {@link #drain()}. A backup
+     * whose link to its leader is down names no leader: that link closes at once when the leader's process dies,
+     * and a client sent to a dead leader's address would only find its port closed, while one told that no
+     * leader is known waits for the election (the client server holds its Hello). Only what is reported changes;
+     * the backup still follows that leader, and names it again as soon as the link is back.
+     */
     public ClusterStatus status() {
-        return new ClusterStatus(self, role.current(), state.epoch(), leaderId, leaderAddress,
-                log.lastIndex(), commitIndex, handedOutIndex, peers.size() - unreachable.size());
+        boolean leaderCutOff = leaderId != 0 && leaderId != self && unreachable.contains(leaderId);
+        return new ClusterStatus(self, role.current(), state.epoch(), leaderCutOff ? 0 : leaderId,
+                leaderCutOff ? "" : leaderAddress, log.lastIndex(), commitIndex, handedOutIndex,
+                peers.size() - unreachable.size());
     }
 
     /** The current role. */
@@ -725,6 +743,8 @@ public final class ReplicationCore {
             // others still hear (a node rejoining before its links to the leader are back).
             // Epoch 1 cannot be newer than any leader's, so a fresh cluster skips the round.
             probeInFlight = epoch;
+            joinedProbeEpoch = 0;
+            joinedProbeInitiator = 0;
             forward(ring.open(epoch, log.epochAt(durableIndex), durableIndex).toBuilder().setProbe(true).build());
             return;
         }
@@ -752,9 +772,22 @@ public final class ReplicationCore {
         if (leaderLive()) {
             return; // leader stickiness: this is exactly the election the probe asks about
         }
+        if (state.promisedTo() != 0 && state.epoch() >= token.getEpoch()) {
+            // An election of that epoch is under way already: a probe coming home would only open a rival one.
+            return;
+        }
         // Its initiator is about to open the election this node would: defer rather than add a
         // rival of the same epoch.
         resetElectionCountdown();
+        if (probeInFlight != 0) {
+            // Its own probe is out too: they crossed.
+            if (token.getEpoch() > joinedProbeEpoch) {
+                joinedProbeEpoch = token.getEpoch();
+                joinedProbeInitiator = token.getInitiator();
+            } else if (token.getEpoch() == joinedProbeEpoch) {
+                joinedProbeInitiator = Math.min(joinedProbeInitiator, token.getInitiator());
+            }
+        }
         forward(ring.join(token, log.epochAt(durableIndex), durableIndex));
     }
 
@@ -763,6 +796,15 @@ public final class ReplicationCore {
             return; // a stale copy, a leader heard meanwhile, or too few: the countdown retries
         }
         probeInFlight = 0;
+        if (state.promisedTo() != 0 && state.epoch() >= token.getEpoch()) {
+            return; // another node opened this epoch meanwhile and this node promised it: let it finish
+        }
+        if (joinedProbeEpoch >= token.getEpoch() && joinedProbeInitiator < self) {
+            // Two survivors probed at once and each passed on the other's probe, so both would come home and
+            // open rival elections of one epoch, costing an epoch. The lower id opens; this node waits for it,
+            // its countdown reset when it joined, and retries only if that election does not finish.
+            return;
+        }
         if (Math.max(highestSeenEpoch, state.epoch()) >= MAX_EPOCH) {
             return;
         }

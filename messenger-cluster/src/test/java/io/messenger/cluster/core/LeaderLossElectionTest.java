@@ -100,6 +100,36 @@ class LeaderLossElectionTest {
     }
 
     @Test
+    void survivorsWhoseProbesCrossOpenOneElectionOfTheNextEpoch() {
+        for (long seed = 1; seed <= 10; seed++) {
+            CoreHarness cluster = new CoreHarness(3, seed);
+            CoreHarness.Node old = cluster.awaitLeader(200);
+            long epoch = old.core.status().epoch();
+            int first = old.id % 3 + 1;
+            int second = first % 3 + 1;
+            kill(cluster, old);
+            // Each survivor probes before the other's probe reaches it (a loaded machine delays the first one's
+            // past the second one's rank delay): the probes cross, and each passes on the other's.
+            for (int i = 0; i < CoreHarness.ELECTION && !probeFrom(cluster, first); i++) {
+                cluster.node(first).core.tick();
+                cluster.drainAll();
+            }
+            for (int i = 0; i < 2 * CoreHarness.ELECTION && !probeFrom(cluster, second); i++) {
+                cluster.node(second).core.tick();
+                cluster.drainAll();
+            }
+            assertThat(probeFrom(cluster, first) && probeFrom(cluster, second)).as("seed %d", seed).isTrue();
+
+            CoreHarness.Node next = cluster.awaitLeader(3 * CoreHarness.ELECTION);
+            assertThat(next.core.status().epoch()).as("seed %d: one election, not two rivals", seed)
+                    .isEqualTo(epoch + 1);
+            cluster.ticks(3 * CoreHarness.ELECTION);
+            assertThat(cluster.leader()).as("seed %d", seed).isSameAs(next);
+            assertThat(next.core.status().epoch()).as("seed %d", seed).isEqualTo(epoch + 1);
+        }
+    }
+
+    @Test
     void aClosedLinkToALiveLeaderDeposesNobody() {
         CoreHarness cluster = new CoreHarness(3, 9);
         CoreHarness.Node leader = cluster.awaitLeader(200);

@@ -34,6 +34,7 @@ public final class ClientServerInitializer extends ChannelInitializer<Channel> {
     private final SslContext tls;
     private final HelloVerifications verifications;
     private final ConnectionRateLimiter arrivals;
+    private final HelloWaitingRoom waitingRoom;
     /** The whole frame refusing a connection over the per-address rate, and over the total rate: built once. */
     private final byte[] addressOverRate;
     private final byte[] totalOverRate;
@@ -51,7 +52,15 @@ public final class ClientServerInitializer extends ChannelInitializer<Channel> {
     /** @param verifications where costly token checks run (the caller owns and closes it) */
     public ClientServerInitializer(ClientServerContext context, ChannelGroup clients, SslContext tls,
                                    HelloVerifications verifications) {
+        this(context, clients, tls, verifications, new HelloWaitingRoom());
+    }
+
+    /** @param waitingRoom where Hellos wait while no leader is known; told of leader changes from here on */
+    ClientServerInitializer(ClientServerContext context, ChannelGroup clients, SslContext tls,
+                            HelloVerifications verifications, HelloWaitingRoom waitingRoom) {
         this.context = context;
+        this.waitingRoom = java.util.Objects.requireNonNull(waitingRoom, "waitingRoom");
+        context.replicator().addListener(waitingRoom::leadershipChanged);
         this.clients = clients;
         this.tls = tls;
         this.verifications = java.util.Objects.requireNonNull(verifications, "verifications");
@@ -107,7 +116,7 @@ public final class ClientServerInitializer extends ChannelInitializer<Channel> {
         p.addLast(ClientPipeline.PROTOBUF_ENCODER, new ProtobufEncoder());
         p.addLast(ClientPipeline.IDLE_STATE,
                 new IdleStateHandler(context.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
-        p.addLast(ClientPipeline.SESSION, new ClientSessionHandler(context, verifications));
+        p.addLast(ClientPipeline.SESSION, new ClientSessionHandler(context, verifications, waitingRoom));
     }
 
     /**

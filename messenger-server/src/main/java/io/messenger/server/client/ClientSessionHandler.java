@@ -71,11 +71,19 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
      */
     static final int MAX_FRAMES_WHILE_VERIFYING = 4 * SendWindow.MAX_UNACKNOWLEDGED;
 
-    private enum Phase { AWAITING_HELLO, VERIFYING, OPENING, OPEN, CLOSED }
+    /**
+     * AWAITING_HELLO → (VERIFYING →) [AWAITING_LEADER →] OPENING → OPEN, or CLOSED from any phase. AWAITING_LEADER
+     * holds a valid Hello in the node's {@link HelloWaitingRoom} while no leader is known.
+     */
+    private enum Phase { AWAITING_HELLO, VERIFYING, AWAITING_LEADER, OPENING, OPEN, CLOSED }
 
     private final ClientServerContext context;
     private final HelloVerifications verifications;
-    /** Frames read after the Hello while its token was being checked, handled in order once it is done. */
+    private final HelloWaitingRoom waitingRoom;
+    /**
+     * Frames read after the Hello while its token was being checked or it waited for a leader, handled in order
+     * once it is answered.
+     */
     private final ArrayDeque<ClientEnvelope> whileVerifying = new ArrayDeque<>();
     private Phase phase = Phase.AWAITING_HELLO;
     private ChannelHandlerContext ctx;
@@ -92,6 +100,10 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
     private ScheduledFuture<?> keepAlive;
     /** Closes the connection if no Hello arrives in time; null once one did. */
     private ScheduledFuture<?> helloDeadline;
+    /** While AWAITING_LEADER: the Hello held, its place in the waiting room and the end of its wait. */
+    private Hello heldHello;
+    private HelloWaitingRoom.Ticket heldTicket;
+    private ScheduledFuture<?> holdDeadline;
     /** This connection's send bucket; null when not limited. */
     private TokenBucket sendBucket;
     /** The user's bucket shared with its other connections here; null when not limited or before Hello. */
@@ -109,10 +121,20 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
         this(context, HelloVerifications.INLINE);
     }
 
-    /** @param verifications where the Hello's token is checked (inline, or the node's verification pool) */
+    /** Answers a Hello that finds no leader at once, holding none. */
     ClientSessionHandler(ClientServerContext context, HelloVerifications verifications) {
+        this(context, verifications, new HelloWaitingRoom(0, HelloWaitingRoom.DEFAULT_PATIENCE));
+    }
+
+    /**
+     * @param verifications where the Hello's token is checked (inline, or the node's verification pool)
+     * @param waitingRoom where a Hello that finds no leader waits for one (the node's, told of leader changes)
+     */
+    ClientSessionHandler(ClientServerContext context, HelloVerifications verifications,
+                         HelloWaitingRoom waitingRoom) {
         this.context = context;
         this.verifications = verifications;
+        this.waitingRoom = java.util.Objects.requireNonNull(waitingRoom, "waitingRoom");
     }
 
     @Override
@@ -127,6 +149,7 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
     public void handlerRemoved(ChannelHandlerContext ctx) {
         stopKeepAlive();
         cancelHelloDeadline();
+        stopHolding();
         releaseUserBucket();
     }
 
@@ -162,8 +185,8 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
         if (phase == Phase.CLOSED) {
             return;
         }
-        if (phase == Phase.VERIFYING) {
-            // Nothing after the Hello is handled before its check ends: keep it, in order.
+        if (phase == Phase.VERIFYING || phase == Phase.AWAITING_LEADER) {
+            // Nothing after the Hello is handled before it is answered: keep it, in order.
             if (whileVerifying.size() >= MAX_FRAMES_WHILE_VERIFYING) {
                 whileVerifying.clear();
                 reject(Rejection.Reason.PROTOCOL_ERROR, "The client sent more than " + MAX_FRAMES_WHILE_VERIFYING
@@ -295,6 +318,13 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
             return;
         }
         verified(hello, refusal);
+        if (phase != Phase.AWAITING_LEADER) {
+            resumeAfterHello();
+        }
+    }
+
+    /** The Hello is answered: read again and handle, in order, what arrived after it meanwhile. */
+    private void resumeAfterHello() {
         ctx.channel().config().setAutoRead(phase != Phase.CLOSED);
         while (!whileVerifying.isEmpty() && phase != Phase.CLOSED) {
             dispatch(whileVerifying.pollFirst());
@@ -311,6 +341,87 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
             return;
         }
         ClusterStatus status = context.replicator().status();
+        if (!status.isLeader() && status.leaderId() == 0) {
+            if (holdUntilLeaderKnown(hello)) {
+                return;
+            }
+            status = context.replicator().status();
+        }
+        serve(hello, status);
+    }
+
+    /**
+     * An election is under way: rather than tell the client to ask again (and have it retry every 100-200 ms
+     * until some node names the leader), hold the Hello until this node learns who leads, then answer it as if
+     * it had just arrived. Reading stops meanwhile; unsolicited Pongs tell the client the node is alive.
+     *
+     * @return false when it is not held after all: the room is full, or a leader became known meanwhile
+     */
+    private boolean holdUntilLeaderKnown(Hello hello) {
+        HelloWaitingRoom.Ticket ticket = waitingRoom.enter(ctx.executor(), this::leaderKnown);
+        if (ticket == null) {
+            return false;
+        }
+        ClusterStatus now = context.replicator().status();
+        if (now.isLeader() || now.leaderId() != 0) {
+            // Named between the first look and entering: that change was announced before we were in the room.
+            waitingRoom.leave(ticket);
+            return false;
+        }
+        phase = Phase.AWAITING_LEADER;
+        heldHello = hello;
+        heldTicket = ticket;
+        long patience = waitingRoom.patience().toMillis();
+        holdDeadline = ctx.executor().schedule(this::heldTooLong, patience, TimeUnit.MILLISECONDS);
+        pauseReading();
+        return true;
+    }
+
+    /** Back on the event loop from the waiting room: the cluster named a leader. */
+    private void leaderKnown() {
+        if (phase != Phase.AWAITING_LEADER) {
+            return; // answered or closed meanwhile
+        }
+        answerHeld();
+    }
+
+    /** Held for the waiting room's patience without a leader: answered as before the room existed. */
+    private void heldTooLong() {
+        holdDeadline = null;
+        if (phase != Phase.AWAITING_LEADER) {
+            return;
+        }
+        answerHeld();
+    }
+
+    /**
+     * Answers the held Hello with the cluster's view now: this node leads (open the session), another does
+     * (NOT_LEADER with its address) or still none ({@code ELECTION_IN_PROGRESS}, the client asks again).
+     */
+    private void answerHeld() {
+        Hello hello = heldHello;
+        stopHolding();
+        if (!ctx.channel().isActive()) {
+            return;
+        }
+        stopKeepAlive(); // before the frames read meanwhile, which may pause reading again
+        phase = Phase.AWAITING_HELLO;
+        serve(hello, context.replicator().status());
+        resumeAfterHello();
+    }
+
+    private void stopHolding() {
+        if (holdDeadline != null) {
+            holdDeadline.cancel(false);
+            holdDeadline = null;
+        }
+        waitingRoom.leave(heldTicket);
+        heldTicket = null;
+        heldHello = null;
+    }
+
+    /** Opens the session if this node leads, else redirects the client to the leader (or asks it to retry). */
+    private void serve(Hello hello, ClusterStatus status) {
         if (!status.isLeader()) {
             reject(notLeader(status.leaderId(), status.leaderClientAddress()));
             return;
@@ -492,6 +603,7 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
         whileVerifying.clear();
         stopKeepAlive();
         cancelHelloDeadline();
+        stopHolding();
         releaseUserBucket();
         if (sessionId != null) {
             context.connections().unregister(sessionId, connection);
@@ -591,6 +703,7 @@ final class ClientSessionHandler extends SimpleChannelInboundHandler<ClientEnvel
         ctx.channel().config().setAutoRead(false);
         stopKeepAlive();
         cancelHelloDeadline();
+        stopHolding();
         connection.sendAndClose(envelope().setRejection(rejection).build(),
                 rejection.getReason() + ": " + rejection.getMessage());
     }

@@ -126,11 +126,21 @@ class ClientSessionHandlerTest {
     }
 
     @Test
-    void duringAnElectionTheClientIsToldToRetry() {
+    void duringAnElectionTheClientIsToldToRetryOnceTheHelloHasWaitedLongEnough() {
         replicator.become(Role.ELECTING, 3, 0, "");
         EmbeddedChannel ch = connect();
-        assertThat(exchange(ch, hello("alice", "lobby", "phone"))).singleElement().satisfies(e ->
+        assertThat(exchange(ch, hello("alice", "lobby", "phone"))).isEmpty();
+        List<ClientEnvelope> out = new ArrayList<>();
+        long step = ClientSessionHandler.PAUSED_KEEP_ALIVE_INTERVAL.toMillis();
+        for (long waited = 0; waited <= HelloWaitingRoom.DEFAULT_PATIENCE.toMillis(); waited += step) {
+            // In steps: an EmbeddedChannel runs every due timer inside a write, the deadline's too.
+            ch.advanceTimeBy(step, TimeUnit.MILLISECONDS);
+            ch.runScheduledPendingTasks();
+            out.addAll(written(ch));
+        }
+        assertThat(out).filteredOn(e -> e.getBodyCase() != PONG).singleElement().satisfies(e ->
                 assertThat(e.getRejection().getReason()).isEqualTo(Rejection.Reason.ELECTION_IN_PROGRESS));
+        assertThat(ch.isOpen()).isFalse();
     }
 
     @Test
