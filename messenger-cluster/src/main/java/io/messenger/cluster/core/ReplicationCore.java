@@ -124,6 +124,13 @@ public final class ReplicationCore {
      */
     private long joinedProbeEpoch;
     private int joinedProbeInitiator;
+    /**
+     * The leader whose link this backup saw close (a link that was up and went down), 0 if none:
+     * while that link stays down, status() names no leader. A link that never came up (a node
+     * just started, or a peer whose port nobody listens on) does not count: the leader it hears
+     * is named.
+     */
+    private int lostLinkToLeader;
     /** Elections started since a leader was last adopted; widens the backoff. */
     private int failedElections;
     /** Elections this node opened since it started; read by the driver for its metrics. */
@@ -388,6 +395,7 @@ public final class ReplicationCore {
         } else {
             unreachable.add(peerId);
             if (peerId == leaderId && !role.is(Role.LEADER)) {
+                lostLinkToLeader = peerId;
                 leaderLinkLost(peerId);
             }
         }
@@ -672,13 +680,15 @@ public final class ReplicationCore {
 
     /**
      * This node's current view; {@code appliedIndex} is the last entry handed out by {@link #drain()}. A backup
-     * whose link to its leader is down names no leader: that link closes at once when the leader's process dies,
+     * that saw its link to its leader close names no leader while it stays down: that link closes at once when
+     * the leader's process dies,
      * and a client sent to a dead leader's address would only find its port closed, while one told that no
      * leader is known waits for the election (the client server holds its Hello). Only what is reported changes;
      * the backup still follows that leader, and names it again as soon as the link is back.
      */
     public ClusterStatus status() {
-        boolean leaderCutOff = leaderId != 0 && leaderId != self && unreachable.contains(leaderId);
+        boolean leaderCutOff = leaderId != 0 && leaderId != self && lostLinkToLeader == leaderId
+                && unreachable.contains(leaderId);
         return new ClusterStatus(self, role.current(), state.epoch(), leaderCutOff ? 0 : leaderId,
                 leaderCutOff ? "" : leaderAddress, log.lastIndex(), commitIndex, handedOutIndex,
                 peers.size() - unreachable.size());

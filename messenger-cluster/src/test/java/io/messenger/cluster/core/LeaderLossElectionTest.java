@@ -145,6 +145,33 @@ class LeaderLossElectionTest {
         assertThat(leader.role()).isEqualTo(Role.LEADER);
     }
 
+    @Test
+    void aBackupNamesNoLeaderWhileTheLinkItSawCloseStaysDown() {
+        CoreHarness cluster = new CoreHarness(3, 9);
+        CoreHarness.Node leader = cluster.awaitLeader(200);
+        CoreHarness.Node backup = cluster.node(leader.id % 3 + 1);
+        assertThat(backup.core.status().leaderId()).isEqualTo(leader.id);
+
+        backup.core.peerConnectivity(leader.id, false); // the link was up and closed: a dead leader, most often
+        assertThat(backup.core.status().leaderId()).as("clients are not sent to a closed port").isZero();
+        assertThat(backup.core.status().leaderClientAddress()).isEmpty();
+        backup.core.peerConnectivity(leader.id, true);
+        assertThat(backup.core.status().leaderId()).isEqualTo(leader.id);
+
+    }
+
+    @Test
+    void aRestartedBackupWhoseLinkToTheLeaderIsNotUpYetStillNamesTheLeaderItHears() {
+        CoreHarness cluster = new CoreHarness(3, 11);
+        CoreHarness.Node leader = cluster.awaitLeader(200);
+        CoreHarness.Node backup = cluster.node(leader.id % 3 + 1);
+        backup.restart();
+        backup.core.peerConnectivity(leader.id, false); // as a node starts: every link down until it is up
+        cluster.ticks(CoreHarness.ELECTION);
+        assertThat(cluster.leader()).isSameAs(leader);
+        assertThat(backup.core.status().leaderId()).isEqualTo(leader.id);
+    }
+
     private static boolean probeFrom(CoreHarness cluster, int initiator) {
         return cluster.network.stream().anyMatch(o -> o.envelope().hasElectionToken()
                 && tokenOf(o).getProbe() && tokenOf(o).getInitiator() == initiator);
