@@ -26,6 +26,7 @@ build:
 build-server:
 	$(MVN) -q -DskipTests -pl messenger-server -am package
 	@scripts/make-launcher.sh $(SERVER_JAR) build/server.app
+	@scripts/make-class-archive.sh build/server.app
 
 build-client:
 	$(MVN) -q -DskipTests -pl messenger-client -am package
@@ -34,6 +35,7 @@ build-client:
 .PHONY: launchers
 launchers:
 	@scripts/make-launcher.sh $(SERVER_JAR) build/server.app
+	@scripts/make-class-archive.sh build/server.app
 	@scripts/make-launcher.sh $(CLIENT_JAR) build/client.app
 	@scripts/make-launcher.sh $(BENCH_JAR) build/bench.app
 
@@ -98,6 +100,7 @@ $(CLIENT_JAR): $(CLIENT_SOURCES) $(filter pom.xml proto/%,$(DEPLOY_SOURCES))
 
 build/server.app: $(SERVER_JAR)
 	@scripts/make-launcher.sh $(SERVER_JAR) build/server.app
+	@scripts/make-class-archive.sh build/server.app
 
 build/client.app: $(CLIENT_JAR)
 	@scripts/make-launcher.sh $(CLIENT_JAR) build/client.app

@@ -10,9 +10,16 @@ if [[ ! -f $jar ]]; then
     exit 1
 fi
 mkdir -p "$(dirname "$out")"
+# A class-data archive made for the previous file no longer matches this one.
+rm -f "$out.jsa"
 {
     printf '#!/bin/sh\n'
     printf '# Launcher: this file is a shell header followed by a self-contained jar.\n'
+    printf '# A class-data archive beside it (scripts/make-class-archive.sh) makes the JVM start faster;\n'
+    printf '# one that does not match this file is ignored.\n'
+    printf 'if [ -f "$0.jsa" ]; then\n'
+    printf '  exec java -XX:SharedArchiveFile="$0.jsa" -Xlog:cds=off -Xlog:cds+dynamic=off ${JAVA_OPTS:-} -jar "$0" "$@"\n'
+    printf 'fi\n'
     printf 'exec java ${JAVA_OPTS:-} -jar "$0" "$@"\n'
     cat "$jar"
 } >"$out.tmp"
