@@ -251,6 +251,15 @@ public final class ChatStateMachine implements StateMachine {
         } catch (InvalidProtocolBufferException e) {
             throw new IOException("the chat snapshot in " + dir + " is damaged: " + e.getMessage(), e);
         }
+        // Checked before anything is replaced: a damaged snapshot leaves the state and the store as they are.
+        LinkedHashMap<String, ClientSends> restoredSends = new LinkedHashMap<>();
+        try {
+            for (ClientSendsSnapshot cs : snap.getSendsList()) {
+                restoredSends.put(cs.getClientId(), ClientSends.restore(cs, limits.dedupWindow()));
+            }
+        } catch (IllegalArgumentException e) {
+            throw new IOException("the chat snapshot in " + dir + " is damaged: " + e.getMessage(), e);
+        }
         if (store != null) {
             Path checkpoint = dir.resolve(SNAPSHOT_HISTORY_DIR);
             long live = store.appliedIndex();
@@ -262,14 +271,6 @@ public final class ChatStateMachine implements StateMachine {
                 throw new IOException("the snapshot in " + dir + " carries no history, and the live history store"
                         + " (index " + live + ") is behind it (index " + snap.getAppliedIndex() + ")");
             }
-        }
-        LinkedHashMap<String, ClientSends> restoredSends = new LinkedHashMap<>();
-        try {
-            for (ClientSendsSnapshot cs : snap.getSendsList()) {
-                restoredSends.put(cs.getClientId(), ClientSends.restore(cs, limits.dedupWindow()));
-            }
-        } catch (IllegalArgumentException e) {
-            throw new IOException("the chat snapshot in " + dir + " is damaged: " + e.getMessage(), e);
         }
         rooms.clear();
         sessions.clear();

@@ -7,6 +7,7 @@ import io.messenger.cluster.StateMachine;
 import io.messenger.proto.chat.ChatCommand;
 import io.messenger.proto.chat.CloseSession;
 import io.messenger.proto.chat.ChatSnapshot;
+import io.messenger.proto.chat.ClientSendsSnapshot;
 import io.messenger.proto.client.ClientEnvelope;
 import io.messenger.proto.client.Deliver;
 import java.io.IOException;
@@ -212,6 +213,29 @@ class ChatSnapshotTest {
                 assertThat(allHistory(b, "r0")).isEqualTo(r0);
                 assertThat(empty.appliedIndex()).isPositive();
             }
+        }
+    }
+
+    @Test
+    void aSnapshotWithADamagedDedupWindowIsRefusedBeforeTheStoreIsReplaced() throws Exception {
+        Path snapDir = Files.createDirectories(dir.resolve("snap"));
+        try (HistoryStore leader = HistoryStore.open(dir.resolve("leader"));
+             HistoryStore backup = HistoryStore.open(dir.resolve("backup"))) {
+            ChatScript a = new ChatScript(LIMITS, leader, RETENTION);
+            randomCommands(a, new Random(5), 300);
+            a.machine.snapshot().writeTo(snapDir);
+            Path state = snapDir.resolve(ChatStateMachine.SNAPSHOT_STATE_FILE);
+            // Remembered sends must strictly increase; this window goes backwards.
+            Files.write(state, ChatSnapshot.parseFrom(Files.readAllBytes(state)).toBuilder()
+                    .addSends(ClientSendsSnapshot.newBuilder().setClientId("broken").setHighest(9)
+                            .addSeqs(9).addRoomSeqs(1).addSeqs(4).addRoomSeqs(2))
+                    .build().toByteArray());
+
+            ChatStateMachine b = new ChatStateMachine(2, LIMITS, new LocalConnections(), backup, RETENTION);
+            String before = b.describe();
+            assertThatThrownBy(() -> b.restore(snapDir)).isInstanceOf(IOException.class).hasMessageContaining("damaged");
+            assertThat(backup.appliedIndex()).as("the live store was not replaced").isZero();
+            assertThat(b.describe()).isEqualTo(before);
         }
     }
 
