@@ -32,6 +32,9 @@ final class Applier implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Applier.class);
 
+    /** How long the thread waits for work before it runs the idle hook (and checks for close). */
+    static final long IDLE_POLL_MILLIS = 100;
+
     /** How long {@link #close()} waits for the entry being applied to finish. */
     private static final long CLOSE_WAIT_SECONDS = 10;
 
@@ -44,6 +47,7 @@ final class Applier implements AutoCloseable {
     private final AtomicLong commits = new AtomicLong();
     private volatile LongConsumer commitLatencyObserver = nanos -> { };
     private volatile LongConsumer betweenApplies = index -> { };
+    private volatile Runnable idle = () -> { };
     private volatile long appliedIndex;
     /** Highest index handed over; written by the core thread only. */
     private volatile long submittedIndex;
@@ -106,6 +110,14 @@ final class Applier implements AutoCloseable {
         betweenApplies = Objects.requireNonNull(hook, "hook");
     }
 
+    /**
+     * Installs what runs on the apply thread whenever it found nothing to do for
+     * {@link #IDLE_POLL_MILLIS} (so at most that often while idle, never while busy).
+     */
+    void onIdle(Runnable hook) {
+        idle = Objects.requireNonNull(hook, "hook");
+    }
+
     /** Installs what is told each commit latency of this node's own proposals, in nanoseconds. */
     void observeCommitLatency(LongConsumer observer) {
         commitLatencyObserver = Objects.requireNonNull(observer, "observer");
@@ -158,11 +170,13 @@ final class Applier implements AutoCloseable {
     private void run() {
         try {
             while (!closing) {
-                Object work = queue.poll(100, TimeUnit.MILLISECONDS);
+                Object work = queue.poll(IDLE_POLL_MILLIS, TimeUnit.MILLISECONDS);
                 if (work instanceof List<?> batch) {
                     applyBatch(batch);
                 } else if (work instanceof Runnable task) {
                     runTask(task);
+                } else if (work == null) {
+                    runTask(idle);
                 }
             }
         } catch (InterruptedException e) {

@@ -5,6 +5,7 @@ import io.messenger.cluster.core.CoreConfig;
 import io.messenger.cluster.core.Outbound;
 import io.messenger.cluster.core.Ready;
 import io.messenger.cluster.core.ReplicationCore;
+import io.messenger.cluster.storage.CommittedIndexStore;
 import io.messenger.cluster.storage.FileStateStore;
 import io.messenger.cluster.storage.LogStorageOptions;
 import io.messenger.cluster.storage.SegmentedLogStorage;
@@ -12,6 +13,7 @@ import io.messenger.cluster.storage.SnapshotStore;
 import io.messenger.cluster.storage.StandingStore;
 import java.nio.file.Files;
 import io.messenger.cluster.transport.PeerEvents;
+import io.messenger.cluster.transport.PeerIdentity;
 import io.messenger.cluster.transport.PeerLinkSettings;
 import io.messenger.cluster.transport.PeerTransport;
 import io.messenger.proto.peer.Entry;
@@ -31,6 +33,7 @@ import java.util.Queue;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
@@ -100,6 +103,8 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     /** Completes once {@link #close()} has released everything. */
     private final CompletableFuture<Void> stopped = new CompletableFuture<>();
     private final Applier applier;
+    /** Saved from the apply thread (and once at a clean stop); read once at start. */
+    private final CommittedIndexStore committedIndex;
     private final AtomicLong leadershipChanges = new AtomicLong();
     private final AtomicLong electionsWon = new AtomicLong();
     private volatile long electionsStarted;
@@ -128,6 +133,12 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     private volatile SnapshotTransfer transfer;
     private ReplicationCore core;
     private PeerTransport transport;
+    /** The log tail applied at start by the commit hint, timed for one log line (0 once done). */
+    private volatile long replayTarget;
+    private long replayFrom;
+    private long replayStartNanos;
+    /** The peer credentials, loaded beside the storage by {@link #start}. */
+    private CompletableFuture<PeerIdentity> peerIdentity;
     private ScheduledFuture<?> ticker;
     private long pendingEpoch;
     /** Whether a turn that hands over the rest of a long commit is already queued. */
@@ -143,6 +154,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         this.validator = PeerMessageValidator.of(config);
         this.status = new AtomicReference<>(new ClusterStatus(config.nodeId(), Role.BACKUP, 0, 0, "", 0, 0, 0, 0));
         this.applier = new Applier(config.nodeId(), stateMachine, this::publishApplied);
+        this.committedIndex = new CommittedIndexStore(config.dataDir());
         Map<Integer, AtomicLong> lag = new LinkedHashMap<>();
         for (Member member : config.members()) {
             if (member.id() != config.nodeId()) {
@@ -165,6 +177,21 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     public static ClusterNode start(ClusterConfig config, StateMachine stateMachine) {
         ClusterNode node = new ClusterNode(config, stateMachine);
         node.applier.start();
+        // The peer credentials (TLS contexts take a few hundred ms in a fresh JVM) load while the
+        // storage opens; open() takes them when it builds the transport.
+        node.peerIdentity = new CompletableFuture<>();
+        Thread credentials = new Thread(() -> {
+            try {
+                long begin = System.nanoTime();
+                node.peerIdentity.complete(PeerTransport.identityOf(config, PeerLinkSettings.from(config)));
+                log.debug("node {}: peer credentials loaded in {} ms", config.nodeId(),
+                        (System.nanoTime() - begin) / 1_000_000);
+            } catch (RuntimeException | Error e) {
+                node.peerIdentity.completeExceptionally(e);
+            }
+        }, "peer-credentials-" + config.nodeId());
+        credentials.setDaemon(true);
+        credentials.start();
         try {
             node.loop.submit(node::open).syncUninterruptibly();
         } catch (RuntimeException e) {
@@ -231,6 +258,22 @@ public final class ClusterNode implements Replicator, AutoCloseable {
             core.snapshotRestored(restoredIndex);
             applier.startAt(restoredIndex);
         }
+        // The log tail this node knew committed before it stopped is applied now, beside the
+        // peer links coming up, rather than after the leader's first heartbeat.
+        long knownCommitted = empty ? 0 : committedIndex.load();
+        if (knownCommitted > restoredIndex) {
+            long replayTo = core.committedBeforeRestart(knownCommitted);
+            if (replayTo > restoredIndex) {
+                log.info("node {}: applies its log through {} ({} entries known committed before the restart)"
+                        + " while it links to its peers", config.nodeId(), replayTo, replayTo - restoredIndex);
+                replayFrom = restoredIndex;
+                replayTarget = replayTo;
+                replayStartNanos = System.nanoTime();
+            }
+        }
+        // A hint saved while the apply thread is idle also covers the entries the log made durable
+        // after they were applied (a backup may apply an entry before its own fsync of it).
+        applier.onIdle(() -> offerCommittedHint(applier.appliedIndex()));
         // Snapshot capture runs on the apply thread, between two applies.
         applier.onBetweenApplies(index -> snapshots.afterApply(index, logStorage.durableIndex()));
         transfer = new SnapshotTransfer(config.nodeId(), snapshots.store(),
@@ -258,6 +301,15 @@ public final class ClusterNode implements Replicator, AutoCloseable {
             if (member.id() != config.nodeId()) {
                 core.peerConnectivity(member.id(), false);
             }
+        }
+        PeerIdentity identity;
+        try {
+            identity = peerIdentity.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException cause) {
+                throw cause;
+            }
+            throw e;
         }
         transport = new PeerTransport(config, PeerLinkSettings.from(config), new PeerEvents() {
             @Override
@@ -290,7 +342,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
             public void peerClientAddress(int peerId, String clientAddress) {
                 onLoop(() -> core.memberClientAddress(peerId, clientAddress));
             }
-        }).start();
+        }, identity).start();
         ticker = loop.scheduleAtFixedRate(() -> {
             try {
                 core.tick();
@@ -529,8 +581,26 @@ public final class ClusterNode implements Replicator, AutoCloseable {
 
     /** On the apply thread, before the futures of entries up to {@code index} complete. */
     private void publishApplied(long index) {
+        offerCommittedHint(index);
+        if (replayTarget > 0 && index >= replayTarget) {
+            long nanos = System.nanoTime() - replayStartNanos;
+            log.info("node {}: applied the log tail through {} in {} ms ({} entries/s)", config.nodeId(), replayTarget,
+                    nanos / 1_000_000, (replayTarget - replayFrom) * 1_000_000_000L / Math.max(1, nanos));
+            replayTarget = 0;
+        }
         status.updateAndGet(s -> s.appliedIndex() >= index ? s : new ClusterStatus(s.nodeId(), s.role(), s.epoch(),
                 s.leaderId(), s.leaderClientAddress(), s.lastIndex(), s.commitIndex(), index, s.connectedPeers()));
+    }
+
+    /**
+     * On the apply thread, after a batch and when idle: applied means committed, and bounded by
+     * what the log holds durably it is a safe restart hint ({@link CommittedIndexStore}).
+     */
+    private void offerCommittedHint(long applied) {
+        SegmentedLogStorage storage = logStorage;
+        if (storage != null) {
+            committedIndex.offer(Math.min(applied, storage.durableIndex()), System.nanoTime());
+        }
     }
 
     private void publishStatus(boolean changed) {
@@ -797,6 +867,8 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         // After the loop: nothing appends any more, so closing finishes every queued fsync.
         if (logStorage != null) {
             logStorage.close();
+            // After the applier and the log: the last applied index that the log holds durably.
+            committedIndex.saveNow(Math.min(applier.appliedIndex(), logStorage.durableIndex()));
         }
         failQueuedProposals(new NotLeaderException(0, ""));
     }

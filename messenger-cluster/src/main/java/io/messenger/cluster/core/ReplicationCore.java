@@ -579,6 +579,27 @@ public final class ReplicationCore {
     }
 
     /**
+     * Tells the core, before the first input, that this node knew entries through {@code index}
+     * to be committed before it restarted (the driver saved that lower bound, never above what
+     * its log then held durably: see {@code CommittedIndexStore}). Those entries are handed out
+     * by {@link #drain()} at once, so a restarted node replays its log tail while its links come
+     * up instead of after its leader's first heartbeat (etcd restarts from the commit index of
+     * its saved hard state the same way). A committed entry is never truncated, and any entry a
+     * later leader sends at a committed index is the committed one, so the entries this log
+     * holds at those indexes are the committed ones, whatever happened to the log since. A
+     * bound above the log's end is cut to it; one that does not continue the state already
+     * handed out (the log no longer holds the entries after it) is ignored.
+     *
+     * @return the commit index afterwards
+     */
+    public long committedBeforeRestart(long index) {
+        if (index > commitIndex && handedOutIndex >= log.firstIndex() - 1) {
+            commitIndex = Math.max(commitIndex, Math.min(index, log.lastIndex()));
+        }
+        return commitIndex;
+    }
+
+    /**
      * Leader side of InstallSnapshot: backups that need entries this leader's log no longer holds
      * (compacted into a snapshot), each reported once per transfer. The driver streams its latest
      * snapshot to each; the backup's acknowledgement of the installed snapshot (an ordinary

@@ -71,13 +71,18 @@ public final class PeerTransport implements AutoCloseable {
     private volatile Channel serverChannel;
 
     public PeerTransport(ClusterConfig config, PeerLinkSettings settings, PeerEvents events) {
+        this(config, settings, events, identityOf(config, settings));
+    }
+
+    /**
+     * A transport that proves {@code identity}, made beforehand by {@link #identityOf} (a node
+     * loads its credentials, the TLS contexts above all, while its storage opens).
+     */
+    public PeerTransport(ClusterConfig config, PeerLinkSettings settings, PeerEvents events, PeerIdentity identity) {
         this.config = config;
         this.settings = settings;
         this.events = events;
-        this.identity = new PeerIdentity(config.nodeId(), config.clusterName(),
-                config.members().stream().map(Member::id).collect(Collectors.toSet()), config.clientAddress(),
-                config.peerSecretFile() == null ? null : PeerAuthenticator.fromFile(config.peerSecretFile()),
-                config.peerTls() == null ? null : PeerTls.load(config.peerTls(), settings.silenceTimeout()));
+        this.identity = identity;
         if (identity.tls() != null) {
             log.info("node {}: peer link uses mutual TLS ({}) with the CA {}; a peer must present a certificate"
                     + " of that CA naming its node id (CN=node-<id>)", config.nodeId(), PeerTls.providerDescription(),
@@ -100,6 +105,20 @@ public final class PeerTransport implements AutoCloseable {
                 appendLinks.put(member.id(), new PeerLink(member, PeerLane.PEER_LANE_APPEND));
             }
         }
+    }
+
+    /**
+     * What this node proves to its peers and checks of them, read from {@code config}: the
+     * shared peer secret's file and the mutual TLS files, when configured.
+     *
+     * @throws IllegalArgumentException or {@link java.io.UncheckedIOException} if a file cannot
+     *     be read or holds no usable key or certificate
+     */
+    public static PeerIdentity identityOf(ClusterConfig config, PeerLinkSettings settings) {
+        return new PeerIdentity(config.nodeId(), config.clusterName(),
+                config.members().stream().map(Member::id).collect(Collectors.toSet()), config.clientAddress(),
+                config.peerSecretFile() == null ? null : PeerAuthenticator.fromFile(config.peerSecretFile()),
+                config.peerTls() == null ? null : PeerTls.load(config.peerTls(), settings.silenceTimeout()));
     }
 
     /**

@@ -39,7 +39,7 @@ public final class ClusterSimulation {
     /** Knobs of one run; the defaults are what the JUnit suite uses. */
     public record Options(int chaosTicks, int quietTicks, double dropRate, double duplicateRate,
             int maxDelay, int crashAfterSendPerMille, boolean trace, int wipePercent, boolean diskLossRule,
-            boolean snapshots) {
+            boolean snapshots, CommitHints commitHints) {
 
         /**
          * @param wipePercent of crashes, how many restart with an empty disk (a lost data
@@ -50,33 +50,59 @@ public final class ClusterSimulation {
          * @param snapshots whether nodes snapshot their applied state now and then and compact
          *     their logs behind it (keeping a few entries), so that lagging, restarted and wiped
          *     nodes must be caught up by InstallSnapshot
+         * @param commitHints what each node saves as its restart hint of the commit index (see
+         *     {@link CommitHints})
          */
         public Options {
         }
 
         public static Options defaults() {
-            return new Options(300, 400, 0.05, 0.03, 8, 4, false, 25, true, true);
+            return new Options(300, 400, 0.05, 0.03, 8, 4, false, 25, true, true, CommitHints.SAFE);
         }
 
         public Options withTrace(boolean on) {
             return new Options(chaosTicks, quietTicks, dropRate, duplicateRate, maxDelay, crashAfterSendPerMille, on,
-                    wipePercent, diskLossRule, snapshots);
+                    wipePercent, diskLossRule, snapshots, commitHints);
         }
 
         public Options withWipes(int percent, boolean rule) {
             return new Options(chaosTicks, quietTicks, dropRate, duplicateRate, maxDelay, crashAfterSendPerMille, trace,
-                    percent, rule, snapshots);
+                    percent, rule, snapshots, commitHints);
         }
 
         public Options withSnapshots(boolean on) {
             return new Options(chaosTicks, quietTicks, dropRate, duplicateRate, maxDelay, crashAfterSendPerMille, trace,
-                    wipePercent, diskLossRule, on);
+                    wipePercent, diskLossRule, on, commitHints);
         }
+
+        public Options withCommitHints(CommitHints hints) {
+            return new Options(chaosTicks, quietTicks, dropRate, duplicateRate, maxDelay, crashAfterSendPerMille, trace,
+                    wipePercent, diskLossRule, snapshots, hints);
+        }
+    }
+
+    /**
+     * The restart hint of the commit index ({@code ReplicationCore.committedBeforeRestart}), kept on
+     * the simulated disk: it survives crashes and is lost with a wiped disk.
+     */
+    public enum CommitHints {
+        /** No hint: a restarted node applies only what a leader tells it is committed. */
+        OFF,
+        /**
+         * What the real node saves: the applied index bounded by the log's durable index, after
+         * most applies (not all, so that some hints are stale at the crash).
+         */
+        SAFE,
+        /**
+         * A wrong hint, the log's last index (entries not yet committed among them): the
+         * simulation must find that a restarted node then applies what was never committed.
+         */
+        UNSAFE_LAST_INDEX
     }
 
     /** What one run did, for the summary line. */
     public record Result(long steps, int elections, long commits, int wipes, int restores, int snapshotsTaken,
-            int snapshotsInstalled) {
+            int snapshotsInstalled, int hintedRestarts) {
     }
 
     /** Thrown when an invariant breaks; the message says how to replay the run. */
@@ -134,6 +160,8 @@ public final class ClusterSimulation {
     private int restores;
     private int snapshotsTaken;
     private int snapshotsInstalled;
+    /** Restarts that applied entries by the commit hint before hearing any leader. */
+    private int hintedRestarts;
     private boolean chaos = true;
     private final List<String> trace = new ArrayList<>();
 
@@ -158,6 +186,8 @@ public final class ClusterSimulation {
         long pausedUntil;
         /** The latest durable snapshot (survives crashes, lost with a wiped disk), or null. */
         Snap snapshot;
+        /** The saved restart hint of the commit index (survives crashes, lost with a wiped disk). */
+        long committedHint;
 
         boolean paused() {
             return now < pausedUntil;
@@ -186,6 +216,9 @@ public final class ClusterSimulation {
             if (snapshot != null) {
                 core.snapshotRestored(snapshot.index());
                 appliedIndex = snapshot.index();
+            }
+            if (committedHint > appliedIndex && core.committedBeforeRestart(committedHint) > appliedIndex) {
+                hintedRestarts++;
             }
         }
     }
@@ -301,7 +334,8 @@ public final class ClusterSimulation {
             }
             quiet();
             checkLogMatchingPairwise();
-            return new Result(steps, elections, committed.size(), wipes, restores, snapshotsTaken, snapshotsInstalled);
+            return new Result(steps, elections, committed.size(), wipes, restores, snapshotsTaken, snapshotsInstalled,
+                    hintedRestarts);
         } catch (InvariantViolation e) {
             throw e;
         } catch (RuntimeException | AssertionError e) {
@@ -633,11 +667,13 @@ public final class ClusterSimulation {
             n.disk = new MemoryLogStorage();
             n.saved = DurableState.INITIAL;
             n.snapshot = null;
+            n.committedHint = 0;
             n.member = !options.diskLossRule(); // without the rule it votes at once, as before
             n.wipes++;
             wipes++;
         }
         traceEvent(() -> "restart " + n.id + " saved " + n.saved + " log " + n.disk.lastIndex()
+                + " committed hint " + n.committedHint
                 + (n.member ? "" : " (restoring)"));
         n.start();
         for (SimNode other : nodes.values()) {
@@ -793,6 +829,15 @@ public final class ClusterSimulation {
         } else {
             committed.add(entry);
             commitEpoch.add(epoch);
+        }
+        switch (options.commitHints()) {
+            case SAFE -> {
+                if (index % 3 != 0) {
+                    n.committedHint = Math.max(n.committedHint, Math.min(index, n.disk.durableIndex()));
+                }
+            }
+            case UNSAFE_LAST_INDEX -> n.committedHint = Math.max(n.committedHint, n.disk.lastIndex());
+            case OFF -> { }
         }
     }
 

@@ -57,6 +57,30 @@ class ClusterSimulationTest {
 
     private static final long RULE_OFF_FIRST_SEED = 1;
 
+    /**
+     * The restart hint of the commit index is checked like everything else: a node that saved
+     * its log's last index instead (entries not yet committed among them) and applied up to it
+     * after a restart must be caught applying what was never committed. The same seed with the
+     * hint the real node saves holds.
+     */
+    @Test
+    void aCommitHintAboveTheCommittedEntriesIsCaught() {
+        ClusterSimulation.Options unsafe = ClusterSimulation.Options.defaults()
+                .withCommitHints(ClusterSimulation.CommitHints.UNSAFE_LAST_INDEX);
+        String found = null;
+        for (long seed = 1; seed <= 400 && found == null; seed++) {
+            try {
+                new ClusterSimulation(3, seed, unsafe).run();
+            } catch (ClusterSimulation.InvariantViolation e) {
+                found = e.getMessage().lines().filter(l -> !l.isBlank()).findFirst().orElse("");
+            }
+        }
+        System.out.println("with an unsafe commit hint: " + found);
+        assertThat(found).as("a violation with an unsafe commit hint").isNotNull();
+        long seed = Long.parseLong(found.replaceAll(".*seed (\\d+),.*", "$1"));
+        new ClusterSimulation(3, seed, ClusterSimulation.Options.defaults()).run();
+    }
+
     private static void runSeeds(int size, int defaultSeeds) {
         String one = System.getProperty("sim.seed");
         boolean trace = Boolean.getBoolean("sim.trace");
@@ -83,6 +107,7 @@ class ClusterSimulationTest {
         long restores = 0;
         long snapshots = 0;
         long installs = 0;
+        long hinted = 0;
         long started = System.nanoTime();
         for (long seed = first; seed < first + count; seed++) {
             ClusterSimulation.Result r = new ClusterSimulation(size, seed, options).run();
@@ -93,12 +118,13 @@ class ClusterSimulationTest {
             restores += r.restores();
             snapshots += r.snapshotsTaken();
             installs += r.snapshotsInstalled();
+            hinted += r.hintedRestarts();
         }
         long millis = (System.nanoTime() - started) / 1_000_000;
         String summary = String.format("simulation %d nodes: %d seeds (%d..%d), %d steps, %d elections, "
                 + "%d committed entries, %d wiped disks, %d restores, %d snapshots, %d installed by InstallSnapshot,"
-                + " %d ms", size, count, first, first + count - 1, steps, elections, commits, wipes, restores, snapshots,
-                installs, millis);
+                + " %d restarts that applied their log tail by the commit hint, %d ms", size, count, first,
+                first + count - 1, steps, elections, commits, wipes, restores, snapshots, installs, hinted, millis);
         System.out.println(summary);
         System.err.println(summary);
     }

@@ -100,6 +100,7 @@ public final class ClientServer implements AutoCloseable {
         try {
             return SslContextBuilder.forServer(certificate.toFile(), key.toFile())
                     .sslProvider(PeerTls.provider())
+                    .keyStoreType(PeerTls.IN_MEMORY_KEY_STORE_TYPE)
                     .protocols(PeerTls.PROTOCOLS)
                     .build();
         } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {

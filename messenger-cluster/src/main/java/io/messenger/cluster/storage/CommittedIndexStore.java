@@ -1,0 +1,135 @@
+package io.messenger.cluster.storage;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A lower bound of the commit index that survives a restart, in {@code <dir>/committed-index}
+ * (magic, format version, index, CRC32C; replaced by write-rename). The node saves the highest
+ * index it has applied that its log also holds durably, now and then from the apply thread; at
+ * start it applies its log up to that index at once, while its peer links come up, instead of
+ * waiting for a leader to tell it the commit index again (etcd keeps the commit index in its
+ * saved hard state for the same reason).
+ *
+ * <p>Losing or damaging this file costs only time: the value is a hint, and a missing, stale or
+ * unreadable one means the node learns the rest from its leader, as it always could. So the
+ * file is not fsync'd: the value it names is always an index the log held durably when it was
+ * written, which only the fsync of the log (done before) had to guarantee. Saves are throttled
+ * to one per {@link #SAVE_INTERVAL_NANOS}; {@link #saveNow} writes regardless (at a clean stop).
+ *
+ * <p>Saves come from one thread at a time (the apply thread, then the stopping thread after it
+ * has finished).
+ */
+public final class CommittedIndexStore {
+
+    static final String FILE_NAME = "committed-index";
+    static final int MAGIC = 0x4D45_5354 + 2;
+    static final int FORMAT_VERSION = 1;
+    static final int FILE_BYTES = 4 + 4 + 8 + 4;
+    /** At most this often the file is rewritten: 10 a second costs nothing and loses little. */
+    static final long SAVE_INTERVAL_NANOS = 100_000_000L;
+
+    private static final Logger log = LoggerFactory.getLogger(CommittedIndexStore.class);
+
+    private final Path file;
+    private final Path temp;
+    private long saved;
+    private long lastSaveNanos;
+    private boolean failed;
+
+    public CommittedIndexStore(Path dir) {
+        this.file = dir.resolve(FILE_NAME);
+        this.temp = dir.resolve(FILE_NAME + ".tmp");
+        this.lastSaveNanos = System.nanoTime() - SAVE_INTERVAL_NANOS;
+    }
+
+    /**
+     * The saved index, 0 if there is none. A damaged file is read as 0 with a warning: the node
+     * then learns the commit index from its leader.
+     */
+    public long load() {
+        try {
+            Files.deleteIfExists(temp);
+            byte[] raw = Files.readAllBytes(file);
+            ByteBuffer in = ByteBuffer.wrap(raw);
+            if (raw.length != FILE_BYTES || in.getInt() != MAGIC || in.getInt() != FORMAT_VERSION
+                    || crc(raw) != ByteBuffer.wrap(raw, FILE_BYTES - 4, 4).getInt()) {
+                log.warn("{} is damaged; ignored (this node replays only what its leader says is committed)", file);
+                return 0;
+            }
+            long index = in.getLong();
+            saved = Math.max(0, index);
+            return saved;
+        } catch (NoSuchFileException e) {
+            return 0;
+        } catch (IOException e) {
+            log.warn("cannot read {} ({}); ignored", file, e.toString());
+            return 0;
+        }
+    }
+
+    /**
+     * Saves {@code index} unless it is not above the saved one or the last save was less than
+     * {@link #SAVE_INTERVAL_NANOS} ago.
+     *
+     * @param index an index known committed that the log holds durably
+     */
+    public void offer(long index, long nowNanos) {
+        if (index > saved && nowNanos - lastSaveNanos >= SAVE_INTERVAL_NANOS) {
+            lastSaveNanos = nowNanos;
+            saveNow(index);
+        }
+    }
+
+    /**
+     * Saves {@code index} now if it is above the saved one. A failure is logged once and
+     * otherwise ignored: without the file a restart only takes longer.
+     */
+    public void saveNow(long index) {
+        if (index <= saved) {
+            return;
+        }
+        ByteBuffer out = ByteBuffer.allocate(FILE_BYTES);
+        out.putInt(MAGIC).putInt(FORMAT_VERSION).putLong(index);
+        out.putInt(crc(out.array()));
+        out.flip();
+        try {
+            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE,
+                    StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+                while (out.hasRemaining()) {
+                    channel.write(out);
+                }
+            }
+            Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            saved = index;
+            failed = false;
+        } catch (IOException e) {
+            if (!failed) {
+                failed = true;
+                log.warn("cannot save {} ({}); a restart replays its log only once a leader answers", file,
+                        e.toString());
+            }
+        }
+    }
+
+    /** The last index saved or loaded. */
+    public long saved() {
+        return saved;
+    }
+
+    private static int crc(byte[] raw) {
+        CRC32C crc = new CRC32C();
+        crc.update(raw, 0, FILE_BYTES - 4);
+        return (int) crc.getValue();
+    }
+}
