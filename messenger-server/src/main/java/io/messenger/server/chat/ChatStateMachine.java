@@ -91,6 +91,13 @@ public final class ChatStateMachine implements StateMachine {
     private long appliedIndex;
     /** The last apply that has finished: a store write in the middle of an apply records this one. */
     private long finishedIndex;
+    /**
+     * The store's own applied index when this machine started or was restored: every store
+     * write of an entry up to it is in the store already (each write lands in a batch recorded
+     * with an index at or past its entry), so replaying those entries changes only the
+     * in-memory state and leaves the store alone.
+     */
+    private long storedThrough;
 
     // Read by other threads (leader duties, WhoRequest, admin); written by the apply thread.
     private volatile long earliestDetachedMs = Long.MAX_VALUE;
@@ -115,6 +122,12 @@ public final class ChatStateMachine implements StateMachine {
         this.connections = connections;
         this.store = store;
         this.retention = retention;
+        this.storedThrough = store == null ? 0 : store.appliedIndex();
+    }
+
+    /** Whether the entry being applied already wrote everything it writes to the store. */
+    private boolean inStore() {
+        return appliedIndex <= storedThrough;
     }
 
     @Override
@@ -309,6 +322,7 @@ public final class ChatStateMachine implements StateMachine {
         appliedIndex = snap.getAppliedIndex();
         finishedIndex = appliedIndex;
         appliedIndexView = appliedIndex;
+        storedThrough = store == null ? 0 : store.appliedIndex();
         earliestDetachedMs = detached.isEmpty() ? Long.MAX_VALUE : detached.first().detachedSinceMs;
     }
 
@@ -506,7 +520,9 @@ public final class ChatStateMachine implements StateMachine {
         long gone = first - 1;
         long pending = gone - room.deletedThrough();
         if (store != null && pending > 0 && (flush || pending >= retention.deleteStep())) {
-            store.deleteThrough(room.name, gone);
+            if (!inStore()) {
+                store.deleteThrough(room.name, gone);
+            }
             room.deleted(gone);
         }
     }
@@ -572,7 +588,7 @@ public final class ChatStateMachine implements StateMachine {
         }
         Room room = rooms.get(s.room);
         Deliver d = room.append(s.username, cmd.getText(), now, retention.markSpacingMs());
-        if (store != null) {
+        if (store != null && !inStore()) {
             store.put(d);
         }
         retain(room, now, false);

@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
 import java.util.function.Predicate;
@@ -67,6 +68,8 @@ public final class HistoryStore implements AutoCloseable {
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final WriteOptions writeOptions = new WriteOptions().setSync(false).setDisableWAL(false);
     private final WriteBatch batch = new WriteBatch();
+    /** Batches written since open, for tests and metrics (written on the apply thread). */
+    private final AtomicLong batchesWritten = new AtomicLong();
     /** Runs page reads for client requests, off the event loops and the apply thread. */
     private final ThreadPoolExecutor readers = new ThreadPoolExecutor(READER_THREADS, READER_THREADS, 30,
             TimeUnit.SECONDS, new ArrayBlockingQueue<>(READ_QUEUE), runnable -> {
@@ -162,6 +165,7 @@ public final class HistoryStore implements AutoCloseable {
             ensureOpen();
             batch.put(APPLIED_INDEX_KEY, ByteBuffer.allocate(Long.BYTES).putLong(appliedIndex).array());
             db.write(writeOptions, batch);
+            batchesWritten.incrementAndGet();
         } catch (RocksDBException e) {
             throw new IllegalStateException("writing history at log index " + appliedIndex + " failed: "
                     + e.getMessage(), e);
@@ -169,6 +173,11 @@ public final class HistoryStore implements AutoCloseable {
             batch.clear();
             lock.readLock().unlock();
         }
+    }
+
+    /** How many write batches {@link #commit} has written since the store was opened. */
+    public long batchesWritten() {
+        return batchesWritten.get();
     }
 
     /** The log index of the last apply that wrote here, 0 for an empty store. */
