@@ -93,7 +93,7 @@ public enum Setting {
     LOG_RETAIN_ENTRIES("log-retain-entries", "N", "10000",
             "log entries kept below the latest snapshot, so a backup lagging by less catches up from the log,"
                     + " 0-1000000000"),
-    LOG_SEGMENT_BYTES("log-segment-bytes", "N", "16777216",
+    LOG_SEGMENT_BYTES("log-segment-bytes", "N", "4194304",
             "size of one log segment file; compaction deletes whole segments, so this much log may stay on disk"
                     + " past the retained entries, 4096-1073741824");
 

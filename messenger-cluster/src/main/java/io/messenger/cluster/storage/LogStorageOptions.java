@@ -10,7 +10,7 @@ package io.messenger.cluster.storage;
  */
 public record LogStorageOptions(long segmentBytes, int cachedEntries) {
 
-    public static final long DEFAULT_SEGMENT_BYTES = 16L * 1024 * 1024;
+    public static final long DEFAULT_SEGMENT_BYTES = 4L * 1024 * 1024;
     public static final int DEFAULT_CACHED_ENTRIES = 8192;
     public static final LogStorageOptions DEFAULTS =
             new LogStorageOptions(DEFAULT_SEGMENT_BYTES, DEFAULT_CACHED_ENTRIES);

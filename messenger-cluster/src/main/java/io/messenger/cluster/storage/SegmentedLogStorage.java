@@ -1,5 +1,6 @@
 package io.messenger.cluster.storage;
 
+import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.messenger.proto.peer.Entry;
@@ -339,7 +340,7 @@ public final class SegmentedLogStorage implements LogStorage {
                     runStart = i;
                     runPosition = 0;
                 }
-                placeRecord(e, segment, sizes[i]);
+                placeRecord(e.getIndex(), e.getEpoch(), segment, sizes[i]);
                 window.add(e);
             }
             queue.add(new WriteOp(seq, true, segment, runPosition, batch.subList(runStart, batch.size())));
@@ -548,8 +549,7 @@ public final class SegmentedLogStorage implements LogStorage {
 
     // ---------------------------------------------------------------- in-memory index
 
-    private void placeRecord(Entry e, LogSegment segment, int size) {
-        long index = e.getIndex();
+    private void placeRecord(long index, long epoch, LogSegment segment, int size) {
         int slot = slotOf(index);
         if (slot >= locations.length) {
             locations = Arrays.copyOf(locations, (int) Math.min(Integer.MAX_VALUE - 8,
@@ -558,8 +558,8 @@ public final class SegmentedLogStorage implements LogStorage {
         locations[slot] = (segment.size << 32) | size;
         segment.size += HEADER_BYTES + size;
         Map.Entry<Long, Long> run = epochRuns.lastEntry();
-        if (run == null ? e.getEpoch() != 0 : run.getValue() != e.getEpoch()) {
-            epochRuns.put(index, e.getEpoch());
+        if (run == null ? epoch != 0 : run.getValue() != epoch) {
+            epochRuns.put(index, epoch);
         }
         lastIndex = index;
     }
@@ -681,7 +681,6 @@ public final class SegmentedLogStorage implements LogStorage {
         boolean directoryChanged = Files.deleteIfExists(dir.resolve(BASE_TEMP_FILE));
         readBase();
         lastIndex = baseIndex;
-        window.startAt(baseIndex + 1);
         // A compaction that crashed after making its base durable left segments it had meant to delete.
         List<Path> kept = new ArrayList<>();
         for (int k = 0; k < files.size(); k++) {
@@ -698,6 +697,11 @@ public final class SegmentedLogStorage implements LogStorage {
         long expectedIndex = baseIndex + 1;
         long previousEpoch = baseEpoch;
         CRC32C crc = new CRC32C();
+        // Only each record's index and epoch are needed to place it: the payload is checked
+        // (CRC, then its fields' structure) without building an Entry, and the newest entries,
+        // which the window keeps, are read back in full once the scan is over.
+        byte[] payload = new byte[4096];
+        RecordHeader header = new RecordHeader();
         for (Path file : files) {
             long fileSize = Files.size(file);
             if (damage != null) {
@@ -720,7 +724,7 @@ public final class SegmentedLogStorage implements LogStorage {
                     while (offset < fileSize) {
                         long remaining = fileSize - offset;
                         String problem = null;
-                        Entry entry = null;
+                        boolean parsed = false;
                         int length = 0;
                         if (remaining < HEADER_BYTES) {
                             problem = "torn record header (" + remaining + " of " + HEADER_BYTES + " bytes)";
@@ -735,24 +739,27 @@ public final class SegmentedLogStorage implements LogStorage {
                                 problem = "record of " + length + " bytes runs past the end of the file ("
                                         + (remaining - HEADER_BYTES) + " bytes left)";
                             } else {
-                                byte[] payload = new byte[length];
-                                in.readFully(payload);
+                                if (payload.length < length) {
+                                    payload = new byte[Math.max(length, payload.length * 2)];
+                                }
+                                in.readFully(payload, 0, length);
                                 crc.reset();
-                                crc.update(payload);
+                                crc.update(payload, 0, length);
                                 if ((int) crc.getValue() != checksum) {
                                     problem = "CRC mismatch";
                                 } else {
                                     try {
-                                        entry = Entry.parseFrom(payload);
+                                        header.read(payload, length);
+                                        parsed = true;
                                     } catch (InvalidProtocolBufferException e) {
                                         problem = "payload does not parse as an entry (" + e.getMessage() + ")";
                                     }
                                 }
-                                if (entry != null && entry.getIndex() != expectedIndex) {
-                                    problem = "record holds index " + entry.getIndex() + " where " + expectedIndex
+                                if (parsed && header.index != expectedIndex) {
+                                    problem = "record holds index " + header.index + " where " + expectedIndex
                                             + " was expected";
-                                } else if (entry != null && entry.getEpoch() < previousEpoch) {
-                                    problem = "epoch decreases from " + previousEpoch + " to " + entry.getEpoch()
+                                } else if (parsed && header.epoch < previousEpoch) {
+                                    problem = "epoch decreases from " + previousEpoch + " to " + header.epoch
                                             + " at index " + expectedIndex;
                                 }
                             }
@@ -761,14 +768,10 @@ public final class SegmentedLogStorage implements LogStorage {
                             damage = new Damage(file, offset, problem, remaining);
                             break;
                         }
-                        placeRecord(entry, segment, length);
-                        window.add(entry);
-                        while (window.size() > options.cachedEntries()) {
-                            window.removeFirst();
-                        }
+                        placeRecord(header.index, header.epoch, segment, length);
                         offset += HEADER_BYTES + length;
                         expectedIndex++;
-                        previousEpoch = entry.getEpoch();
+                        previousEpoch = header.epoch;
                     }
                 }
             }
@@ -789,6 +792,14 @@ public final class SegmentedLogStorage implements LogStorage {
         if (directoryChanged) {
             DirectoryFsync.force(dir);
         }
+        // The window: the newest recovered entries, parsed in full (which checks them once more).
+        long windowFirst = Math.max(baseIndex + 1, lastIndex - options.cachedEntries() + 1);
+        window.startAt(windowFirst);
+        if (lastIndex >= windowFirst) {
+            List<Entry> newest = new ArrayList<>((int) (lastIndex - windowFirst + 1));
+            readFromSegments(windowFirst, lastIndex, newest);
+            newest.forEach(window::add);
+        }
         durability = new DurabilityTracker(lastIndex); // everything recovered is on disk already
         durableIndex = lastIndex;
         if (damage != null) {
@@ -804,6 +815,38 @@ public final class SegmentedLogStorage implements LogStorage {
             log.info("Opened log in {} ({}): recovered entries {}..{} (last epoch {}) from {} segment(s) in {} ms",
                     dir, settings, baseIndex + 1, lastIndex, lastEpoch(), segments.size(),
                     (System.nanoTime() - started) / 1_000_000);
+        }
+    }
+
+    /**
+     * The two fields of a recovered record that place it, read from its payload as protobuf
+     * would read an {@link Entry} (unknown fields skipped), without copying the command.
+     */
+    private static final class RecordHeader {
+        private static final int EPOCH_TAG = (Entry.EPOCH_FIELD_NUMBER << 3) | 0;
+        private static final int INDEX_TAG = (Entry.INDEX_FIELD_NUMBER << 3) | 0;
+        long epoch;
+        long index;
+
+        void read(byte[] payload, int length) throws InvalidProtocolBufferException {
+            epoch = 0;
+            index = 0;
+            CodedInputStream in = CodedInputStream.newInstance(payload, 0, length);
+            try {
+                for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+                    if (tag == EPOCH_TAG) {
+                        epoch = in.readUInt64();
+                    } else if (tag == INDEX_TAG) {
+                        index = in.readUInt64();
+                    } else if (!in.skipField(tag)) {
+                        break; // an end-group tag: what Entry's parser stops at too
+                    }
+                }
+            } catch (InvalidProtocolBufferException e) {
+                throw e;
+            } catch (java.io.IOException e) {
+                throw new InvalidProtocolBufferException(e);
+            }
         }
     }
 

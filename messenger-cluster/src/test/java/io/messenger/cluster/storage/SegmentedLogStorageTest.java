@@ -10,10 +10,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.messenger.proto.peer.Entry;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -21,6 +24,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.zip.CRC32C;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -209,6 +213,52 @@ class SegmentedLogStorageTest {
                             "dropping " + (totalBytes - thirdRecord) + " bytes",
                             (segments.size() - 1) + " later segment file(s)");
             assertThat(firstSize).isGreaterThan(thirdRecord);
+        }
+    }
+
+    @Test
+    void aRestartCachesTheNewestEntriesAgainAndReadsTheRestFromTheSegments() throws Exception {
+        LogStorageOptions options = LogStorageOptions.DEFAULTS.withSegmentBytes(1024).withCachedEntries(7);
+        SegmentedLogStorage log = open(options);
+        log.append(entries(1, 1, 30));
+        log.append(entries(4, 31, 50));
+        SegmentedLogStorage reopened = reopen(log, options);
+        assertThat(reopened.entries(1, 1000, Long.MAX_VALUE))
+                .containsExactlyElementsOf(concat(entries(1, 1, 30), entries(4, 31, 50)));
+        assertThat(reopened.epochAt(30)).isEqualTo(1);
+        assertThat(reopened.epochAt(31)).isEqualTo(4);
+
+        // With every segment file emptied under it, the newest 7 still read: from memory.
+        for (Path segment : segmentFiles(dir)) {
+            truncateFile(segment, 0);
+        }
+        assertThat(reopened.entries(44, 1000, Long.MAX_VALUE)).containsExactlyElementsOf(entries(4, 44, 50));
+        assertThatThrownBy(() -> reopened.entry(43)).isInstanceOf(UncheckedIOException.class);
+    }
+
+    @Test
+    void aRecordWhosePayloadPassesItsCrcButIsNoEntryIsDamage() throws Exception {
+        SegmentedLogStorage log = open(LogStorageOptions.DEFAULTS);
+        log.append(entries(1, 1, 5));
+        log.close();
+        Path segment = segmentFiles(dir).get(0);
+        long thirdRecord = LogFixtures.recordBytes(entry(1, 1)) + LogFixtures.recordBytes(entry(1, 2));
+        int length = entry(1, 3).getSerializedSize();
+        byte[] garbage = new byte[length];
+        Arrays.fill(garbage, (byte) 0xff); // a varint that never ends
+        CRC32C crc = new CRC32C();
+        crc.update(garbage);
+        byte[] bytes = Files.readAllBytes(segment);
+        ByteBuffer.wrap(bytes).putInt((int) thirdRecord + 4, (int) crc.getValue())
+                .put((int) thirdRecord + 8, garbage);
+        Files.write(segment, bytes);
+
+        try (var warnings = new LogFixtures.CapturedWarnings(SegmentedLogStorage.class)) {
+            SegmentedLogStorage reopened = open(LogStorageOptions.DEFAULTS);
+            assertThat(reopened.lastIndex()).isEqualTo(2);
+            assertThat(reopened.entries(1, 100, Long.MAX_VALUE)).containsExactlyElementsOf(entries(1, 1, 2));
+            assertThat(warnings.messages()).singleElement().asString()
+                    .contains("offset " + thirdRecord, "does not parse as an entry");
         }
     }
 
