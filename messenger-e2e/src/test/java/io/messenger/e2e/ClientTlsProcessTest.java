@@ -9,9 +9,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * TLS on the client link with the real launchers: a node started with {@code --tls-cert}/{@code --tls-key}, and
@@ -25,26 +25,15 @@ class ClientTlsProcessTest {
     /** {@code ExitCode.TLS_FAILED} of the CLI, as the README documents it. */
     private static final int TLS_FAILED = 6;
 
-    private final List<CliSession> sessions = new ArrayList<>();
+    @RegisterExtension
+    final StartedProcesses processes = new StartedProcesses();
     private LocalCluster cluster;
-
-    @AfterEach
-    void tearDown() {
-        sessions.forEach(CliSession::close);
-        if (cluster != null) {
-            cluster.close();
-            assertThat(cluster.leakReports()).as("Netty leak reports in server logs").isEmpty();
-        }
-        assertThat(sessions.stream().flatMap(s -> s.leakReports().stream())).as("Netty leak reports of the CLIs")
-                .isEmpty();
-    }
 
     private CliSession cli(String name, String servers, String... more) {
         List<String> args = new ArrayList<>(List.of("--servers", servers, "--join-timeout", "20s"));
         args.addAll(List.of(more));
         CliSession session = CliSession.start(name, cluster.dir().resolve("transcripts"), args);
-        sessions.add(session);
-        return session;
+        return processes.adopt(session);
     }
 
     private static void assertTlsFailure(CliSession session, String says) {
@@ -69,8 +58,8 @@ class ClientTlsProcessTest {
                 clusterCa.server("messenger", "127.0.0.1"));
         Path otherCa = TestPki.create("somebody else's CA").writeCa(pki.resolve("other"));
 
-        cluster = LocalCluster.create("client-tls", 1, List.of("--tls-cert", server.certificate().toString(),
-                "--tls-key", server.privateKey().toString())).start();
+        cluster = processes.adopt(LocalCluster.create("client-tls", 1, List.of(
+                "--tls-cert", server.certificate().toString(), "--tls-key", server.privateKey().toString())).start());
         String address = cluster.clientAddresses();
         String ca = server.trustedCa().toString();
 

@@ -13,9 +13,9 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The CLI chat client as a person would run it, through its launcher jar in scripted mode (stdin piped):
@@ -30,24 +30,14 @@ class ScriptedCliProcessTest {
     /** The texts the scripts type: {@code <user>-<n>}. */
     private static final Pattern SCRIPTED_TEXT = Pattern.compile("\\b((?:alice|bob)-\\d+)\\b");
 
-    private final List<CliSession> sessions = new ArrayList<>();
+    @RegisterExtension
+    final StartedProcesses processes = new StartedProcesses();
     private LocalCluster cluster;
-
-    @AfterEach
-    void tearDown() {
-        sessions.forEach(CliSession::close);
-        if (cluster != null) {
-            cluster.close();
-            assertThat(cluster.leakReports()).as("Netty leak reports in server logs").isEmpty();
-        }
-        assertThat(sessions.stream().flatMap(s -> s.leakReports().stream()).toList())
-                .as("Netty leak reports in CLI logs").isEmpty();
-    }
 
     @Test
     @Timeout(value = 3, unit = TimeUnit.MINUTES)
     void twoPeopleChatANewcomerSeesTheLastTenAndAThirdDeviceIsRefused() {
-        cluster = LocalCluster.create("cli-single", 1, List.of()).start();
+        cluster = processes.adopt(LocalCluster.create("cli-single", 1, List.of()).start());
         CliSession alice = cli("alice", "alice", "lobby");
         awaitOnline(alice, "alice-0");
         CliSession bob = cli("bob", "bob", "lobby");
@@ -92,7 +82,7 @@ class ScriptedCliProcessTest {
     @Test
     @Timeout(value = 3, unit = TimeUnit.MINUTES)
     void aChatSurvivesTheLeadersDeathInOneOrder() throws InterruptedException {
-        cluster = LocalCluster.create("cli-failover", 3, List.of()).start();
+        cluster = processes.adopt(LocalCluster.create("cli-failover", 3, List.of()).start());
         CliSession alice = cli("alice", "alice", "lobby");
         awaitOnline(alice, "alice-0");
         CliSession bob = cli("bob", "bob", "lobby");
@@ -138,8 +128,7 @@ class ScriptedCliProcessTest {
     private CliSession cli(String name, String user, String room) {
         CliSession session = CliSession.start(name, transcripts(),
                 List.of("--servers", cluster.clientAddresses(), user, room));
-        sessions.add(session);
-        return session;
+        return processes.adopt(session);
     }
 
     private Path transcripts() {

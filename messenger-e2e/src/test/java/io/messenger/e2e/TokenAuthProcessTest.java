@@ -14,9 +14,9 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * User authentication end to end, with the real launchers: {@code server.app token} creates a key and mints
@@ -28,17 +28,9 @@ class TokenAuthProcessTest {
     private static final Duration BOUND = Duration.ofSeconds(30);
     private static final int AUTH_FAILED = 5;
 
-    private final List<CliSession> sessions = new ArrayList<>();
+    @RegisterExtension
+    final StartedProcesses processes = new StartedProcesses();
     private LocalCluster cluster;
-
-    @AfterEach
-    void tearDown() {
-        sessions.forEach(CliSession::close);
-        if (cluster != null) {
-            cluster.close();
-            assertThat(cluster.leakReports()).as("Netty leak reports in server logs").isEmpty();
-        }
-    }
 
     /** One run of the server launcher that is not a node: exit code, stdout and stderr. */
     private record Run(int code, String out, String err) {}
@@ -85,8 +77,7 @@ class TokenAuthProcessTest {
         args.addAll(List.of(tokenArgs));
         args.addAll(List.of(user, room));
         CliSession session = CliSession.start(name, cluster.dir().resolve("transcripts"), args);
-        sessions.add(session);
-        return session;
+        return processes.adopt(session);
     }
 
     private static void awaitOnline(CliSession session, String firstLine) {
@@ -116,7 +107,8 @@ class TokenAuthProcessTest {
         assertThat(generated.out()).as("nothing but tokens on stdout").isEmpty();
         assertThat(Files.size(key)).isEqualTo(32);
 
-        cluster = LocalCluster.create("auth", 1, List.of("--auth-hmac-key-file", key.toString())).start();
+        cluster = processes.adopt(
+                LocalCluster.create("auth", 1, List.of("--auth-hmac-key-file", key.toString())).start());
         String aliceToken = mint(keys, key, "alice", "--rooms", "lobby", "--ttl", "10m");
         Path bobTokenFile = Files.writeString(keys.resolve("bob.token"), mint(keys, key, "bob") + "\n");
 
