@@ -114,6 +114,16 @@ public final class MessengerServer implements AutoCloseable {
         return result;
     }
 
+    /**
+     * Closes a registry built beside a start that failed before it was bound (its JVM meters
+     * hold listeners on the garbage collectors), once it is built, without waiting for it.
+     */
+    private static void discard(CompletableFuture<PrometheusMeterRegistry> registryLoad) {
+        if (registryLoad != null) {
+            registryLoad.thenAccept(PrometheusMeterRegistry::close);
+        }
+    }
+
     /** Starts a node; on failure everything started so far is closed again. */
     public static MessengerServer start(ServerConfig config, ClusterStarter starter) throws InterruptedException {
         // Loading OpenSSL (netty-tcnative) and building the metrics registry with its JVM meters
@@ -129,8 +139,9 @@ public final class MessengerServer implements AutoCloseable {
         HistoryStore history;
         try {
             history = HistoryStore.open(historyDirectory(config));
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        } catch (IOException | RuntimeException e) {
+            discard(registryLoad);
+            throw e instanceof IOException io ? new UncheckedIOException(io) : (RuntimeException) e;
         }
         MessengerServer server = new MessengerServer(config, history);
         try {
@@ -156,6 +167,9 @@ public final class MessengerServer implements AutoCloseable {
                     server::healthy, registry == null ? null : registry::scrape, config.adminRequestTimeout());
         } catch (RuntimeException | InterruptedException e) {
             server.close();
+            if (server.metrics == null) {
+                discard(registryLoad);
+            }
             throw e;
         }
         log.info("node {} serves clients on {}:{} (advertised as {}), admin on {}:{}", config.nodeId(),
