@@ -13,10 +13,10 @@ import io.messenger.cluster.storage.LogStorageOptions;
  */
 public record SnapshotPolicy(long interval, long retainEntries, long logSegmentBytes) {
 
-    public static final long DEFAULT_INTERVAL = 100_000;
+    public static final long DEFAULT_INTERVAL = 50_000;
     public static final long DEFAULT_RETAIN_ENTRIES = 10_000;
 
-    /** Every 100,000 entries, keeping 10,000 entries of log behind the snapshot. */
+    /** Every 50,000 entries, keeping 10,000 entries of log behind the snapshot. */
     public static final SnapshotPolicy DEFAULTS = new SnapshotPolicy(DEFAULT_INTERVAL, DEFAULT_RETAIN_ENTRIES,
             LogStorageOptions.DEFAULT_SEGMENT_BYTES);
 

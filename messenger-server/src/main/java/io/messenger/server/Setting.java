@@ -87,7 +87,7 @@ public enum Setting {
             "new client connections from all addresses together, N/s or N/m (off = unlimited)"),
     CONNECTION_BURST_TOTAL("connection-burst-total", "N", "2000", "the total connection bucket's size, 1-1000000"),
     // snapshots and log compaction (issue 9)
-    SNAPSHOT_INTERVAL("snapshot-interval", "N", "100000",
+    SNAPSHOT_INTERVAL("snapshot-interval", "N", "50000",
             "applied log entries between two snapshots of the chat state, after which the log they cover is"
                     + " deleted; 0 turns snapshots and log compaction off, 0-1000000000"),
     LOG_RETAIN_ENTRIES("log-retain-entries", "N", "10000",
