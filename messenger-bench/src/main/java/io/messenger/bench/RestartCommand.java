@@ -10,14 +10,17 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -182,16 +185,26 @@ final class RestartCommand implements Callable<Integer> {
         throw new IllegalStateException("No node calls itself leader");
     }
 
-    /** Bytes under the node's data directory, -1 when it is not on this machine. */
+    /**
+     * Bytes under the node's data directory, each file once however many hard links it has (a
+     * snapshot's history checkpoint links the live store's files), -1 when it is not on this machine.
+     */
     private long dataBytes(int node) {
-        Path dir = Path.of(dataDirTemplate.replace("{id}", Integer.toString(node)));
+        return bytesUnder(Path.of(dataDirTemplate.replace("{id}", Integer.toString(node))));
+    }
+
+    /** Bytes of the regular files under {@code dir}, each counted once; -1 if it is no directory. */
+    static long bytesUnder(Path dir) {
         if (!Files.isDirectory(dir)) {
             return -1;
         }
+        Set<Object> seen = new HashSet<>();
         try (Stream<Path> files = Files.walk(dir)) {
-            return files.filter(Files::isRegularFile).mapToLong(f -> {
+            return files.mapToLong(f -> {
                 try {
-                    return Files.size(f);
+                    BasicFileAttributes attributes = Files.readAttributes(f, BasicFileAttributes.class);
+                    Object key = attributes.fileKey() == null ? f : attributes.fileKey();
+                    return attributes.isRegularFile() && seen.add(key) ? attributes.size() : 0;
                 } catch (IOException gone) {
                     return 0; // deleted while walking (a compacted segment)
                 }
