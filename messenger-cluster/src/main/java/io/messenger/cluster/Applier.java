@@ -270,6 +270,11 @@ final class Applier implements AutoCloseable {
         }
     }
 
+    /** Whether the apply thread has ended (after {@link #close()}, unless it was stuck in an apply). */
+    boolean finished() {
+        return !thread.isAlive();
+    }
+
     /**
      * Stops the thread once the batch being applied is done; the futures of entries still queued
      * fail with {@link NotLeaderException} (they are committed: a proposer that resends is deduplicated).

@@ -260,7 +260,7 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         }
         // The log tail this node knew committed before it stopped is applied now, beside the
         // peer links coming up, rather than after the leader's first heartbeat.
-        long knownCommitted = empty ? 0 : committedIndex.load();
+        long knownCommitted = knownCommitted(empty);
         if (knownCommitted > restoredIndex) {
             long replayTo = core.committedBeforeRestart(knownCommitted);
             if (replayTo > restoredIndex) {
@@ -307,6 +307,9 @@ public final class ClusterNode implements Replicator, AutoCloseable {
             identity = peerIdentity.join();
         } catch (CompletionException e) {
             if (e.getCause() instanceof RuntimeException cause) {
+                throw cause;
+            }
+            if (e.getCause() instanceof Error cause) {
                 throw cause;
             }
             throw e;
@@ -593,13 +596,50 @@ public final class ClusterNode implements Replicator, AutoCloseable {
     }
 
     /**
+     * On the loop, at open: the index this node knew committed before it stopped, if the saved
+     * hint names an entry this log holds with the same epoch; 0 otherwise. An empty directory
+     * drops any hint left in it.
+     */
+    private long knownCommitted(boolean empty) {
+        if (empty) {
+            committedIndex.clear();
+            return 0;
+        }
+        CommittedIndexStore.Committed hint = committedIndex.load();
+        long index = hint.index();
+        if (index == 0 || index < logStorage.firstIndex() - 1) {
+            return 0; // none, or covered by the snapshot the log was compacted behind
+        }
+        if (index > logStorage.lastIndex()) {
+            log.warn("node {}: the log ends at {} but held entry {} durably when this node last ran (a lost or"
+                    + " damaged log tail); it replays only what its leader says is committed", config.nodeId(),
+                    logStorage.lastIndex(), index);
+            return 0;
+        }
+        if (logStorage.epochAt(index) != hint.epoch()) {
+            log.warn("node {}: {} names entry {} of epoch {}, which this log holds with epoch {}: a file left from"
+                    + " another log, ignored", config.nodeId(), config.dataDir().resolve("committed-index"), index,
+                    hint.epoch(), logStorage.epochAt(index));
+            return 0;
+        }
+        return index;
+    }
+
+    /**
      * On the apply thread, after a batch and when idle: applied means committed, and bounded by
      * what the log holds durably it is a safe restart hint ({@link CommittedIndexStore}).
      */
     private void offerCommittedHint(long applied) {
         SegmentedLogStorage storage = logStorage;
         if (storage != null) {
-            committedIndex.offer(Math.min(applied, storage.durableIndex()), System.nanoTime());
+            long index = Math.min(applied, storage.durableIndex());
+            long epoch;
+            try {
+                epoch = storage.epochAt(index);
+            } catch (IndexOutOfBoundsException compactedOrReset) {
+                return; // the log was reset past it (an installed snapshot): a later offer saves
+            }
+            committedIndex.offer(index, epoch, System.nanoTime());
         }
     }
 
@@ -867,8 +907,12 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         // After the loop: nothing appends any more, so closing finishes every queued fsync.
         if (logStorage != null) {
             logStorage.close();
-            // After the applier and the log: the last applied index that the log holds durably.
-            committedIndex.saveNow(Math.min(applier.appliedIndex(), logStorage.durableIndex()));
+            // After the applier and the log: the last applied index that the log holds durably
+            // (not if the apply thread is still stuck in an apply: it may be saving too).
+            long index = Math.min(applier.appliedIndex(), logStorage.durableIndex());
+            if (applier.finished() && index > 0 && index >= logStorage.firstIndex() - 1) {
+                committedIndex.saveNow(index, logStorage.epochAt(index));
+            }
         }
         failQueuedProposals(new NotLeaderException(0, ""));
     }

@@ -797,7 +797,18 @@ public final class SegmentedLogStorage implements LogStorage {
         window.startAt(windowFirst);
         if (lastIndex >= windowFirst) {
             List<Entry> newest = new ArrayList<>((int) (lastIndex - windowFirst + 1));
-            readFromSegments(windowFirst, lastIndex, newest);
+            try {
+                readFromSegments(windowFirst, lastIndex, newest);
+            } catch (RuntimeException e) {
+                for (LogSegment segment : segments.values()) {
+                    try {
+                        segment.close();
+                    } catch (IOException suppressed) {
+                        e.addSuppressed(suppressed);
+                    }
+                }
+                throw e;
+            }
             newest.forEach(window::add);
         }
         durability = new DurabilityTracker(lastIndex); // everything recovered is on disk already
@@ -839,7 +850,8 @@ public final class SegmentedLogStorage implements LogStorage {
                     } else if (tag == INDEX_TAG) {
                         index = in.readUInt64();
                     } else if (!in.skipField(tag)) {
-                        break; // an end-group tag: what Entry's parser stops at too
+                        // A top-level end-group tag, which Entry's parser refuses too.
+                        throw new InvalidProtocolBufferException("an end-group tag outside any group");
                     }
                 }
             } catch (InvalidProtocolBufferException e) {
