@@ -93,9 +93,10 @@ public final class ChatStateMachine implements StateMachine {
     private long finishedIndex;
     /**
      * The store's own applied index when this machine started or was restored: every store
-     * write of an entry up to it is in the store already (each write lands in a batch recorded
-     * with an index at or past its entry), so replaying those entries changes only the
-     * in-memory state and leaves the store alone.
+     * write of an entry up to it is in the store already (a write recording index i happens only
+     * after entry i has finished, and batches are written in order), so replaying those entries
+     * changes only the in-memory state and leaves the store alone. A failed write freezes the
+     * store's index at its last good write ({@link HistoryStore#commit}), so nothing lost is skipped.
      */
     private long storedThrough;
 

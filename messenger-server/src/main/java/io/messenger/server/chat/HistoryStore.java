@@ -70,6 +70,8 @@ public final class HistoryStore implements AutoCloseable {
     private final WriteBatch batch = new WriteBatch();
     /** Batches written since open, for tests and metrics (written on the apply thread). */
     private final AtomicLong batchesWritten = new AtomicLong();
+    /** The log index whose write failed, 0 if none has (apply thread). */
+    private long failedAt;
     /** Runs page reads for client requests, off the event loops and the apply thread. */
     private final ThreadPoolExecutor readers = new ThreadPoolExecutor(READER_THREADS, READER_THREADS, 30,
             TimeUnit.SECONDS, new ArrayBlockingQueue<>(READ_QUEUE), runnable -> {
@@ -163,10 +165,18 @@ public final class HistoryStore implements AutoCloseable {
         lock.readLock().lock();
         try {
             ensureOpen();
+            if (failedAt != 0) {
+                // A later write would record an index past the lost batch, and a replay (which skips
+                // the store for entries up to it) would never write that batch again: the store keeps
+                // the index of its last good write, so the restart replays everything after it.
+                throw new IllegalStateException("the history store refuses writes since writing at log index "
+                        + failedAt + " failed; restart the node to replay the log into it");
+            }
             batch.put(APPLIED_INDEX_KEY, ByteBuffer.allocate(Long.BYTES).putLong(appliedIndex).array());
             db.write(writeOptions, batch);
             batchesWritten.incrementAndGet();
         } catch (RocksDBException e) {
+            failedAt = appliedIndex;
             throw new IllegalStateException("writing history at log index " + appliedIndex + " failed: "
                     + e.getMessage(), e);
         } finally {
