@@ -59,7 +59,7 @@ class ClientTlsProcessTest {
         Path otherCa = TestPki.create("somebody else's CA").writeCa(pki.resolve("other"));
 
         cluster = processes.adopt(LocalCluster.create("client-tls", 1, List.of(
-                "--tls-cert", server.certificate().toString(), "--tls-key", server.privateKey().toString())).start());
+                "--tls-cert", server.certificate().toString(), "--tls-key", server.privateKey().toString()))).start();
         String address = cluster.clientAddresses();
         String ca = server.trustedCa().toString();
 

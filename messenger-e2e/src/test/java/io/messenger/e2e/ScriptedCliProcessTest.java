@@ -37,7 +37,7 @@ class ScriptedCliProcessTest {
     @Test
     @Timeout(value = 3, unit = TimeUnit.MINUTES)
     void twoPeopleChatANewcomerSeesTheLastTenAndAThirdDeviceIsRefused() {
-        cluster = processes.adopt(LocalCluster.create("cli-single", 1, List.of()).start());
+        cluster = processes.adopt(LocalCluster.create("cli-single", 1, List.of())).start();
         CliSession alice = cli("alice", "alice", "lobby");
         awaitOnline(alice, "alice-0");
         CliSession bob = cli("bob", "bob", "lobby");
@@ -82,7 +82,7 @@ class ScriptedCliProcessTest {
     @Test
     @Timeout(value = 3, unit = TimeUnit.MINUTES)
     void aChatSurvivesTheLeadersDeathInOneOrder() throws InterruptedException {
-        cluster = processes.adopt(LocalCluster.create("cli-failover", 3, List.of()).start());
+        cluster = processes.adopt(LocalCluster.create("cli-failover", 3, List.of())).start();
         CliSession alice = cli("alice", "alice", "lobby");
         awaitOnline(alice, "alice-0");
         CliSession bob = cli("bob", "bob", "lobby");

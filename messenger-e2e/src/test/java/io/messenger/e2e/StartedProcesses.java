@@ -18,13 +18,13 @@ final class StartedProcesses implements AfterEachCallback {
     private final List<CliSession> sessions = new ArrayList<>();
     private LocalCluster cluster;
 
-    /** Stops {@code started} after the test; returns it. */
-    LocalCluster adopt(LocalCluster started) {
+    /** Stops {@code created} after the test, whether or not its start succeeds; returns it. */
+    LocalCluster adopt(LocalCluster created) {
         if (cluster != null) {
             throw new IllegalStateException("this test already started a cluster");
         }
-        cluster = started;
-        return started;
+        cluster = created;
+        return created;
     }
 
     /** Closes {@code started} after the test and checks its log for leak reports; returns it. */
@@ -35,14 +35,20 @@ final class StartedProcesses implements AfterEachCallback {
 
     @Override
     public void afterEach(ExtensionContext context) {
-        sessions.forEach(CliSession::close);
-        List<String> cliLeaks = sessions.stream().flatMap(s -> s.leakReports().stream()).toList();
-        sessions.clear();
+        List<String> cliLeaks;
         List<String> serverLeaks = List.of();
-        if (cluster != null) {
-            cluster.close();
-            serverLeaks = cluster.leakReports();
-            cluster = null;
+        try {
+            for (CliSession session : sessions) {
+                session.close();
+            }
+            cliLeaks = sessions.stream().flatMap(s -> s.leakReports().stream()).toList();
+        } finally {
+            sessions.clear();
+            if (cluster != null) {
+                cluster.close();
+                serverLeaks = cluster.leakReports();
+                cluster = null;
+            }
         }
         assertThat(serverLeaks).as("Netty leak reports in server logs").isEmpty();
         assertThat(cliLeaks).as("Netty leak reports in CLI logs").isEmpty();

@@ -108,7 +108,7 @@ class TokenAuthProcessTest {
         assertThat(Files.size(key)).isEqualTo(32);
 
         cluster = processes.adopt(
-                LocalCluster.create("auth", 1, List.of("--auth-hmac-key-file", key.toString())).start());
+                LocalCluster.create("auth", 1, List.of("--auth-hmac-key-file", key.toString()))).start();
         String aliceToken = mint(keys, key, "alice", "--rooms", "lobby", "--ttl", "10m");
         Path bobTokenFile = Files.writeString(keys.resolve("bob.token"), mint(keys, key, "bob") + "\n");
 
