@@ -54,7 +54,7 @@ final class SnapshotManager implements AutoCloseable {
             LogStorage logStorage, Consumer<Runnable> onLogThread) {
         this.nodeId = nodeId;
         this.policy = policy;
-        this.store = SnapshotStore.open(dataDir.resolve("snapshots"));
+        this.store = SnapshotStore.open(dataDir.resolve("snapshots"), stateMachine::snapshotFileChecksItself);
         this.stateMachine = stateMachine;
         this.logStorage = logStorage;
         this.onLogThread = onLogThread;

@@ -64,6 +64,17 @@ public interface StateMachine {
         throw new UnsupportedOperationException("this state machine does not support snapshots");
     }
 
+    /**
+     * Whether a file of this machine's snapshots ({@code name}: its path in the snapshot
+     * directory, {@code /}-separated) carries checksums of its own that every read of it verifies,
+     * so that a node's start checks it by size only instead of reading it whole (a RocksDB SST
+     * file checks each block it reads). Its CRC32C is still recorded and checked by a backup that
+     * receives the snapshot. The default, false, checks every file at every start.
+     */
+    default boolean snapshotFileChecksItself(String name) {
+        return false;
+    }
+
     /** State captured by {@link StateMachine#snapshot()}, written out off the apply thread. */
     @FunctionalInterface
     interface Snapshot {

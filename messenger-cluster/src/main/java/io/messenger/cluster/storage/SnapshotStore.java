@@ -15,7 +15,9 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Predicate;
 import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
@@ -52,13 +54,15 @@ public final class SnapshotStore {
     private static final Logger log = LoggerFactory.getLogger(SnapshotStore.class);
 
     private final Path dir;
+    private final Predicate<String> checksItself;
     private volatile SnapshotMeta latest;
     private long workCounter;
     /** Snapshot directories being read (sent to a backup), with their reader counts: never pruned. */
     private final java.util.Map<Path, Integer> pinned = new java.util.HashMap<>();
 
-    private SnapshotStore(Path dir) {
+    private SnapshotStore(Path dir, Predicate<String> checksItself) {
         this.dir = dir;
+        this.checksItself = checksItself;
     }
 
     /**
@@ -69,7 +73,18 @@ public final class SnapshotStore {
      * @throws UncheckedIOException if the directory cannot be read or cleaned
      */
     public static SnapshotStore open(Path dir) {
-        SnapshotStore store = new SnapshotStore(dir);
+        return open(dir, name -> false);
+    }
+
+    /**
+     * {@link #open(Path)}, where the files for which {@code checksItself} holds (named by their
+     * path in the snapshot, {@code /}-separated) are checked at open by size only: they carry
+     * checksums of their own that whoever reads them verifies (a RocksDB SST file checks every block
+     * it reads), and reading them all at every start would cost time in proportion to the history.
+     * Their CRC32C is still recorded in the manifest, and checked by a backup receiving them.
+     */
+    public static SnapshotStore open(Path dir, Predicate<String> checksItself) {
+        SnapshotStore store = new SnapshotStore(dir, Objects.requireNonNull(checksItself, "checksItself"));
         try {
             Files.createDirectories(dir);
             store.recover();
@@ -202,6 +217,11 @@ public final class SnapshotStore {
      * @return the snapshot, or empty (with the reason logged) if it cannot be trusted
      */
     public static Optional<SnapshotMeta> verify(Path snapshotDir) {
+        return verify(snapshotDir, name -> false);
+    }
+
+    /** {@link #verify(Path)}, checking the files for which {@code checksItself} holds by size only. */
+    static Optional<SnapshotMeta> verify(Path snapshotDir, Predicate<String> checksItself) {
         try {
             SnapshotMeta meta = readManifest(snapshotDir);
             for (SnapshotFile f : meta.files()) {
@@ -215,6 +235,9 @@ public final class SnapshotStore {
                     log.warn("snapshot {}: file {} holds {} bytes, the manifest says {}", snapshotDir, f.name(), size,
                             f.size());
                     return Optional.empty();
+                }
+                if (checksItself.test(f.name())) {
+                    continue;
                 }
                 long crc = crcOf(file);
                 if (crc != f.crc32c()) {
@@ -247,7 +270,7 @@ public final class SnapshotStore {
         snapshots.sort(Comparator.comparing((Path p) -> p.getFileName().toString()).reversed());
         List<SnapshotMeta> valid = new ArrayList<>();
         for (Path candidate : snapshots) {
-            Optional<SnapshotMeta> meta = verify(candidate);
+            Optional<SnapshotMeta> meta = verify(candidate, checksItself);
             if (meta.isEmpty() || !candidate.getFileName().toString().equals(directoryName(meta.get().index()))) {
                 log.warn("removing {}: not a complete snapshot", candidate);
                 deleteTree(candidate);

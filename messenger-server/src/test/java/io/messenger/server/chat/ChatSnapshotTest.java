@@ -130,6 +130,31 @@ class ChatSnapshotTest {
         return out;
     }
 
+    /** A start checks only the sizes of the checkpoint's SST files (RocksDB checks their blocks itself). */
+    @Test
+    void onlyTheHistoryCheckpointsSstFilesCheckThemselves() throws Exception {
+        Path snapDir = Files.createDirectories(dir.resolve("snap"));
+        try (HistoryStore store = HistoryStore.open(dir.resolve("store"))) {
+            ChatScript a = new ChatScript(LIMITS, store, HistoryRetention.UNLIMITED);
+            a.join("s1", "alice", "lobby", "phone");
+            for (int i = 1; i <= 20; i++) {
+                a.post("s1", "phone", i, "message " + i);
+            }
+            a.machine.snapshot().writeTo(snapDir);
+            List<String> names;
+            try (java.util.stream.Stream<Path> files = Files.walk(snapDir)) {
+                names = files.filter(Files::isRegularFile).map(f -> snapDir.relativize(f).toString().replace('\\', '/'))
+                        .sorted().toList();
+            }
+            List<String> selfChecking = names.stream().filter(a.machine::snapshotFileChecksItself).toList();
+            assertThat(selfChecking).as("the checkpoint's SST files").isNotEmpty()
+                    .allSatisfy(n -> assertThat(n).startsWith("history/").endsWith(".sst"));
+            assertThat(names).filteredOn(n -> !a.machine.snapshotFileChecksItself(n))
+                    .contains(ChatStateMachine.SNAPSHOT_STATE_FILE, "history/CURRENT")
+                    .noneMatch(n -> n.endsWith(".sst"));
+        }
+    }
+
     @Test
     void withAStoreTheSnapshotCarriesNoMessagesAndTheRestoredMachineServesJoinsAndResumesFromTheStore()
             throws Exception {
