@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,6 +49,7 @@ final class Applier implements AutoCloseable {
     private volatile LongConsumer commitLatencyObserver = nanos -> { };
     private volatile LongConsumer betweenApplies = index -> { };
     private volatile Runnable idle = () -> { };
+    private volatile Consumer<RuntimeException> batchFailure = e -> { };
     private volatile long appliedIndex;
     /** Highest index handed over; written by the core thread only. */
     private volatile long submittedIndex;
@@ -108,6 +110,15 @@ final class Applier implements AutoCloseable {
     /** Installs what is told each applied index, on the apply thread, right after that entry. */
     void onBetweenApplies(LongConsumer hook) {
         betweenApplies = Objects.requireNonNull(hook, "hook");
+    }
+
+    /**
+     * Installs what is told, on the apply thread, that the state machine failed to finish a batch
+     * ({@link StateMachine#endOfBatch}): its durable state can no longer follow the log, and the
+     * node must stop.
+     */
+    void onBatchFailure(Consumer<RuntimeException> hook) {
+        batchFailure = Objects.requireNonNull(hook, "hook");
     }
 
     /**
@@ -198,6 +209,11 @@ final class Applier implements AutoCloseable {
         } catch (RuntimeException e) {
             applyFailures.incrementAndGet();
             log.error("node {}: the state machine failed to finish the entries up to {}", nodeId, appliedIndex, e);
+            try {
+                batchFailure.accept(e);
+            } catch (RuntimeException hookFailure) {
+                log.error("node {}: the batch-failure hook failed", nodeId, hookFailure);
+            }
         }
         // Published before any proposer hears of its commit.
         onApplied.accept(appliedIndex);

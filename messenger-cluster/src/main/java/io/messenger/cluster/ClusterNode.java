@@ -274,6 +274,9 @@ public final class ClusterNode implements Replicator, AutoCloseable {
         // A hint saved while the apply thread is idle also covers the entries the log made durable
         // after they were applied (a backup may apply an entry before its own fsync of it).
         applier.onIdle(() -> offerCommittedHint(applier.appliedIndex()));
+        // A state machine that cannot finish a batch (its store refused a write) no longer follows
+        // the log: the node stops, as it does when its own log cannot be written.
+        applier.onBatchFailure(e -> onLoop(() -> halt("the state machine's end of a batch", e)));
         // Snapshot capture runs on the apply thread, between two applies.
         applier.onBetweenApplies(index -> snapshots.afterApply(index, logStorage.durableIndex()));
         transfer = new SnapshotTransfer(config.nodeId(), snapshots.store(),

@@ -50,6 +50,33 @@ class ApplierTest {
     }
 
     @Test
+    void aBatchTheStateMachineCannotFinishIsReported() throws Exception {
+        IllegalStateException refused = new IllegalStateException("store refused the write");
+        StateMachine machine = new StateMachine() {
+            @Override
+            public Object apply(long index, ByteString command) {
+                return index;
+            }
+
+            @Override
+            public void endOfBatch(long lastIndex) {
+                if (lastIndex >= 3) {
+                    throw refused;
+                }
+            }
+        };
+        List<RuntimeException> reported = new CopyOnWriteArrayList<>();
+        try (Applier applier = new Applier(1, machine, index -> { }).start()) {
+            applier.onBatchFailure(reported::add);
+            applier.submit(List.of(entry(1, "a", null), entry(2, "b", null)));
+            applier.submit(List.of(entry(3, "c", null)));
+            await().atMost(Duration.ofSeconds(30)).until(() -> !reported.isEmpty());
+            assertThat(reported).containsExactly(refused);
+            assertThat(applier.applyFailures()).isEqualTo(1);
+        }
+    }
+
+    @Test
     void aCutOffProposalFailsWithNotLeaderAndAFailingCommandIsCounted() throws Exception {
         StateMachine machine = (index, command) -> {
             if (command.toStringUtf8().equals("bad")) {

@@ -36,6 +36,32 @@ class ClusterNodeTest {
     }
 
     @Test
+    void aNodeWhoseStateMachineCannotFinishABatchStops() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean poisoned = new java.util.concurrent.atomic.AtomicBoolean();
+        StateMachine failing = new StateMachine() {
+            @Override
+            public Object apply(long index, com.google.protobuf.ByteString command) {
+                poisoned.compareAndSet(false, command.toStringUtf8().equals("poison"));
+                return index;
+            }
+
+            @Override
+            public void endOfBatch(long lastIndex) {
+                if (poisoned.get()) {
+                    throw new IllegalStateException("the store refused the write");
+                }
+            }
+        };
+        try (ClusterNode node = ClusterNode.start(singleNode(FreePorts.next()), failing)) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> node.status().isLeader());
+            node.propose(bytes("c1")).get(30, TimeUnit.SECONDS);
+            assertThat(node.status().role()).isEqualTo(Role.LEADER);
+            node.propose(bytes("poison"));
+            await().atMost(Duration.ofSeconds(30)).until(() -> node.status().role() == Role.STOPPED);
+        }
+    }
+
+    @Test
     void aSingleNodeElectsItselfAndCommitsAtOnce() throws Exception {
         ClusterConfig config = singleNode(FreePorts.next());
         RecordingStateMachine machine = new RecordingStateMachine();
