@@ -3,13 +3,9 @@ package io.messenger.cluster.storage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -128,13 +124,7 @@ public final class CommittedIndexStore {
         out.putInt(crc(out.array()));
         out.flip();
         try {
-            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE,
-                    StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-                while (out.hasRemaining()) {
-                    channel.write(out);
-                }
-            }
-            Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            SmallFiles.replace(file, temp, out, false);
             saved = index;
             failed = false;
         } catch (IOException e) {
@@ -152,8 +142,6 @@ public final class CommittedIndexStore {
     }
 
     private static int crc(byte[] raw) {
-        CRC32C crc = new CRC32C();
-        crc.update(raw, 0, FILE_BYTES - 4);
-        return (int) crc.getValue();
+        return SmallFiles.crc32c(raw, FILE_BYTES - 4);
     }
 }

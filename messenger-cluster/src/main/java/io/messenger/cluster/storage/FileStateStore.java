@@ -3,13 +3,9 @@ package io.messenger.cluster.storage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,15 +68,7 @@ public final class FileStateStore implements StateStore {
     public synchronized void save(DurableState state) {
         ByteBuffer bytes = encode(state);
         try {
-            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE,
-                    StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-                while (bytes.hasRemaining()) {
-                    channel.write(bytes);
-                }
-                channel.force(true);
-            }
-            Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            DirectoryFsync.force(dir);
+            SmallFiles.replace(file, temp, bytes, true);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot save the election state to " + file + ": " + e.getMessage(), e);
         }
@@ -133,8 +121,6 @@ public final class FileStateStore implements StateStore {
     }
 
     private static int crc(byte[] raw) {
-        CRC32C crc = new CRC32C();
-        crc.update(raw, 0, FILE_BYTES - 4);
-        return (int) crc.getValue();
+        return SmallFiles.crc32c(raw, FILE_BYTES - 4);
     }
 }

@@ -3,13 +3,9 @@ package io.messenger.cluster.storage;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -92,23 +88,13 @@ public final class StandingStore {
         out.flip();
         try {
             Files.createDirectories(dir);
-            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.CREATE,
-                    StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
-                while (out.hasRemaining()) {
-                    channel.write(out);
-                }
-                channel.force(true);
-            }
-            Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            DirectoryFsync.force(dir);
+            SmallFiles.replace(file, temp, out, true);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot save " + file + ": " + e.getMessage(), e);
         }
     }
 
     private static int crc(byte[] raw) {
-        CRC32C crc = new CRC32C();
-        crc.update(raw, 0, FILE_BYTES - 4);
-        return (int) crc.getValue();
+        return SmallFiles.crc32c(raw, FILE_BYTES - 4);
     }
 }
