@@ -79,10 +79,7 @@ class LeaderLossElectionTest {
         int second = first % 3 + 1;
         kill(cluster, old);
         // The first successor probes after its rank delay; the second joins the probe.
-        for (int i = 0; i < CoreHarness.ELECTION && !probeFrom(cluster, first); i++) {
-            cluster.node(first).core.tick();
-            cluster.drainAll();
-        }
+        tickUntilItProbes(cluster, first, CoreHarness.ELECTION);
         assertThat(probeFrom(cluster, first)).isTrue();
         Outbound probe = cluster.network.stream().filter(o -> o.envelope().hasElectionToken()).findFirst().orElseThrow();
         cluster.network.clear();
@@ -110,14 +107,8 @@ class LeaderLossElectionTest {
             kill(cluster, old);
             // Each survivor probes before the other's probe reaches it (a loaded machine delays the first one's
             // past the second one's rank delay): the probes cross, and each passes on the other's.
-            for (int i = 0; i < CoreHarness.ELECTION && !probeFrom(cluster, first); i++) {
-                cluster.node(first).core.tick();
-                cluster.drainAll();
-            }
-            for (int i = 0; i < 2 * CoreHarness.ELECTION && !probeFrom(cluster, second); i++) {
-                cluster.node(second).core.tick();
-                cluster.drainAll();
-            }
+            tickUntilItProbes(cluster, first, CoreHarness.ELECTION);
+            tickUntilItProbes(cluster, second, 2 * CoreHarness.ELECTION);
             assertThat(probeFrom(cluster, first) && probeFrom(cluster, second)).as("seed %d", seed).isTrue();
 
             CoreHarness.Node next = cluster.awaitLeader(3 * CoreHarness.ELECTION);
@@ -170,6 +161,14 @@ class LeaderLossElectionTest {
         cluster.ticks(CoreHarness.ELECTION);
         assertThat(cluster.leader()).isSameAs(leader);
         assertThat(backup.core.status().leaderId()).isEqualTo(leader.id);
+    }
+
+    /** Ticks only {@code id} (at most {@code maxTicks} times) until a probe of its own is on the network. */
+    private static void tickUntilItProbes(CoreHarness cluster, int id, int maxTicks) {
+        for (int i = 0; i < maxTicks && !probeFrom(cluster, id); i++) {
+            cluster.node(id).core.tick();
+            cluster.drainAll();
+        }
     }
 
     private static boolean probeFrom(CoreHarness cluster, int initiator) {
